@@ -1,0 +1,1 @@
+"""Batch Normalization & Dropout exercise kit: grader, sandbox, checks and course tools."""

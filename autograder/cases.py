@@ -1,0 +1,38 @@
+"""Generated inputs for the checks. Every array comes from the check's seeded Generator, so
+the same seed gives the same inputs (and the same cached reference values)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def features(rng: np.random.Generator, shape: tuple[int, ...], *, offset: float = 0.0, spread: float = 1.0,
+             dtype=np.float64) -> np.ndarray:
+    """Activations with a different mean and scale per feature (axis 1), so that statistics
+    over the wrong axis give visibly wrong answers. Shape (N, D) or (N, C, H, W)."""
+    channels = shape[1]
+    per_feature = (1, channels) + (1,) * (len(shape) - 2)
+    means = offset + rng.uniform(-2.0, 2.0, channels).reshape(per_feature)
+    scales = spread * rng.uniform(0.5, 2.0, channels).reshape(per_feature)
+    return (means + scales * rng.standard_normal(shape)).astype(dtype)
+
+
+def affine(rng: np.random.Generator, channels: int, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """A random gamma (scale, away from 1) and beta (shift, away from 0), shape (channels,)."""
+    gamma = rng.uniform(0.5, 2.0, channels).astype(dtype)
+    beta = rng.normal(0.0, 1.0, channels).astype(dtype)
+    return gamma, beta
+
+
+def upstream(rng: np.random.Generator, shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
+    """A random upstream gradient (an all-ones one would make the BatchNorm dx vanish)."""
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def with_flat_features(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Make feature 0 nearly constant (std 1e-4, far below eps) and feature 1 exactly constant."""
+    x = x.copy()
+    x[:, 0] = 0.3 + 1e-4 * rng.standard_normal(x.shape[0])
+    if x.shape[1] > 1:
+        x[:, 1] = -1.25
+    return x

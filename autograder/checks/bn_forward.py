@@ -1,0 +1,65 @@
+"""Checks for batchnorm_forward against nn.BatchNorm1d in training mode."""
+
+import numpy as np
+import pytest
+
+from autograder.cases import affine, features, with_flat_features
+from autograder.compare import expect_array, expect_raises, expect_tuple, expect_unchanged
+from autograder.i18n import msg
+
+FUNCTION = "batchnorm_forward"
+
+# name -> (N, D, options); every case uses random gamma and beta.
+CASES = {
+    "random_batch": (16, 10, {}),
+    "two_samples": (2, 6, {}),
+    "odd_batch_one_feature": (7, 1, {}),
+    "flat_features": (12, 5, {"flat": True}),
+    "large_offset": (32, 4, {"offset": 1e4, "spread": 1e-3}),
+    "custom_eps": (9, 5, {"eps": 1e-2}),
+}
+
+
+def make_inputs(rng, n, d, *, offset=0.0, spread=1.0, flat=False, eps=1e-5, dtype=np.float64):
+    x = features(rng, (n, d), offset=offset, spread=spread, dtype=dtype)
+    if flat:
+        x = with_flat_features(x, rng)
+    gamma, beta = affine(rng, d, dtype)
+    return x, gamma, beta, eps
+
+
+def run_forward(student, x, gamma, beta, eps, **options):
+    call = student.batchnorm_forward.call(x, gamma, beta, eps, **options)
+    out, _ = expect_tuple(call.value, ("out", "cache"), function=FUNCTION)
+    return out, call
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_matches_batchnorm1d(case, student, reference, rng, tolerance):
+    n, d, options = CASES[case]
+    x, gamma, beta, eps = make_inputs(rng, n, d, **options)
+    out, _ = run_forward(student, x, gamma, beta, eps)
+    expected = reference.batchnorm(x, gamma, beta, eps=eps)["out"]
+    expect_array(out, expected, name="out", function=FUNCTION, tol=tolerance(x.dtype), dtype=x.dtype)
+
+
+def test_float32_stays_float32(student, reference, rng, tolerance):
+    x, gamma, beta, eps = make_inputs(rng, 10, 6, dtype=np.float32)
+    out, _ = run_forward(student, x, gamma, beta, eps)
+    expected = reference.batchnorm(x, gamma, beta, eps=eps)["out"]
+    expect_array(out, expected, name="out", function=FUNCTION, tol=tolerance(np.float32), dtype=np.float32)
+
+
+def test_inputs_not_modified(student, reference, rng, tolerance):
+    x, gamma, beta, eps = make_inputs(rng, 8, 3)
+    out, call = run_forward(student, x, gamma, beta, eps, echo_args=True)
+    for name, before, after in zip(("x", "gamma", "beta"), (x, gamma, beta), call.args_after):
+        expect_unchanged(before, after, name=name, function=FUNCTION)
+    expected = reference.batchnorm(x, gamma, beta, eps=eps)["out"]
+    expect_array(out, expected, name="out", function=FUNCTION, tol=tolerance(x.dtype), dtype=x.dtype)
+
+
+def test_single_sample_raises(student, rng):
+    x, gamma, beta, eps = make_inputs(rng, 1, 4)
+    expect_raises(lambda: student.batchnorm_forward(x, gamma, beta, eps), "ValueError",
+                  function=FUNCTION, reason=msg("reasons.single_sample"))

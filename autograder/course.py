@@ -1,0 +1,230 @@
+"""The course: `course.yml` loaded into validated, typed models.
+
+`course.yml` is the single source of truth: the ordered exercises (what to implement, points,
+hints, prerequisites, which checks grade them), the grading policy and the quiz. `load_course`
+turns a mistake in it into a `CourseError` naming the line and the key.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+import yaml
+
+Language = Literal["en", "es"]
+LANGUAGES: tuple[str, ...] = ("en", "es")
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class CourseError(Exception):
+    """course.yml (or a file it references) is invalid. The message names where and why."""
+
+
+class Text(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """A course text in every language of the kit."""
+
+    en: str
+    es: str
+
+    def __call__(self, language: str) -> str:
+        return getattr(self, language, self.en)
+
+
+class Tolerance(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """How close a float result must be: element-wise ``|got - expected| <= atol * scale +
+    rtol * |expected|`` (scale = the largest expected magnitude, at least 1) and a norm-wise
+    relative error ``||got - expected|| / ||expected|| <= rtol``."""
+
+    rtol: float
+    atol: float
+
+
+class Policy(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """How student code is run and judged."""
+
+    seconds_per_call: float = 5.0
+    """Wall-clock limit for one call of a student function (the import included)."""
+    memory_mb: int = 1024
+    """Extra address space a worker may use beyond what it needs to start."""
+    output_limit: int = 4000
+    """Characters of what student code printed shown with a check's feedback."""
+    forbidden_imports: list[str] = msgspec.field(default_factory=lambda: ["torch", "tensorflow", "jax"])
+    """Top-level packages student code may not import."""
+    seed: int = 0
+    """Default seed for the generated test inputs; graders can choose another one."""
+    tolerance: dict[str, Tolerance] = msgspec.field(default_factory=lambda: {
+        "float64": Tolerance(rtol=1e-6, atol=1e-9), "float32": Tolerance(rtol=1e-4, atol=1e-6)})
+    """Per dtype name ("float64", "float32")."""
+
+    def __post_init__(self) -> None:
+        if self.seconds_per_call <= 0:
+            raise ValueError("seconds_per_call must be positive")
+        if self.memory_mb < 64:
+            raise ValueError("memory_mb must be at least 64")
+        missing = {"float64", "float32"} - set(self.tolerance)
+        if missing:
+            raise ValueError(f"tolerance needs entries for {', '.join(sorted(missing))}")
+
+
+class Exercise(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """One graded exercise."""
+
+    id: str
+    """Short name used on the command line (``grade bn_forward``)."""
+    title: Text
+    points: float
+    """Weight in the total; split equally among the exercise's checks."""
+    checks: str
+    """Module under ``autograder/checks/`` holding the pytest checks."""
+    hints: list[Text]
+    """Two or three progressive hints, shown one at a time by ``grade hint``."""
+    file: str | None = None
+    """Student file (under the exercises folder) that holds the functions."""
+    functions: list[str] = msgspec.field(default_factory=list)
+    """Functions the student writes for this exercise (none for an integration exercise)."""
+    requires: list[str] = msgspec.field(default_factory=list)
+    """Exercises whose functions this one's checks also call."""
+
+    def __post_init__(self) -> None:
+        if not ID_PATTERN.match(self.id):
+            raise ValueError(f"id {self.id!r} must be lower_case_with_underscores")
+        if self.points <= 0:
+            raise ValueError(f"points of {self.id!r} must be positive")
+        if not 2 <= len(self.hints) <= 3:
+            raise ValueError(f"{self.id!r} needs 2 or 3 hints, has {len(self.hints)}")
+        if bool(self.file) != bool(self.functions):
+            raise ValueError(f"{self.id!r}: 'file' and 'functions' go together")
+        if self.file and not self.file.endswith(".py"):
+            raise ValueError(f"{self.id!r}: file {self.file!r} must be a .py file")
+
+    @property
+    def module(self) -> str | None:
+        return self.file[:-3] if self.file else None
+
+
+class Course(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """The whole course."""
+
+    title: Text
+    default_language: Language = "en"
+    exercises_dir: str = "exercises"
+    solutions_dir: str = "solutions"
+    policy: Policy
+    exercises: list[Exercise]
+
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        owners: dict[str, str] = {}
+        for exercise in self.exercises:
+            if exercise.id in seen:
+                raise ValueError(f"exercise id {exercise.id!r} appears twice")
+            for required in exercise.requires:
+                if required not in seen:
+                    raise ValueError(f"{exercise.id!r} requires {required!r}, which must be an earlier exercise")
+            for function in exercise.functions:
+                if function in owners:
+                    raise ValueError(f"function {function!r} belongs to both {owners[function]!r} and {exercise.id!r}")
+                owners[function] = exercise.id
+            seen.add(exercise.id)
+        if not self.exercises:
+            raise ValueError("the course has no exercises")
+
+    # lookups
+
+    def exercise(self, exercise_id: str) -> Exercise:
+        for exercise in self.exercises:
+            if exercise.id == exercise_id:
+                return exercise
+        raise KeyError(exercise_id)
+
+    @property
+    def ids(self) -> list[str]:
+        return [exercise.id for exercise in self.exercises]
+
+    def owner(self, function: str) -> Exercise | None:
+        """The exercise in which `function` is written."""
+        for exercise in self.exercises:
+            if function in exercise.functions:
+                return exercise
+        return None
+
+    def with_requirements(self, exercise_ids: list[str]) -> list[str]:
+        """The given exercises and everything they require, in course order."""
+        wanted = set(exercise_ids)
+        for exercise in reversed(self.exercises):
+            if exercise.id in wanted:
+                wanted.update(exercise.requires)
+        return [e for e in self.ids if e in wanted]
+
+    @property
+    def total_points(self) -> float:
+        return sum(exercise.points for exercise in self.exercises)
+
+
+# -- loading -----------------------------------------------------------------------------------
+
+
+def load_course(path: Path, *, checks_dir: Path | None = None) -> Course:
+    """Read and validate `path`; raise `CourseError` naming the line and key of a mistake."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CourseError(f"{path}: cannot be read ({error.strerror})") from None
+    try:
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise CourseError(f"{path.name}{where}: not valid YAML ({problem})") from None
+    try:
+        course = msgspec.convert(data, Course)
+    except msgspec.ValidationError as error:
+        raise CourseError(_locate(path.name, root, str(error))) from None
+    if checks_dir is not None:
+        for index, exercise in enumerate(course.exercises):
+            if not (checks_dir / f"{exercise.checks}.py").is_file():
+                line = _line_of(root, ["exercises", index, "checks"])
+                raise CourseError(f"{path.name}, line {line} (exercises[{index}].checks): "
+                                  f"no check module {exercise.checks!r} in {checks_dir}")
+    return course
+
+
+def _locate(filename: str, root: yaml.Node | None, message: str) -> str:
+    """Turn msgspec's "... - at `$.a[0].b`" into "file, line N (a[0].b): ..."."""
+    match = re.search(r" - at `\$(.*)`$", message)
+    if not match:
+        return f"{filename}: {message}"
+    reason, where = message[: match.start()], match.group(1)
+    steps: list[str | int] = [int(i) if i else k for k, i in re.findall(r"\.(\w+)|\[(\d+)\]", where)]
+    unknown = re.search(r"unknown field `([^`]+)`", reason)
+    if unknown:
+        steps.append(unknown.group(1))
+    key = where.lstrip(".") or "top level"
+    if unknown:
+        key = f"{key}.{unknown.group(1)}" if where else unknown.group(1)
+    return f"{filename}, line {_line_of(root, steps)} ({key}): {reason}"
+
+
+def _line_of(node: yaml.Node | None, steps: list[str | int]) -> int:
+    """The 1-based line of the deepest node reachable along `steps`."""
+    line = node.start_mark.line + 1 if node is not None else 1
+    for step in steps:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == step:
+                    child = value if not isinstance(value, yaml.ScalarNode) or value.value != "" else key
+                    line = key.start_mark.line + 1
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            child = node.value[step]
+        if child is None:
+            break
+        node = child
+        line = max(line, node.start_mark.line + 1)
+    return line

@@ -1,0 +1,195 @@
+"""The pytest plugin that runs the hidden checks and turns their outcomes into results.
+
+`grade` runs ``pytest.main([...check files], plugins=[GradingPlugin(...)])`` in-process. The
+plugin provides the checks' fixtures (``student``, ``reference``, ``rng``, ``tolerance``),
+orders the checks as course.yml orders the exercises, skips exercises that are still stubs,
+and records one `CheckResult` per check. A check that fails inside a function of another
+exercise that is not passing is recorded as "blocked by" that exercise.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+
+from autograder.course import Course, Tolerance
+from autograder.feedback import CheckFailed, Feedback
+from autograder.i18n import Msg, msg
+from autograder.reference import Reference
+from autograder.results import CheckResult, ExerciseResult
+from autograder.sandbox import (Crashed, Exited, Forbidden, ImportFailed, MissingFunction, Raised, Sandbox,
+                                StudentError, TimedOut, Unencodable)
+from autograder.student import Student
+
+OnCheck = Callable[[CheckResult, int, int], None]
+
+
+class GradingPlugin:
+    def __init__(self, course: Course, sandbox: Sandbox, reference: Reference, *, seed: int,
+                 run: list[str], not_started: set[str], on_check: OnCheck | None = None) -> None:
+        self.course = course
+        self.proxy = Student(sandbox, course)
+        self._reference = reference
+        self.seed = seed
+        self.not_started = not_started
+        self.on_check = on_check
+        self.results = {e.id: ExerciseResult(e.id, e.points, not_started=e.id in not_started)
+                        for e in course.exercises if e.id in run}
+        self.exercise_of_module = {e.checks: e.id for e in course.exercises}
+        self.total = 0
+        self.done = 0
+        self.started = 0.0
+
+    # -- fixtures ----------------------------------------------------------------------------
+
+    @pytest.fixture
+    def student(self) -> Student:
+        """The student's functions, run in the sandbox."""
+        return self.proxy
+
+    @pytest.fixture
+    def reference(self) -> Reference:
+        """PyTorch reference computations (cached)."""
+        return self._reference
+
+    @pytest.fixture
+    def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
+        """Random inputs for this check: the same for the same seed and check."""
+        return np.random.default_rng([self.seed, zlib.crc32(self.check_id(request.node).encode())])
+
+    @pytest.fixture
+    def tolerance(self) -> Callable[[np.dtype], Tolerance]:
+        """``tolerance(dtype)``: how close a result of that dtype must be."""
+        table = self.course.policy.tolerance
+
+        def lookup(dtype) -> Tolerance:
+            return table["float32"] if np.dtype(dtype) == np.float32 else table["float64"]
+
+        return lookup
+
+    # -- hooks -------------------------------------------------------------------------------
+
+    def pytest_collection_modifyitems(self, session, config, items: list[pytest.Item]) -> None:
+        order = {exercise_id: i for i, exercise_id in enumerate(self.course.ids)}
+        items[:] = [item for item in items if self.exercise(item) in self.results]
+        items.sort(key=lambda item: order[self.exercise(item)])
+        self.total = len(items)
+
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem) -> bool | None:
+        if self.exercise(item) in self.not_started:
+            self._add(CheckResult(self.check_id(item), self.exercise(item), self.title(item), "not_started"))
+            return True  # a stub: nothing to run
+        return None
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self.proxy.forget()
+        self.started = time.perf_counter()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        report = yield
+        if call.when == "call" or (call.when == "setup" and report.failed):
+            self._add(self._result(item, call))
+        return report
+
+    # -- results -----------------------------------------------------------------------------
+
+    def exercise(self, item: pytest.Item) -> str:
+        return self.exercise_of_module[Path(str(item.fspath)).stem]
+
+    def check_id(self, item: pytest.Item) -> str:
+        return f"{self.exercise(item)}::{item.name.removeprefix('test_')}"
+
+    def title(self, item: pytest.Item) -> Msg:
+        name = getattr(item, "originalname", item.name).removeprefix("test_")
+        params = {}
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None:
+            params["case"] = msg(f"checks.{self.exercise(item)}.cases.{callspec.id}")
+        return Msg(f"checks.{self.exercise(item)}.{name}", params)
+
+    def _result(self, item: pytest.Item, call: pytest.CallInfo) -> CheckResult:
+        exercise = self.exercise(item)
+        output = "".join(self.proxy.output)[: self.course.policy.output_limit]
+        result = CheckResult(self.check_id(item), exercise, self.title(item), "passed",
+                             output=output, output_bytes=self.proxy.output_bytes,
+                             duration=time.perf_counter() - self.started)
+        if call.excinfo is None:
+            return result
+        error = call.excinfo.value
+        owner = None
+        if isinstance(error, CheckFailed):
+            result.feedback, owner = error.feedback, error.owner
+        elif isinstance(error, StudentError):
+            result.feedback, owner = feedback_for(error), self._owner(error)
+        else:
+            result.feedback = Feedback("internal", msg("feedback.internal", error=f"{type(error).__name__}: {error}"))
+        result.outcome = "failed"
+        if owner and owner != exercise and owner in self.results and self.results[owner].status != "passed":
+            result.outcome, result.blocked_by = "blocked", owner
+        return result
+
+    def _owner(self, error: StudentError) -> str | None:
+        """The exercise whose function failed: the innermost graded function on the stack."""
+        for frame in reversed(error.frames):
+            exercise = self.course.owner(frame["function"])
+            if exercise is not None:
+                return exercise.id
+        exercise = self.course.owner(error.function)
+        return exercise.id if exercise else None
+
+    def _add(self, result: CheckResult) -> None:
+        self.results[result.exercise].checks.append(result)
+        self.done += 1
+        if self.on_check is not None:
+            self.on_check(result, self.done, self.total)
+
+
+def feedback_for(error: StudentError) -> Feedback:
+    """Explain a failure of student code (before any value could be compared)."""
+    detail = error.detail
+    where = {"function": error.function, "module": error.module}
+    location = dict(error.frames[-1]) if error.frames else None
+    if isinstance(error, ImportFailed):
+        syntax = detail.get("syntax")
+        if syntax:
+            location = {"file": syntax["file"], "line": syntax["line"], "function": None, "code": syntax["text"]}
+        return Feedback("import", msg("feedback.import", **where, type=detail.get("type", "?"),
+                                      message=detail.get("message", "")), location=location)
+    if isinstance(error, MissingFunction):
+        key = "feedback.not_callable" if detail.get("present") else "feedback.missing"
+        return Feedback("missing", msg(key, **where))
+    if isinstance(error, Forbidden):
+        modules = ", ".join(detail.get("modules", [])) or detail.get("message", "")
+        return Feedback("forbidden", msg("feedback.forbidden", **where, modules=modules), location=location)
+    if isinstance(error, TimedOut):
+        key = "feedback.timeout_import" if detail.get("importing") else "feedback.timeout"
+        return Feedback("timeout", msg(key, **where, seconds=f"{detail['seconds']:g}"))
+    if isinstance(error, Crashed):
+        return _crash_feedback(error, where)
+    if isinstance(error, Exited):
+        return Feedback("exit", msg("feedback.exit", **where, code=detail.get("exit_code", "")), location=location)
+    if isinstance(error, Unencodable):
+        return Feedback("type", msg("feedback.unencodable", **where, message=detail.get("message", "")))
+    if isinstance(error, Raised) and error.not_implemented:
+        return Feedback("not_implemented", msg("feedback.not_implemented", **where), location=location)
+    key = "feedback.memory" if detail.get("type") == "MemoryError" else "feedback.exception"
+    return Feedback("exception", msg(key, **where, type=detail.get("type", "?"),
+                                     message=detail.get("message", "")), location=location)
+
+
+def _crash_feedback(error: StudentError, where: dict) -> Feedback:
+    detail = error.detail
+    if "protocol" in detail:
+        return Feedback("crash", msg("feedback.protocol", **where, message=detail["protocol"]))
+    if detail.get("signal"):
+        summary = msg("feedback.crash_signal", **where, signal=detail["signal"])
+    else:
+        summary = msg("feedback.crash_exit", **where, code=detail.get("returncode"))
+    location = dict(error.frames[-1]) if error.frames else None
+    return Feedback("crash", summary, location=location)

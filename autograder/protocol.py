@@ -1,0 +1,216 @@
+"""The wire format between the grader and the sandboxed worker.
+
+A frame is an 12-byte prefix (header length, number of blobs), a JSON header, then each blob
+prefixed by its 8-byte length. Arrays travel as NumPy ``.npy`` blobs that are read back with
+``allow_pickle=False``; everything else is JSON. Nothing that crosses is ever unpickled, so a
+value crafted by student code cannot run code in the grader.
+
+Encoded values are JSON with a few tagged objects::
+
+    {"$array": i, "class": "numpy.ndarray"}   blob i holds the .npy bytes
+    {"$scalar": i, "class": "numpy.float64"}  a NumPy scalar, as a 0-d .npy blob
+    {"$tuple": [...]}, {"$list": [...]}, {"$dict": {...}}
+    {"$opaque": "module.Class", "repr": "..."}  an object that stays in the worker
+    {"$ref": [call_id, [i, ...]]}              grader -> worker: a value a call returned
+    {"$rng": seed}                             grader -> worker: numpy.random.default_rng(seed)
+
+This module imports only the standard library and NumPy: the worker loads it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import select
+import struct
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+PREFIX = struct.Struct("!IQ")
+BLOB_LEN = struct.Struct("!Q")
+MAX_HEADER_BYTES = 64 * 1024 * 1024
+MAX_BLOB_BYTES = 1024 * 1024 * 1024
+MAX_DEPTH = 8
+
+
+class ProtocolError(Exception):
+    """The other side sent something that is not a valid frame."""
+
+
+class ChannelClosed(ProtocolError):
+    """The other side closed its end (it exited or crashed)."""
+
+
+class ChannelTimeout(ProtocolError):
+    """No complete frame arrived before the deadline."""
+
+
+# -- framing ---------------------------------------------------------------------------------
+
+
+def pack(header: dict, blobs: list[bytes] = ()) -> bytes:
+    """One frame as bytes."""
+    data = json.dumps(header).encode()
+    parts = [PREFIX.pack(len(data), len(blobs)), data]
+    for blob in blobs:
+        parts += [BLOB_LEN.pack(len(blob)), blob]
+    return b"".join(parts)
+
+
+def unpack(data: bytes) -> tuple[dict, list[bytes]]:
+    """Inverse of `pack`; raises `ProtocolError` on anything malformed or truncated."""
+    reader = io.BytesIO(data)
+
+    def read(size: int) -> bytes:
+        chunk = reader.read(size)
+        if len(chunk) != size:
+            raise ProtocolError("truncated frame")
+        return chunk
+
+    header, blobs = _parse(read)
+    if reader.read(1):
+        raise ProtocolError("trailing bytes after the frame")
+    return header, blobs
+
+
+def write_frame(fd: int, header: dict, blobs: list[bytes] = ()) -> None:
+    """Write one frame to a file descriptor."""
+    view = memoryview(pack(header, blobs))
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def read_frame(fd: int, timeout: float | None = None) -> tuple[dict, list[bytes]]:
+    """Read one frame; raise `ChannelTimeout` after `timeout` seconds, `ChannelClosed` on EOF."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    return _parse(lambda size: _read_exact(fd, size, deadline))
+
+
+def _parse(read: Callable[[int], bytes]) -> tuple[dict, list[bytes]]:
+    header_len, n_blobs = PREFIX.unpack(read(PREFIX.size))
+    if header_len > MAX_HEADER_BYTES or n_blobs > 10_000:
+        raise ProtocolError(f"frame too large ({header_len} header bytes, {n_blobs} blobs)")
+    try:
+        header = json.loads(read(header_len))
+    except ValueError as error:
+        raise ProtocolError(f"header is not JSON: {error}") from None
+    if not isinstance(header, dict):
+        raise ProtocolError("header is not a JSON object")
+    blobs, total = [], 0
+    for _ in range(n_blobs):
+        (size,) = BLOB_LEN.unpack(read(BLOB_LEN.size))
+        total += size
+        if total > MAX_BLOB_BYTES:
+            raise ProtocolError("frame carries more than 1 GB of arrays")
+        blobs.append(read(size))
+    return header, blobs
+
+
+def _read_exact(fd: int, size: int, deadline: float | None) -> bytes:
+    chunks, remaining = [], size
+    while remaining:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise ChannelTimeout(f"no answer within the time limit ({size - remaining} of {size} bytes)")
+        chunk = os.read(fd, min(remaining, 1 << 20))
+        if not chunk:
+            raise ChannelClosed("the other side closed the channel")
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+# -- values ----------------------------------------------------------------------------------
+
+
+def qualified_name(kind: type) -> str:
+    module = getattr(kind, "__module__", "") or ""
+    name = getattr(kind, "__qualname__", getattr(kind, "__name__", "?"))
+    return name if module == "builtins" else f"{module}.{name}"
+
+
+def array_to_npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def npy_to_array(blob: bytes) -> np.ndarray:
+    try:
+        return np.lib.format.read_array(io.BytesIO(blob), allow_pickle=False)
+    except Exception as error:  # malformed bytes from an untrusted worker
+        raise ProtocolError(f"an array could not be decoded: {error}") from None
+
+
+def encode(
+    value: Any,
+    blobs: list[bytes],
+    *,
+    fallback: Callable[[Any], dict],
+    depth: int = 0,
+) -> Any:
+    """Turn `value` into JSON-able data, appending array bytes to `blobs`.
+
+    `fallback(value)` encodes what has no wire form: the worker makes it opaque, the grader
+    turns remote values and RNG specs into references.
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if type(value) in (int, float):
+        return value
+    if depth > MAX_DEPTH:
+        return fallback(value)
+    if isinstance(value, np.ndarray) and value.dtype != object:
+        blobs.append(array_to_npy(value))
+        return {"$array": len(blobs) - 1, "class": qualified_name(type(value))}
+    if isinstance(value, np.generic) and not isinstance(value, np.object_):
+        blobs.append(array_to_npy(np.asarray(value)))
+        return {"$scalar": len(blobs) - 1, "class": qualified_name(type(value))}
+    if type(value) in (tuple, list):
+        tag = "$tuple" if type(value) is tuple else "$list"
+        return {tag: [encode(v, blobs, fallback=fallback, depth=depth + 1) for v in value]}
+    if type(value) is dict and all(type(k) is str for k in value):
+        return {"$dict": {k: encode(v, blobs, fallback=fallback, depth=depth + 1) for k, v in value.items()}}
+    return fallback(value)
+
+
+def decode(
+    data: Any,
+    blobs: list[bytes],
+    *,
+    tagged: Callable[[str, Any, tuple], Any],
+    path: tuple = (),
+) -> Any:
+    """Inverse of `encode`. `tagged(tag, payload, path)` builds containers and special values,
+    so each side chooses its own types (the grader remembers where a value came from)."""
+    if data is None or isinstance(data, (bool, int, float, str)):
+        return data
+    if isinstance(data, list):  # plain JSON lists never come from `encode`
+        raise ProtocolError("untagged list in a value")
+    if not isinstance(data, dict) or len(data) not in (1, 2):
+        raise ProtocolError("malformed value")
+    tag = next(iter(data))
+    payload = data[tag]
+    if tag in ("$array", "$scalar"):
+        if not isinstance(payload, int) or not 0 <= payload < len(blobs):
+            raise ProtocolError("array index out of range")
+        array = npy_to_array(blobs[payload])
+        return tagged(tag, (array, data.get("class", "")), path)
+    if tag in ("$tuple", "$list"):
+        if not isinstance(payload, list):
+            raise ProtocolError("malformed sequence")
+        items = [decode(v, blobs, tagged=tagged, path=path + (i,)) for i, v in enumerate(payload)]
+        return tagged(tag, items, path)
+    if tag == "$dict":
+        if not isinstance(payload, dict):
+            raise ProtocolError("malformed mapping")
+        items = {k: decode(v, blobs, tagged=tagged, path=path + (k,)) for k, v in payload.items()}
+        return tagged(tag, items, path)
+    if tag in ("$opaque", "$ref", "$rng"):
+        return tagged(tag, data, path)
+    raise ProtocolError(f"unknown tag {tag!r}")

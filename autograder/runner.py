@@ -1,0 +1,83 @@
+"""One grading run: a folder of student code in, a `GradeReport` out."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.kit import CHECKS_DIR, Kit
+from autograder.plugin import GradingPlugin, OnCheck
+from autograder.reference import Reference
+from autograder.results import ExerciseResult, GradeReport
+from autograder.sandbox import Sandbox
+from autograder.stubs import unimplemented
+
+PYTEST_ARGS = [
+    "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir", str(CHECKS_DIR),
+    "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:logging", "-p", "no:junitxml",
+    "-p", "no:pastebin", "-p", "no:doctest", "--disable-plugin-autoload", "--assert=plain",
+    "-W", "ignore",
+]
+
+
+def not_started(kit: Kit, directory: Path) -> set[str]:
+    """Exercises whose functions are all still the untouched stubs (an integration exercise,
+    which has no functions of its own, counts as not started while all it requires is)."""
+    stubs_by_file: dict[str, set[str]] = {}
+    result: set[str] = set()
+    for exercise in kit.course.exercises:
+        if exercise.file:
+            if exercise.file not in stubs_by_file:
+                stubs_by_file[exercise.file] = unimplemented(directory / exercise.file)
+            if set(exercise.functions) <= stubs_by_file[exercise.file]:
+                result.add(exercise.id)
+        elif exercise.requires and set(exercise.requires) <= result:
+            result.add(exercise.id)
+    return result
+
+
+def make_sandbox(kit: Kit, directory: Path) -> Sandbox:
+    policy = kit.course.policy
+    return Sandbox(directory, seconds=policy.seconds_per_call, memory_mb=policy.memory_mb,
+                   forbidden=policy.forbidden_imports, output_limit=policy.output_limit,
+                   hidden_paths=[kit.root])
+
+
+def make_reference(kit: Kit, seed: int) -> Reference:
+    """Disk-cached for the course's own seed; memory only for any other seed, so expected
+    values for a grader's private seed are never written where student code could read them."""
+    if seed == kit.course.policy.seed and not os.environ.get("GRADE_NO_CACHE"):
+        return Reference(kit.state_dir / "cache")
+    return Reference(None)
+
+
+def grade(kit: Kit, directory: Path, *, exercises: list[str] | None = None, seed: int | None = None,
+          sandbox: Sandbox | None = None, reference: Reference | None = None,
+          on_check: OnCheck | None = None) -> GradeReport:
+    """Grade the student code in `directory`: the given exercises (all by default) and the
+    exercises they require. The report lists only the exercises asked for."""
+    started = time.perf_counter()
+    course = kit.course
+    seed = course.policy.seed if seed is None else seed
+    wanted = exercises or course.ids
+    run = course.with_requirements(wanted)
+    stubs = not_started(kit, directory)
+    own_sandbox = sandbox is None
+    sandbox = sandbox or make_sandbox(kit, directory)
+    if run != [e for e in run if e in stubs]:
+        sandbox.start()  # the worker boots while pytest collects
+    plugin = GradingPlugin(course, sandbox, reference or make_reference(kit, seed), seed=seed, run=run,
+                           not_started=stubs, on_check=on_check)
+    files = [str(CHECKS_DIR / f"{course.exercise(e).checks}.py") for e in run]
+    try:
+        code = pytest.main([*files, *PYTEST_ARGS], plugins=[plugin])
+    finally:
+        if own_sandbox:
+            sandbox.close()
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        raise RuntimeError(f"the checks could not run (pytest exit code {int(code)})")
+    results: list[ExerciseResult] = [plugin.results[e] for e in wanted]
+    return GradeReport(str(directory), seed, results, duration=time.perf_counter() - started)

@@ -1,0 +1,42 @@
+"""Recognise untouched stubs without running student code."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+
+def unimplemented(path: Path) -> set[str]:
+    """Names of top-level functions in `path` whose body only raises NotImplementedError.
+
+    A file that is missing or does not parse has no stubs (running it reports the problem).
+    When a name is defined twice, the last definition counts, as in Python.
+    """
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+        return set()
+    stub: dict[str, bool] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            stub[node.name] = _only_raises_not_implemented(node.body)
+        elif isinstance(node, (ast.Assign, ast.ImportFrom, ast.Import)):
+            for name in _bound_names(node):
+                stub[name] = False
+    return {name for name, is_stub in stub.items() if is_stub}
+
+
+def _only_raises_not_implemented(body: list[ast.stmt]) -> bool:
+    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
+        body = body[1:]  # the docstring
+    if len(body) != 1 or not isinstance(body[0], ast.Raise) or body[0].exc is None:
+        return False
+    exc = body[0].exc
+    target = exc.func if isinstance(exc, ast.Call) else exc
+    return isinstance(target, ast.Name) and target.id == "NotImplementedError"
+
+
+def _bound_names(node: ast.stmt) -> list[str]:
+    if isinstance(node, ast.Assign):
+        return [t.id for t in node.targets if isinstance(t, ast.Name)]
+    return [alias.asname or alias.name.partition(".")[0] for alias in node.names]

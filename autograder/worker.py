@@ -1,0 +1,219 @@
+"""The sandboxed worker: imports the student's modules and runs one call at a time.
+
+`autograder.sandbox` starts it as ``python -I -B -m autograder.worker REQUEST_FD ANSWER_FD``.
+Its stdout and stderr are a capture file owned by the grader; requests and answers travel on
+two private pipes in the `protocol` format. The first request configures it (student folder,
+memory limit, forbidden imports); then each ``call`` request runs one student function and
+answers with the encoded return value, or with what went wrong. ``-B`` keeps it from writing
+bytecode next to the student's files. Values returned by calls stay here, so the grader can
+pass them back by reference (a backward cache that cannot cross the process boundary).
+
+Only the standard library, NumPy and `protocol` are imported here.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import faulthandler
+import importlib
+import importlib.abc
+import os
+import resource
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autograder import protocol
+
+MESSAGE_LIMIT = 2000
+CAPTURE_FILE_LIMIT = 64 * 1024 * 1024
+
+
+class ForbiddenImportError(ImportError):
+    """Raised when student code imports a library the course forbids."""
+
+
+class ImportBlocker(importlib.abc.MetaPathFinder):
+    """Refuses imports of the forbidden top-level packages."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = set(names)
+
+    def find_spec(self, fullname, path=None, target=None):
+        top = fullname.partition(".")[0]
+        if top in self.names:
+            raise ForbiddenImportError(
+                f"'{top}' cannot be imported in the exercises: implement them with NumPy"
+            )
+        return None
+
+
+class Worker:
+    """Serves call requests for one student folder."""
+
+    def __init__(self, settings: dict) -> None:
+        self.directory = Path(settings["directory"]).resolve()
+        self.forbidden = list(settings.get("forbidden", []))
+        self.results: dict[int, Any] = {}
+
+    def serve(self, requests: int, answers: int) -> None:
+        while True:
+            try:
+                header, blobs = protocol.read_frame(requests)
+            except protocol.ChannelClosed:
+                return
+            if header.get("op") == "reset":
+                self.results.clear()
+                protocol.write_frame(answers, {"ok": True})
+            elif header.get("op") == "call":
+                protocol.write_frame(answers, *self.call(header, blobs))
+            else:
+                protocol.write_frame(answers, {"ok": False, "kind": "protocol", "message": "unknown op"})
+
+    # -- one call -----------------------------------------------------------------------------
+
+    def call(self, header: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
+        module_name, function_name = header["module"], header["function"]
+        try:
+            module = importlib.import_module(module_name)
+        except BaseException as error:  # noqa: BLE001 - student code may raise anything
+            return self.failure("import", error, module=module_name), []
+        function = getattr(module, function_name, None)
+        if function is None or not callable(function):
+            return {"ok": False, "kind": "missing", "module": module_name,
+                    "present": function is not None, **self.epilogue()}, []
+        args = protocol.decode(header.get("args", {"$list": []}), blobs, tagged=self.resolve)
+        kwargs = protocol.decode(header.get("kwargs", {"$dict": {}}), blobs, tagged=self.resolve)
+        started = time.perf_counter()
+        try:
+            value = function(*args, **kwargs)
+        except BaseException as error:  # noqa: BLE001
+            return self.failure("exception", error, elapsed=time.perf_counter() - started), []
+        elapsed = time.perf_counter() - started
+        self.results[header["call_id"]] = value
+        out_blobs: list[bytes] = []
+        try:
+            answer = {"ok": True, "value": protocol.encode(value, out_blobs, fallback=opaque),
+                      "elapsed": elapsed}
+            if header.get("echo_args"):
+                answer["args_after"] = protocol.encode(list(args), out_blobs, fallback=opaque)
+        except BaseException as error:  # noqa: BLE001 - a hostile __array__ or __repr__
+            return self.failure("unencodable", error), []
+        return {**answer, **self.epilogue()}, out_blobs
+
+    def resolve(self, tag: str, payload: Any, path: tuple) -> Any:
+        """Build argument values: containers, arrays, references to earlier results, RNGs."""
+        if tag in ("$array", "$scalar"):
+            array, _ = payload
+            return array[()] if tag == "$scalar" else array
+        if tag == "$tuple":
+            return tuple(payload)
+        if tag in ("$list", "$dict"):
+            return payload
+        if tag == "$rng":
+            return np.random.default_rng(int(payload["$rng"]))
+        if tag == "$ref":
+            call_id, steps = payload["$ref"]
+            value = self.results[call_id]
+            for step in steps:
+                value = value[step]
+            return value
+        raise protocol.ProtocolError(f"cannot pass {tag} to a student function")
+
+    def failure(self, kind: str, error: BaseException, **extra: Any) -> dict:
+        """Describe an exception raised by student code (or by importing it)."""
+        answer = {"ok": False, "kind": kind, "type": protocol.qualified_name(type(error)),
+                  "mro": [protocol.qualified_name(k) for k in type(error).__mro__],
+                  "message": safe_str(error), "frames": self.student_frames(error), **extra}
+        if isinstance(error, SyntaxError):
+            answer["syntax"] = {"file": error.filename, "line": error.lineno,
+                                "offset": error.offset, "text": (error.text or "").rstrip()}
+        if isinstance(error, SystemExit):
+            answer["exit_code"] = safe_str(error.code)
+        return {**answer, **self.epilogue()}
+
+    def student_frames(self, error: BaseException) -> list[dict]:
+        frames = []
+        for frame in traceback.extract_tb(error.__traceback__):
+            path = Path(frame.filename)
+            if path.is_absolute() and self.directory in path.parents:
+                frames.append({"file": str(path), "line": frame.lineno,
+                               "function": frame.name, "code": (frame.line or "").strip()})
+        return frames[-5:]
+
+    def epilogue(self) -> dict:
+        """What every answer carries: flushed output and forbidden modules that got loaded."""
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            try:
+                stream.flush()
+            except BaseException:  # noqa: BLE001 - the student may have replaced the stream
+                pass
+        loaded = sorted({name.partition(".")[0] for name in list(sys.modules)} & set(self.forbidden))
+        return {"forbidden_loaded": loaded}
+
+
+def opaque(value: Any) -> dict:
+    """The wire form of a value that stays in the worker."""
+    try:
+        text = repr(value)[:200]
+    except BaseException:  # noqa: BLE001
+        text = "<unprintable>"
+    return {"$opaque": protocol.qualified_name(type(value)), "repr": text}
+
+
+def safe_str(value: Any) -> str:
+    try:
+        return str(value)[:MESSAGE_LIMIT]
+    except BaseException:  # noqa: BLE001
+        return "<unprintable>"
+
+
+def confine(settings: dict) -> None:
+    """Apply the limits and the import policy before any student code runs."""
+    memory = int(settings.get("memory_mb", 0)) * 1024 * 1024
+    if memory:
+        in_use = int(Path("/proc/self/statm").read_text().split()[0]) * resource.getpagesize()
+        limit = in_use + memory
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (CAPTURE_FILE_LIMIT, CAPTURE_FILE_LIMIT))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a huge print raises instead of killing
+    hidden = {str(Path(p).resolve()) for p in settings.get("hidden_paths", [])}
+    sys.path[:] = [str(Path(settings["directory"]).resolve())] + [
+        p for p in sys.path if p and str(Path(p).resolve()) not in hidden
+    ]
+    sys.meta_path.insert(0, ImportBlocker(settings.get("forbidden", []) + ["autograder"]))
+    for name in [m for m in sys.modules if m.startswith("autograder")]:
+        sys.modules.pop(name, None)  # keep working copies, but out of the students' reach
+
+
+def die_with_parent() -> None:
+    """Ask Linux to kill this process when the grader goes away (even mid-infinite-loop)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def main(argv: list[str]) -> None:
+    die_with_parent()
+    requests, answers = int(argv[1]), int(argv[2])
+    faulthandler.enable(file=sys.stderr)
+    try:
+        settings, _ = protocol.read_frame(requests)
+    except protocol.ChannelClosed:
+        return
+    confine(settings)
+    worker = Worker(settings)
+    protocol.write_frame(answers, {"ok": True, "pid": os.getpid()})
+    worker.serve(requests, answers)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

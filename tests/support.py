@@ -1,0 +1,70 @@
+"""Helpers for the kit's own tests: grade a folder made from the solutions plus changes."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+
+from autograder.kit import Kit
+from autograder.reference import Reference
+from autograder.results import GradeReport
+from autograder.runner import grade
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"
+EXERCISES = ROOT / "exercises"
+
+
+def fast_kit(kit: Kit, seconds: float = 1.0) -> Kit:
+    """The same kit with a shorter time limit per call (for hangs in tests)."""
+    policy = msgspec.structs.replace(kit.course.policy, seconds_per_call=seconds)
+    return Kit(kit.root, msgspec.structs.replace(kit.course, policy=policy))
+
+
+def make_submission(folder: Path, files: dict[str, str] | None = None, base: Path = SOLUTIONS) -> Path:
+    """A submission folder: every file of `base`, then `files` (name -> source) on top."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in base.glob("*.py"):
+        shutil.copy(path, folder / path.name)
+    for name, source in (files or {}).items():
+        (folder / name).write_text(source)
+    return folder
+
+
+def mutate(file: str, old: str, new: str) -> str:
+    """The solution `file` with `old` replaced by `new` (which must occur exactly once)."""
+    source = (SOLUTIONS / file).read_text()
+    assert source.count(old) == 1, f"{old!r} should occur once in solutions/{file}"
+    return source.replace(old, new)
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A wrong implementation and exactly the checks it must fail, with the stage of each."""
+
+    name: str
+    file: str
+    old: str
+    new: str
+    fails: dict[str, str] = field(default_factory=dict)
+    """check id (without the "<exercise>::" prefix) -> expected failure stage"""
+
+    def source(self) -> str:
+        return mutate(self.file, self.old, self.new)
+
+
+def failures(report: GradeReport, exercise: str) -> dict[str, str]:
+    """check id suffix -> stage (or "blocked") of every check that did not pass."""
+    result = {}
+    for check in report.exercise(exercise).checks:
+        if not check.passed:
+            name = check.id.split("::", 1)[1]
+            result[name] = "blocked" if check.outcome == "blocked" else check.feedback.stage
+    return result
+
+
+def check_ids(report: GradeReport, exercise: str) -> set[str]:
+    return {check.id.split("::", 1)[1] for check in report.exercise(exercise).checks}

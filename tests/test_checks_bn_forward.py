@@ -1,0 +1,90 @@
+"""Every bn_forward check fails on a wrong implementation, for the right reason, and
+different-but-correct implementations pass them all."""
+
+import pytest
+
+from support import Mutant, check_ids, failures
+
+EXERCISE = "bn_forward"
+ALL_CASES = ["random_batch", "two_samples", "odd_batch_one_feature", "flat_features", "large_offset", "custom_eps"]
+
+
+def matches(*cases: str, stage: str = "values") -> dict[str, str]:
+    return {f"matches_batchnorm1d[{case}]": stage for case in cases}
+
+
+MUTANTS = [
+    Mutant("unbiased variance", "batchnorm.py", "x.var(axis=0)", "x.var(axis=0, ddof=1)",
+           {**matches(*ALL_CASES), "float32_stays_float32": "values", "inputs_not_modified": "values"}),
+    Mutant("naive E[x^2] - E[x]^2 variance", "batchnorm.py", "x.var(axis=0)",
+           "((x ** 2).mean(axis=0) - mean ** 2)", matches("large_offset")),
+    Mutant("eps outside the square root", "batchnorm.py", "np.sqrt(x.var(axis=0) + eps)",
+           "(np.sqrt(x.var(axis=0)) + eps)",
+           {**matches(*ALL_CASES), "inputs_not_modified": "values"}),
+    Mutant("no eps", "batchnorm.py", "np.sqrt(x.var(axis=0) + eps)", "np.sqrt(x.var(axis=0))",
+           {**matches(*ALL_CASES), "matches_batchnorm1d[flat_features]": "nonfinite",
+            "inputs_not_modified": "values"}),
+    Mutant("eps hard-coded", "batchnorm.py", "np.sqrt(x.var(axis=0) + eps)", "np.sqrt(x.var(axis=0) + 1e-5)",
+           matches("custom_eps")),
+    Mutant("statistics over the features", "batchnorm.py", "mean = x.mean(axis=0)\n    inv_std = 1.0 / np.sqrt(x.var(axis=0) + eps)",
+           "mean = x.mean(axis=1, keepdims=True)\n    inv_std = 1.0 / np.sqrt(x.var(axis=1, keepdims=True) + eps)",
+           {**matches(*ALL_CASES), "float32_stays_float32": "values", "inputs_not_modified": "values",
+            }),
+    Mutant("gamma and beta swapped", "batchnorm.py", "out = gamma * x_hat + beta", "out = beta * x_hat + gamma",
+           {**matches(*ALL_CASES), "float32_stays_float32": "values", "inputs_not_modified": "values"}),
+    Mutant("float64 output for float32 input", "batchnorm.py", "out = gamma * x_hat + beta",
+           "out = (gamma * x_hat + beta).astype(np.float64)", {"float32_stays_float32": "dtype"}),
+    Mutant("normalises x in place", "batchnorm.py", "x_hat = (x - mean) * inv_std",
+           "x -= mean\n    x *= inv_std\n    x_hat = x", {"inputs_not_modified": "mutation"}),
+    Mutant("no error for a single sample", "batchnorm.py", "raise ValueError(f\"batch normalisation needs",
+           "print(f\"batch normalisation needs", {"single_sample_raises": "raises"}),
+    Mutant("returns only out", "batchnorm.py", "return out, (x_hat, gamma, inv_std)", "return out",
+           {name: "type" for name in [*matches(*ALL_CASES), "float32_stays_float32", "inputs_not_modified"]}),
+]
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
+def test_mutant_fails_exactly_its_checks(mutant, grade_files):
+    report = grade_files({mutant.file: mutant.source()}, [EXERCISE])
+    assert failures(report, EXERCISE) == mutant.fails
+
+
+def test_every_check_is_failed_by_some_mutant(solutions_report):
+    caught = set().union(*(m.fails for m in MUTANTS))
+    assert check_ids(solutions_report, EXERCISE) <= caught
+
+
+ALTERNATIVES = {
+    "two-pass statistics written out": '''
+import numpy as np
+
+def batchnorm_forward(x, gamma, beta, eps=1e-5):
+    if len(x) <= 1:
+        raise ValueError("need a batch")
+    n = x.shape[0]
+    mu = np.sum(x, axis=0) / n
+    centred = x - mu
+    var = np.sum(centred * centred, axis=0) / n
+    std = np.sqrt(var + eps)
+    xn = centred / std
+    return xn * gamma + beta, {"xn": xn, "std": std, "gamma": gamma}
+''',
+    "loops over features (slow but right)": '''
+import numpy as np
+
+def batchnorm_forward(x, gamma, beta, eps=1e-5):
+    if x.shape[0] < 2:
+        raise ValueError("N must be at least 2 in training")
+    out = np.empty_like(x)
+    for j in range(x.shape[1]):
+        column = x[:, j]
+        out[:, j] = gamma[j] * (column - column.mean()) / np.sqrt(column.var() + eps) + beta[j]
+    return out, None
+''',
+}
+
+
+@pytest.mark.parametrize("source", ALTERNATIVES.values(), ids=list(ALTERNATIVES))
+def test_different_correct_implementations_pass(source, grade_files):
+    report = grade_files({"batchnorm.py": source}, [EXERCISE])
+    assert failures(report, EXERCISE) == {}
