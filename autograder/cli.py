@@ -1,2 +1,249 @@
-def main() -> int:
-    return 0
+"""The `grade` command line.
+
+    grade [EXERCISE ...] [--json] [--solutions | --submission DIR] [--lang en|es] [--seed N]
+    grade list
+    grade hint [EXERCISE]
+
+Exit codes: 0 every graded exercise passes, 1 some check fails, 2 a usage or course error.
+Errors in what the user typed are one clear line, never a traceback. Heavy imports (pytest,
+Rich, torch) happen only in the commands that need them, after the worker has been started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import random
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from autograder.course import CourseError
+from autograder.i18n import Translator, choose_language
+from autograder.kit import Kit
+
+OK, FAILED, USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Something the user typed is wrong; the message is shown as one line."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    t = Translator(choose_language(_peek_language(argv)))
+    try:
+        if argv and argv[0] in COMMANDS:
+            return COMMANDS[argv[0]](argv[1:], t)
+        return grade_command(argv, t)
+    except (UsageError, CourseError) as error:
+        print(t("errors.prefix") + str(error), file=sys.stderr)
+        return USAGE
+    except KeyboardInterrupt:
+        print(t("errors.prefix") + t("errors.interrupted"), file=sys.stderr)
+        return 130
+
+
+# -- grade [EXERCISE ...] ------------------------------------------------------------------------
+
+
+def grade_command(argv: list[str], t: Translator) -> int:
+    args = _grade_parser(t).parse_args(argv)
+    kit = Kit.locate(args.course)
+    t = Translator(choose_language(args.lang, kit.course.default_language))
+    exercises = [_exercise_id(kit, name, t) for name in args.exercises] or None
+    directory = _graded_folder(kit, args, t)
+    seed = _seed(kit, args.seed)
+
+    from autograder.stubs import not_started
+
+    sandbox = kit.sandbox(directory)
+    if set(exercises or kit.course.ids) - not_started(kit.course, directory):
+        sandbox.start()  # boots while pytest and Rich are imported
+    from autograder.runner import grade
+    from autograder.sandbox import SandboxError
+
+    try:
+        with _progress(t, enabled=not args.json) as on_check:
+            report = grade(kit, directory, exercises=exercises, seed=seed, sandbox=sandbox, on_check=on_check)
+    except SandboxError as error:
+        raise UsageError(t("errors.sandbox", message=str(error).splitlines()[0])) from None
+    finally:
+        sandbox.close()
+    if directory == kit.exercises_dir.resolve():
+        _remember(kit, report)
+    if args.json:
+        from autograder.json_report import report_to_json
+
+        print(json.dumps(report_to_json(report, kit.course, t), ensure_ascii=False, indent=2))
+    else:
+        from autograder.report import ReportView
+
+        _console().print(ReportView(report, kit.course, t, detail="all" if exercises else "first"))
+    return OK if report.all_passed else FAILED
+
+
+def _grade_parser(t: Translator) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grade", description=t("help.description"), epilog=t("help.commands"))
+    parser.add_argument("exercises", nargs="*", metavar="EXERCISE", help=t("help.exercises"))
+    parser.add_argument("--json", action="store_true", help=t("help.json"))
+    folder = parser.add_mutually_exclusive_group()
+    folder.add_argument("--solutions", action="store_true", help=t("help.solutions"))
+    folder.add_argument("--submission", metavar="DIR", help=t("help.submission"))
+    _common_options(parser, t)
+    parser.add_argument("--seed", help=t("help.seed"))
+    return parser
+
+
+def _common_options(parser: argparse.ArgumentParser, t: Translator) -> None:
+    parser.add_argument("--lang", choices=["en", "es"], help=t("help.lang"))
+    parser.add_argument("--course", metavar="PATH", help=t("help.course"))
+
+
+def _graded_folder(kit: Kit, args: argparse.Namespace, t: Translator) -> Path:
+    if args.solutions:
+        folder = kit.solutions_dir
+    elif args.submission:
+        folder = Path(args.submission)
+    else:
+        folder = kit.exercises_dir
+    if not folder.is_dir():
+        raise UsageError(t("errors.not_a_folder", path=folder))
+    return folder.resolve()
+
+
+def _seed(kit: Kit, value: str | None) -> int:
+    if value is None:
+        return kit.course.policy.seed
+    if value == "random":
+        return random.SystemRandom().randrange(2**31)
+    try:
+        return int(value)
+    except ValueError:
+        raise UsageError(f"--seed: '{value}' is not an integer (or 'random')") from None
+
+
+def _exercise_id(kit: Kit, name: str, t: Translator) -> str:
+    if name in kit.course.ids:
+        return name
+    close = difflib.get_close_matches(name, kit.course.ids, n=1)
+    suggestion = t("errors.did_you_mean", name=close[0]) if close else ""
+    raise UsageError(t("errors.unknown_exercise", name=name, suggestion=suggestion))
+
+
+def _remember(kit: Kit, report) -> None:
+    """Store each graded exercise's status in the state file (for `grade list`)."""
+    from autograder.state import State
+
+    state = State.load(kit.state_dir)
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    for result in report.exercises:
+        state.progress[result.id] = {"status": result.status, "score": result.score, "max": result.max_points,
+                                     "passed": result.passed_checks, "checks": len(result.checks),
+                                     "graded_at": now}
+    try:
+        state.save()
+    except OSError:
+        pass  # a read-only kit still grades
+
+
+class _progress:
+    """A transient progress bar on stderr while checks run (only on a terminal)."""
+
+    def __init__(self, t: Translator, enabled: bool) -> None:
+        self.t = t
+        self.enabled = enabled and sys.stderr.isatty()
+        self.bar = None
+
+    def __enter__(self) -> Callable | None:
+        if not self.enabled:
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            console=Console(stderr=True), transient=True)
+        self.bar.start()
+        task = self.bar.add_task(self.t("report.grading"), total=None)
+
+        def on_check(result, done: int, total: int) -> None:
+            self.bar.update(task, completed=done, total=total,
+                            description=f"{self.t('report.grading')} {result.exercise}")
+
+        return on_check
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+# -- grade list / grade hint ---------------------------------------------------------------------
+
+
+def list_command(argv: list[str], t: Translator) -> int:
+    parser = argparse.ArgumentParser(prog="grade list", description=t("help.list"))
+    _common_options(parser, t)
+    args = parser.parse_args(argv)
+    kit = Kit.locate(args.course)
+    t = Translator(choose_language(args.lang, kit.course.default_language))
+    from autograder.report import ProgressView
+    from autograder.state import State
+
+    state = State.load(kit.state_dir)
+    _console().print(ProgressView(kit.course, state.progress, state.hints, t))
+    return OK
+
+
+def hint_command(argv: list[str], t: Translator) -> int:
+    parser = argparse.ArgumentParser(prog="grade hint", description=t("help.hint"))
+    parser.add_argument("exercise", nargs="?", metavar="EXERCISE", help=t("help.hint_exercise"))
+    _common_options(parser, t)
+    args = parser.parse_args(argv)
+    kit = Kit.locate(args.course)
+    t = Translator(choose_language(args.lang, kit.course.default_language))
+    from autograder.report import HintView
+    from autograder.state import State
+
+    state = State.load(kit.state_dir)
+    exercise_id = _exercise_id(kit, args.exercise, t) if args.exercise else _current_exercise(kit, state)
+    exercise = kit.course.exercise(exercise_id)
+    shown = min(int(state.hints.get(exercise_id, 0)) + 1, len(exercise.hints))
+    state.hints[exercise_id] = shown
+    try:
+        state.save()
+    except OSError:
+        pass
+    _console().print(HintView(exercise, shown, t))
+    return OK
+
+
+def _current_exercise(kit: Kit, state) -> str:
+    """The first exercise, in course order, that did not pass at the last grading."""
+    for exercise_id in kit.course.ids:
+        if (state.progress.get(exercise_id) or {}).get("status") != "passed":
+            return exercise_id
+    return kit.course.ids[-1]
+
+
+def _peek_language(argv: list[str]) -> str | None:
+    """--lang before the parser exists (its help text is translated)."""
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+COMMANDS: dict[str, Callable[[list[str], Translator], int]] = {
+    "list": list_command,
+    "hint": hint_command,
+}

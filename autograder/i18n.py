@@ -86,5 +86,6 @@ class Translator:
         except (KeyError, IndexError, ValueError):
             return template
 
-    def has(self, key: str) -> bool:
-        return key in catalog(self.language)
+    def text(self, value: Any) -> str:
+        """A course text (`autograder.course.Text`) in this language."""
+        return value(self.language)

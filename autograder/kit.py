@@ -51,10 +51,12 @@ class Kit:
     def state_dir(self) -> Path:
         return Path(os.environ.get("GRADE_STATE_DIR") or self.root / ".grade")
 
-    def display_path(self, path: str | Path) -> str:
-        """`path` relative to the current folder when it is inside it, else as given."""
-        path = Path(path)
-        try:
-            return str(path.resolve().relative_to(Path.cwd().resolve()))
-        except ValueError:
-            return str(path)
+    def sandbox(self, directory: Path):
+        """A `Sandbox` for the student code in `directory`, under the course's policy, with
+        the kit's own folder out of the student code's reach."""
+        from autograder.sandbox import Sandbox
+
+        policy = self.course.policy
+        return Sandbox(directory, seconds=policy.seconds_per_call, memory_mb=policy.memory_mb,
+                       forbidden=policy.forbidden_imports, output_limit=policy.output_limit,
+                       hidden_paths=[self.root])

@@ -13,7 +13,7 @@ from autograder.plugin import GradingPlugin, OnCheck
 from autograder.reference import Reference
 from autograder.results import ExerciseResult, GradeReport
 from autograder.sandbox import Sandbox
-from autograder.stubs import unimplemented
+from autograder.stubs import not_started
 
 PYTEST_ARGS = [
     "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir", str(CHECKS_DIR),
@@ -21,29 +21,6 @@ PYTEST_ARGS = [
     "-p", "no:pastebin", "-p", "no:doctest", "--disable-plugin-autoload", "--assert=plain",
     "-W", "ignore",
 ]
-
-
-def not_started(kit: Kit, directory: Path) -> set[str]:
-    """Exercises whose functions are all still the untouched stubs (an integration exercise,
-    which has no functions of its own, counts as not started while all it requires is)."""
-    stubs_by_file: dict[str, set[str]] = {}
-    result: set[str] = set()
-    for exercise in kit.course.exercises:
-        if exercise.file:
-            if exercise.file not in stubs_by_file:
-                stubs_by_file[exercise.file] = unimplemented(directory / exercise.file)
-            if set(exercise.functions) <= stubs_by_file[exercise.file]:
-                result.add(exercise.id)
-        elif exercise.requires and set(exercise.requires) <= result:
-            result.add(exercise.id)
-    return result
-
-
-def make_sandbox(kit: Kit, directory: Path) -> Sandbox:
-    policy = kit.course.policy
-    return Sandbox(directory, seconds=policy.seconds_per_call, memory_mb=policy.memory_mb,
-                   forbidden=policy.forbidden_imports, output_limit=policy.output_limit,
-                   hidden_paths=[kit.root])
 
 
 def make_reference(kit: Kit, seed: int) -> Reference:
@@ -64,9 +41,9 @@ def grade(kit: Kit, directory: Path, *, exercises: list[str] | None = None, seed
     seed = course.policy.seed if seed is None else seed
     wanted = exercises or course.ids
     run = course.with_requirements(wanted)
-    stubs = not_started(kit, directory)
+    stubs = not_started(kit.course, directory)
     own_sandbox = sandbox is None
-    sandbox = sandbox or make_sandbox(kit, directory)
+    sandbox = sandbox or kit.sandbox(directory)
     if run != [e for e in run if e in stubs]:
         sandbox.start()  # the worker boots while pytest collects
     plugin = GradingPlugin(course, sandbox, reference or make_reference(kit, seed), seed=seed, run=run,

@@ -5,6 +5,25 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from autograder.course import Course
+
+
+def not_started(course: Course, directory: Path) -> set[str]:
+    """Exercises whose functions in `directory` are all still the untouched stubs (an
+    integration exercise, with no functions of its own, is not started while all it requires
+    is not started)."""
+    stubs_by_file: dict[str, set[str]] = {}
+    result: set[str] = set()
+    for exercise in course.exercises:
+        if exercise.file:
+            if exercise.file not in stubs_by_file:
+                stubs_by_file[exercise.file] = unimplemented(directory / exercise.file)
+            if set(exercise.functions) <= stubs_by_file[exercise.file]:
+                result.add(exercise.id)
+        elif exercise.requires and set(exercise.requires) <= result:
+            result.add(exercise.id)
+    return result
+
 
 def unimplemented(path: Path) -> set[str]:
     """Names of top-level functions in `path` whose body only raises NotImplementedError.

@@ -1,0 +1,266 @@
+"""Rich terminal views of grading results, progress and hints.
+
+Each view is an object that renders itself (``__rich_console__``), so the CLI prints it and the
+tests render it into a fixed-width ``Console(file=io.StringIO(), width=...)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich import box
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.padding import Padding
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from autograder.course import Course, Exercise
+from autograder.feedback import Feedback
+from autograder.i18n import Translator
+from autograder.results import CheckResult, ExerciseResult, GradeReport
+
+STATUS_STYLE = {"passed": "green", "failed": "red", "blocked": "yellow", "not_started": "dim"}
+STATUS_ICON = {"passed": "✔", "failed": "✘", "blocked": "⧗", "not_started": "◌"}
+OUTPUT_LINES = 12
+
+
+def display_path(path: str | Path) -> str:
+    """`path` relative to the current folder when it is inside it."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+def points(value: float) -> str:
+    return f"{value:g}"
+
+
+def exercise_table(t: Translator, rows: list[tuple], width: int) -> Table:
+    """Exercises as rows: id, title, status, points (and optional extra columns). The title
+    is the column that gives way (ellipsis) when the terminal is narrow."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    fixed = [max(Text(str(row[i])).cell_len if not isinstance(row[i], Text) else row[i].cell_len
+                 for row in rows) for i in range(len(rows[0]))]
+    fixed[0] = max(fixed[0], len(t("report.exercise")))
+    title_width = max(8, width - (sum(fixed) - fixed[1]) - 3 * (len(fixed) - 1) - 2)
+    table.add_column(t("report.exercise"), no_wrap=True, style="bold", min_width=fixed[0])
+    table.add_column("", overflow="ellipsis", no_wrap=True, style="dim", max_width=title_width)
+    table.add_column(t("report.status"), no_wrap=True, min_width=fixed[2])
+    table.add_column(t("report.points"), justify="right", no_wrap=True, min_width=fixed[3])
+    for extra in fixed[4:]:
+        table.add_column("", no_wrap=True, min_width=extra)
+    for row in rows[:-1] if rows[-1][1] == "" else rows:
+        table.add_row(*row)
+    if rows[-1][1] == "":
+        table.add_section()
+        table.add_row(*rows[-1])
+    return table
+
+
+@dataclass
+class ReportView:
+    """The result of one `grade` run: the table of exercises, the total and the failures.
+
+    `detail` is "first" (one failure per exercise, for a whole-course run) or "all"
+    (every check of each exercise, for `grade EXERCISE`).
+    """
+
+    report: GradeReport
+    course: Course
+    t: Translator
+    detail: str = "first"
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        t = self.t
+        yield Text(t("report.heading", course=t.text(self.course.title),
+                     directory=display_path(self.report.directory)), style="bold")
+        yield self.table(options.max_width)
+        for result in self.report.exercises:
+            if self.detail == "all":
+                yield self.all_checks(result)
+            elif result.first_failure is not None and result.status in ("failed", "blocked"):
+                yield self.first_failure(result)
+        yield self.next_step()
+
+    def table(self, width: int) -> Table:
+        t = self.t
+        rows = [(r.id, t.text(self.course.exercise(r.id).title), self.status(r),
+                 f"{points(r.score)} / {points(r.max_points)}") for r in self.report.exercises]
+        total = f"{points(self.report.score)} / {points(self.report.max_score)}"
+        rows.append((t("report.total"), "", Text(""), Text(total, style="bold")))
+        return exercise_table(t, rows, width)
+
+    def status(self, result: ExerciseResult) -> Text:
+        t = self.t
+        status = result.status
+        if status == "passed":
+            label = t("report.passed")
+        elif status == "not_started":
+            label = t("report.not_started")
+        elif status == "blocked":
+            label = t("report.blocked", exercise=result.first_failure.blocked_by)
+        else:
+            label = t("report.partial", passed=result.passed_checks, total=len(result.checks))
+        return Text(f"{STATUS_ICON[status]} {label}", style=STATUS_STYLE[status])
+
+    def first_failure(self, result: ExerciseResult) -> Panel:
+        """A failing exercise in a whole-course run: its first problem in full."""
+        t = self.t
+        check = result.first_failure
+        failing = [c for c in result.checks if not c.passed]
+        body = [self.check_line(check), *CheckDetails(check, t).renderables()]
+        if len(failing) > 1:
+            body.append(Text(t("report.more_failures", count=len(failing) - 1, exercise=result.id), style="dim"))
+        title = t("report.failing", exercise=result.id, failing=len(failing), total=len(result.checks))
+        return Panel(Group(*body), title=title, title_align="left", border_style=STATUS_STYLE[result.status])
+
+    def all_checks(self, result: ExerciseResult) -> Panel:
+        """`grade EXERCISE`: every check with a one-line reason, then the first problem in full."""
+        body: list = []
+        for check in result.checks:
+            body.append(self.check_line(check))
+            if not check.passed and check.outcome != "not_started":
+                body.append(Padding(CheckDetails(check, self.t).summary(), (0, 0, 0, 2)))
+        first = result.first_failure
+        if first is not None and first.outcome != "not_started":
+            body += [Text(""), self.check_line(first), *CheckDetails(first, self.t).renderables()]
+        exercise = self.course.exercise(result.id)
+        title = f"{result.id} · {self.t.text(exercise.title)}"
+        return Panel(Group(*body), title=title, title_align="left", border_style=STATUS_STYLE[result.status])
+
+    def check_line(self, check: CheckResult) -> Table:
+        """The check's icon and title; a long title wraps under itself, not under the icon."""
+        line = Table.grid(padding=(0, 1))
+        line.add_column(no_wrap=True)
+        line.add_column()
+        style = STATUS_STYLE[check.outcome]
+        line.add_row(Text(STATUS_ICON[check.outcome], style=style), Text(self.t(check.title), style=style))
+        return line
+
+    def next_step(self) -> Text:
+        """One line telling the student what to do next."""
+        t = self.t
+        for result in self.report.exercises:
+            exercise = self.course.exercise(result.id)
+            if result.status == "not_started" and exercise.file:
+                return Text(t("report.next_not_started", functions=", ".join(exercise.functions),
+                              file=f"{self.course.exercises_dir}/{exercise.file}", exercise=result.id),
+                            style="bold cyan")
+            if result.status == "blocked":
+                return Text(t("report.next_blocked", exercise=result.id,
+                              blocker=result.first_failure.blocked_by), style="bold cyan")
+            if result.status == "failed":
+                return Text(t("report.next_failed", exercise=result.id, title=t.text(exercise.title)),
+                            style="bold cyan")
+        if self.report.all_passed:
+            return Text(t("report.all_passed"), style="bold green")
+        return Text("")
+
+
+@dataclass
+class CheckDetails:
+    """What explains one failed check, in design.md §4 order, indented under its title."""
+
+    check: CheckResult
+    t: Translator
+
+    def summary(self) -> Text:
+        """One line: why it failed."""
+        t, check = self.t, self.check
+        if check.outcome == "blocked":
+            return Text(t("report.blocked_check", exercise=check.blocked_by), style="yellow")
+        if check.feedback is None:
+            return Text("")
+        return Text(t(check.feedback.summary))
+
+    def renderables(self) -> list[Padding]:
+        """The summary, the numbers, where in the code, the misconception, the prints."""
+        t, check, feedback = self.t, self.check, self.check.feedback
+        lines: list = [self.summary()]
+        if check.outcome != "blocked" and feedback is not None:
+            lines += [Text(t(detail), style="dim") for detail in feedback.details]
+            if feedback.location:
+                lines.append(self.location(feedback.location))
+            if feedback.misconception:
+                title = t(f"misconceptions.{feedback.misconception}.title")
+                lines.append(Text(t("report.misconception", title=title), style="magenta"))
+        if check.output:
+            lines.append(self.output())
+        return [Padding(line, (0, 0, 0, 2)) for line in lines]
+
+    def location(self, location: dict) -> Text:
+        key = "report.location" if location.get("function") else "report.location_module"
+        text = Text("→ " + self.t(key, file=display_path(location["file"]), line=location["line"],
+                                   function=location.get("function")), style="cyan")
+        if location.get("code"):
+            text.append("\n    " + location["code"], style="bold")
+        return text
+
+    def output(self) -> Text:
+        check = self.check
+        lines = check.output.splitlines()
+        text = Text(self.t("report.printed", size=check.output_bytes), style="dim")
+        for line in lines[:OUTPUT_LINES]:
+            text.append("\n│ " + line, style="dim")
+        shown = len("\n".join(lines[:OUTPUT_LINES]).encode())
+        if check.output_bytes > shown + 1:
+            text.append("\n" + self.t("report.printed_truncated", shown=shown, size=check.output_bytes), style="dim")
+        return text
+
+
+@dataclass
+class ProgressView:
+    """`grade list`: every exercise with its status and points from the last grading."""
+
+    course: Course
+    progress: dict
+    hints: dict
+    t: Translator
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        t = self.t
+        yield Text(t("list.heading", course=t.text(self.course.title)), style="bold")
+        rows = []
+        done = score = 0.0
+        for exercise in self.course.exercises:
+            entry = self.progress.get(exercise.id) or {}
+            status = entry.get("status")
+            label = t(f"report.{status}") if status in ("passed", "not_started") else (
+                t("report.partial", passed=entry.get("passed", 0), total=entry.get("checks", 0))
+                if status else t("list.never"))
+            style = STATUS_STYLE.get(status, "dim")
+            icon = STATUS_ICON.get(status, "·")
+            score += float(entry.get("score", 0.0))
+            done += status == "passed"
+            rows.append((exercise.id, t.text(exercise.title), Text(f"{icon} {label}", style=style),
+                         f"{points(float(entry.get('score', 0.0)))} / {points(exercise.points)}",
+                         Text(t("list.hint_count", shown=self.hints.get(exercise.id, 0), total=len(exercise.hints)),
+                              style="dim")))
+        yield exercise_table(t, rows, options.max_width)
+        yield Text(t("list.summary", done=int(done), total=len(self.course.exercises), score=points(score),
+                     max=points(self.course.total_points)), style="bold")
+
+
+@dataclass
+class HintView:
+    """The hints of one exercise revealed so far, the newest last."""
+
+    exercise: Exercise
+    shown: int
+    t: Translator
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        t, exercise = self.t, self.exercise
+        total = len(exercise.hints)
+        for number in range(1, self.shown + 1):
+            newest = number == self.shown
+            yield Panel(Text(t.text(exercise.hints[number - 1])),
+                        title=t("hint.heading", number=number, total=total, exercise=exercise.id,
+                                title=t.text(exercise.title)),
+                        title_align="left", border_style="cyan" if newest else "dim")
+        key = "hint.last" if self.shown >= total else "hint.more"
+        yield Text(t(key, exercise=exercise.id), style="dim")
