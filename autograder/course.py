@@ -61,12 +61,12 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
 
     def __post_init__(self) -> None:
         if self.seconds_per_call <= 0:
-            raise ValueError("seconds_per_call must be positive")
+            raise ValueError("`seconds_per_call` must be positive")
         if self.memory_mb < 64:
-            raise ValueError("memory_mb must be at least 64")
+            raise ValueError("`memory_mb` must be at least 64")
         missing = {"float64", "float32"} - set(self.tolerance)
         if missing:
-            raise ValueError(f"tolerance needs entries for {', '.join(sorted(missing))}")
+            raise ValueError(f"`tolerance` needs entries for {', '.join(sorted(missing))}")
 
 
 class Exercise(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -90,15 +90,15 @@ class Exercise(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
 
     def __post_init__(self) -> None:
         if not ID_PATTERN.match(self.id):
-            raise ValueError(f"id {self.id!r} must be lower_case_with_underscores")
+            raise ValueError(f"`id` {self.id!r} must be lower_case_with_underscores")
         if self.points <= 0:
-            raise ValueError(f"points of {self.id!r} must be positive")
+            raise ValueError(f"`points` of {self.id!r} must be positive")
         if not 2 <= len(self.hints) <= 3:
-            raise ValueError(f"{self.id!r} needs 2 or 3 hints, has {len(self.hints)}")
+            raise ValueError(f"`hints`: {self.id!r} needs 2 or 3 hints, has {len(self.hints)}")
         if bool(self.file) != bool(self.functions):
-            raise ValueError(f"{self.id!r}: 'file' and 'functions' go together")
+            raise ValueError(f"`functions`: {self.id!r} needs both 'file' and 'functions', or neither")
         if self.file and not self.file.endswith(".py"):
-            raise ValueError(f"{self.id!r}: file {self.file!r} must be a .py file")
+            raise ValueError(f"`file` {self.file!r} of {self.id!r} must be a .py file")
 
     @property
     def module(self) -> str | None:
@@ -118,15 +118,18 @@ class Course(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
     def __post_init__(self) -> None:
         seen: set[str] = set()
         owners: dict[str, str] = {}
-        for exercise in self.exercises:
+        for index, exercise in enumerate(self.exercises):
+            at = f"`exercises[{index}]"
             if exercise.id in seen:
-                raise ValueError(f"exercise id {exercise.id!r} appears twice")
+                raise ValueError(f"{at}.id`: exercise id {exercise.id!r} appears twice")
             for required in exercise.requires:
                 if required not in seen:
-                    raise ValueError(f"{exercise.id!r} requires {required!r}, which must be an earlier exercise")
+                    raise ValueError(f"{at}.requires`: {exercise.id!r} requires {required!r}, "
+                                     "which must be an earlier exercise")
             for function in exercise.functions:
                 if function in owners:
-                    raise ValueError(f"function {function!r} belongs to both {owners[function]!r} and {exercise.id!r}")
+                    raise ValueError(f"{at}.functions`: function {function!r} belongs to both "
+                                     f"{owners[function]!r} and {exercise.id!r}")
                 owners[function] = exercise.id
             seen.add(exercise.id)
         if not self.exercises:
@@ -195,36 +198,33 @@ def load_course(path: Path, *, checks_dir: Path | None = None) -> Course:
 
 
 def _locate(filename: str, root: yaml.Node | None, message: str) -> str:
-    """Turn msgspec's "... - at `$.a[0].b`" into "file, line N (a[0].b): ..."."""
-    match = re.search(r" - at `\$(.*)`$", message)
-    if not match:
-        return f"{filename}: {message}"
-    reason, where = message[: match.start()], match.group(1)
+    """Turn msgspec's "... - at `$.a[0].b`" into "file, line N (a[0].b): ...".
+
+    Our own validation messages start with the offending key in backticks, relative to the
+    object being validated ("`points` must be positive"); unknown fields are named by msgspec.
+    """
+    match = re.search(r" - at `\$([^`]*)`$", message)
+    reason, where = (message[: match.start()], match.group(1)) if match else (message, "")
+    inner = re.match(r"`([\w.\[\]]+)`", reason) or re.search(r"unknown field `([^`]+)`", reason)
+    if inner:
+        where += ("" if inner.group(1).startswith("[") else ".") + inner.group(1)
     steps: list[str | int] = [int(i) if i else k for k, i in re.findall(r"\.(\w+)|\[(\d+)\]", where)]
-    unknown = re.search(r"unknown field `([^`]+)`", reason)
-    if unknown:
-        steps.append(unknown.group(1))
     key = where.lstrip(".") or "top level"
-    if unknown:
-        key = f"{key}.{unknown.group(1)}" if where else unknown.group(1)
     return f"{filename}, line {_line_of(root, steps)} ({key}): {reason}"
 
 
 def _line_of(node: yaml.Node | None, steps: list[str | int]) -> int:
-    """The 1-based line of the deepest node reachable along `steps`."""
+    """The 1-based line of the key (or list item) reached along `steps`, as deep as it goes."""
     line = node.start_mark.line + 1 if node is not None else 1
     for step in steps:
-        child = None
         if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if key.value == step:
-                    child = value if not isinstance(value, yaml.ScalarNode) or value.value != "" else key
-                    line = key.start_mark.line + 1
-                    break
+            pair = next(((k, v) for k, v in node.value if k.value == step), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line + 1, pair[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
-            child = node.value[step]
-        if child is None:
+            node = node.value[step]
+            line = node.start_mark.line + 1
+        else:
             break
-        node = child
-        line = max(line, node.start_mark.line + 1)
     return line

@@ -1,0 +1,160 @@
+"""The `grade` command, run through its real console-script entry point."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from autograder.json_report import SCHEMA_FILE
+from support import EXERCISES, ROOT, SOLUTIONS, make_submission
+
+GRADE = Path(sys.executable).with_name("grade")
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    """One state folder for runs that only need the reference cache warm."""
+    return tmp_path_factory.mktemp("grade-state")
+
+
+def run(*args: str, state: Path, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k != "GRADE_LANG"}
+    environment.update({"GRADE_STATE_DIR": str(state), "COLUMNS": "100", **(env or {})})
+    return subprocess.run([str(GRADE), *args], cwd=cwd, env=environment, capture_output=True, text=True,
+                          timeout=300)
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_solutions_score_full_marks(cache_dir):
+    result = run("--solutions", state=cache_dir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "100 / 100" in result.stdout
+    assert result.stdout.count("✔ passed") == 7
+    assert "Every exercise passes" in result.stdout
+
+
+def test_untouched_stubs_score_zero_and_say_not_started(tmp_path):
+    before = digest(EXERCISES)
+    result = run(state=tmp_path)
+    assert result.returncode == 1
+    assert "0 / 100" in result.stdout
+    assert result.stdout.count("◌ not started") == 7
+    assert "Next: implement batchnorm_forward in exercises/batchnorm.py" in result.stdout
+    assert digest(EXERCISES) == before
+    assert not (EXERCISES / "__pycache__").exists()
+
+
+def test_json_report_follows_its_schema(cache_dir):
+    result = run("--solutions", "--json", state=cache_dir)
+    assert result.returncode == 0
+    report = json.loads(result.stdout)
+    jsonschema.validate(report, json.loads(SCHEMA_FILE.read_text()))
+    assert report["score"] == report["max_score"] == 100
+    assert {e["status"] for e in report["exercises"]} == {"passed"}
+    assert all(c["passed"] and c["message"] == "" for e in report["exercises"] for c in e["checks"])
+
+
+def test_json_report_of_the_stubs(tmp_path):
+    result = run("--submission", str(EXERCISES), "--json", state=tmp_path)
+    report = json.loads(result.stdout)
+    jsonschema.validate(report, json.loads(SCHEMA_FILE.read_text()))
+    assert result.returncode == 1
+    assert report["score"] == 0
+    assert {e["status"] for e in report["exercises"]} == {"not_started"}
+    assert all(c["outcome"] == "not_started" for e in report["exercises"] for c in e["checks"])
+
+
+def test_one_exercise_lists_all_its_checks(cache_dir, tmp_path):
+    folder = make_submission(tmp_path / "work", {
+        "batchnorm.py": (SOLUTIONS / "batchnorm.py").read_text().replace("x.var(axis=0) + eps", "x.var(axis=0, ddof=1) + eps")})
+    result = run("--submission", str(folder), "bn_forward", state=cache_dir)
+    assert result.returncode == 1
+    assert "bn_backward" not in result.stdout.split("bn_forward ·")[0]  # only the asked exercise in the table
+    assert "✔ a batch of one sample raises ValueError" in result.stdout
+    assert "✘ matches nn.BatchNorm1d (training): the smallest batch, N=2" in result.stdout
+    assert "Largest error" in result.stdout
+
+
+def test_spanish_output(cache_dir):
+    result = run("--solutions", "bn_forward", "--lang", "es", state=cache_dir)
+    assert result.returncode == 0
+    assert "✔ superado" in result.stdout
+    assert "Todos los ejercicios están superados" in result.stdout
+
+
+def test_language_from_the_environment(tmp_path):
+    result = run("--submission", str(EXERCISES), state=tmp_path, env={"GRADE_LANG": "es"})
+    assert "sin empezar" in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["bn_fwd"], "grade: unknown exercise 'bn_fwd'. Did you mean 'bn_forward'?"),
+    (["--submission", "/no/such/folder"], "grade: /no/such/folder is not a folder."),
+    (["--seed", "abc"], "grade: --seed: 'abc' is not an integer"),
+])
+def test_usage_errors_are_one_line_and_exit_2(tmp_path, args, message):
+    result = run(*args, state=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(message)
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_a_broken_course_file_is_one_line_naming_the_line(tmp_path):
+    broken = tmp_path / "course.yml"
+    broken.write_text((ROOT / "course.yml").read_text().replace("    points: 20\n", "    points: lots\n"))
+    result = run("--course", str(broken), state=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("grade: course.yml, line ")
+    assert "(exercises[1].points): Expected `float`, got `str`" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_hints_are_revealed_one_at_a_time_and_remembered(tmp_path):
+    first = run("hint", "bn_forward", state=tmp_path)
+    assert first.returncode == 0
+    assert "Hint 1 of 3" in first.stdout and "Hint 2 of 3" not in first.stdout
+    second = run("hint", "bn_forward", state=tmp_path)
+    assert "Hint 1 of 3" in second.stdout and "Hint 2 of 3" in second.stdout
+    run("hint", "bn_forward", state=tmp_path)
+    last = run("hint", "bn_forward", state=tmp_path)
+    assert "Hint 3 of 3" in last.stdout and "That was the last hint" in last.stdout
+    assert json.loads((tmp_path / "state.json").read_text())["hints"]["bn_forward"] == 3
+
+
+def test_hint_without_exercise_picks_the_first_not_passing(tmp_path):
+    result = run("hint", state=tmp_path)
+    assert "bn_forward" in result.stdout
+
+
+def test_list_shows_progress_from_the_last_grading(tmp_path):
+    assert "not graded yet" in run("list", state=tmp_path).stdout
+    run("bn_forward", state=tmp_path)
+    listing = run("list", state=tmp_path)
+    assert listing.returncode == 0
+    assert "◌ not started" in listing.stdout and "not graded yet" in listing.stdout
+    assert "0 of 7 exercises pass" in listing.stdout
+
+
+def test_grading_another_folder_leaves_the_progress_alone(cache_dir, tmp_path):
+    run("--solutions", "bn_forward", state=tmp_path)
+    assert not (tmp_path / "state.json").exists()
+
+
+def test_a_syntax_error_names_the_file_and_line(cache_dir, tmp_path):
+    folder = make_submission(tmp_path / "work", {"dropout.py": "def dropout_forward(x, p, train, rng)\n    return x\n"})
+    result = run("--submission", str(folder), state=cache_dir)
+    assert result.returncode == 1
+    assert "dropout.py could not be imported: SyntaxError" in result.stdout
+    assert "dropout.py, line 1" in result.stdout
+    assert "✔ passed" in result.stdout  # the other files are still graded
