@@ -225,6 +225,17 @@ def hint_command(argv: list[str], t: Translator) -> int:
     return OK
 
 
+def watch_command(argv: list[str], t: Translator) -> int:
+    parser = argparse.ArgumentParser(prog="grade watch", description=t("help.watch"))
+    _common_options(parser, t)
+    args = parser.parse_args(argv)
+    kit = Kit.locate(args.course)
+    t = Translator(choose_language(args.lang, kit.course.default_language))
+    from autograder.watch import run
+
+    return run(kit, t, _console())
+
+
 def _current_exercise(kit: Kit, state) -> str:
     """The first exercise, in course order, that did not pass at the last grading."""
     for exercise_id in kit.course.ids:
@@ -246,4 +257,5 @@ def _peek_language(argv: list[str]) -> str | None:
 COMMANDS: dict[str, Callable[[list[str], Translator], int]] = {
     "list": list_command,
     "hint": hint_command,
+    "watch": watch_command,
 }

@@ -121,10 +121,14 @@ class ReportView:
     def all_checks(self, result: ExerciseResult) -> Panel:
         """`grade EXERCISE`: every check with a one-line reason, then the first problem in full."""
         body: list = []
+        previous = None
         for check in result.checks:
             body.append(self.check_line(check))
             if not check.passed and check.outcome != "not_started":
-                body.append(Padding(CheckDetails(check, self.t).summary(), (0, 0, 0, 2)))
+                reason = CheckDetails(check, self.t).summary()
+                if reason.plain != previous:  # an import error is not repeated under every check
+                    body.append(Padding(reason, (0, 0, 0, 2)))
+                previous = reason.plain
         first = result.first_failure
         if first is not None and first.outcome != "not_started":
             body += [Text(""), self.check_line(first), *CheckDetails(first, self.t).renderables()]
