@@ -61,4 +61,6 @@ def check_to_json(check: CheckResult, t: Translator) -> dict[str, Any]:
         "blocked_by": check.blocked_by,
         "output": check.output,
         "output_bytes": check.output_bytes,
+        "gradients": [{"name": row.name, "vs_autograd": row.vs_autograd, "vs_numerical": row.vs_numerical,
+                       "verdict": row.verdict} for row in check.gradients],
     }

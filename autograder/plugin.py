@@ -44,6 +44,7 @@ class GradingPlugin:
         self.total = 0
         self.done = 0
         self.started = 0.0
+        self.gradient_rows: list = []
 
     # -- fixtures ----------------------------------------------------------------------------
 
@@ -61,6 +62,12 @@ class GradingPlugin:
     def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
         """Random inputs for this check: the same for the same seed and check."""
         return np.random.default_rng([self.seed, zlib.crc32(self.check_id(request.node).encode())])
+
+    @pytest.fixture
+    def gradients(self) -> list:
+        """Rows of the gradient-check view (`autograder.gradcheck.GradientRow`) for this check."""
+        self.gradient_rows = []
+        return self.gradient_rows
 
     @pytest.fixture
     def tolerance(self) -> Callable[[np.dtype], Tolerance]:
@@ -118,7 +125,8 @@ class GradingPlugin:
         output = "".join(self.proxy.output)[: self.course.policy.output_limit]
         result = CheckResult(self.check_id(item), exercise, self.title(item), "passed",
                              output=output, output_bytes=self.proxy.output_bytes,
-                             duration=time.perf_counter() - self.started)
+                             duration=time.perf_counter() - self.started, gradients=self.gradient_rows)
+        self.gradient_rows = []
         if call.excinfo is None:
             return result
         error = call.excinfo.value

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from autograder.course import Course, Exercise
 from autograder.feedback import Feedback
+from autograder.gradcheck import CORRECT_BELOW, WRONG_FROM, GradientRow
 from autograder.i18n import Translator
 from autograder.results import CheckResult, ExerciseResult, GradeReport
 
@@ -132,6 +133,9 @@ class ReportView:
         first = result.first_failure
         if first is not None and first.outcome != "not_started":
             body += [Text(""), self.check_line(first), *CheckDetails(first, self.t).renderables()]
+        gradients = next((c for c in result.checks if c.gradients), None)
+        if gradients is not None and (first is None or not first.gradients):
+            body += [Text(""), Padding(GradientView(gradients.gradients, self.t), (0, 0, 0, 2))]
         exercise = self.course.exercise(result.id)
         title = f"{result.id} · {self.t.text(exercise.title)}"
         return Panel(Group(*body), title=title, title_align="left", border_style=STATUS_STYLE[result.status])
@@ -192,6 +196,8 @@ class CheckDetails:
             if feedback.misconception:
                 title = t(f"misconceptions.{feedback.misconception}.title")
                 lines.append(Text(t("report.misconception", title=title), style="magenta"))
+        if check.gradients:
+            lines.append(GradientView(check.gradients, t))
         if check.output:
             lines.append(self.output())
         return [Padding(line, (0, 0, 0, 2)) for line in lines]
@@ -214,6 +220,33 @@ class CheckDetails:
         if check.output_bytes > shown + 1:
             text.append("\n" + self.t("report.printed_truncated", shown=shown, size=check.output_bytes), style="dim")
         return text
+
+
+@dataclass
+class GradientView:
+    """The gradient check: each gradient against autograd and a numerical gradient."""
+
+    rows: list[GradientRow]
+    t: Translator
+
+    STYLE = {"correct": "green", "suspicious": "yellow", "wrong": "red"}
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        t = self.t
+        table = Table(box=box.SIMPLE, title=t("gradients.heading"), title_justify="left", pad_edge=False)
+        table.add_column(t("gradients.name"))
+        table.add_column(t("gradients.autograd"), justify="right")
+        table.add_column(t("gradients.numerical"), justify="right")
+        table.add_column(t("gradients.verdict"))
+        for row in self.rows:
+            table.add_row(row.name, _error(row.vs_autograd), _error(row.vs_numerical),
+                          Text(t(f"gradients.{row.verdict}"), style=self.STYLE[row.verdict]))
+        yield table
+        yield Text(t("gradients.legend", correct=f"{CORRECT_BELOW:g}", wrong=f"{WRONG_FROM:g}"), style="dim")
+
+
+def _error(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1e}"
 
 
 @dataclass

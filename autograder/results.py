@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from autograder.feedback import Feedback
+from autograder.gradcheck import GradientRow
 from autograder.i18n import Msg
 
 Outcome = Literal["passed", "failed", "blocked", "not_started"]
@@ -34,6 +35,8 @@ class CheckResult:
     output_bytes: int = 0
     """How much it printed in all."""
     duration: float = 0.0
+    gradients: list[GradientRow] = field(default_factory=list)
+    """The gradient-check view of a backward check (empty for other checks)."""
 
     @property
     def passed(self) -> bool:

@@ -1,0 +1,93 @@
+"""The gradient-check view: the student's gradients against autograd and a numerical gradient.
+
+Like the classic course notebooks, but automatic: for a random upstream gradient ``dout``, the
+loss is ``L = sum(out * dout)`` and each gradient is compared with PyTorch autograd and with a
+centred finite difference of a float64 NumPy forward pass. The relative error of a pair is
+``max |a - b| / max(|a| + |b|, 1e-8)`` (element-wise); its band is the verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+CORRECT_BELOW = 1e-7
+WRONG_FROM = 1e-2
+STEP = 1e-5
+
+
+@dataclass(frozen=True)
+class GradientRow:
+    """One gradient of a backward pass, compared two ways (errors are None when the student's
+    value is missing or has the wrong shape)."""
+
+    name: str
+    vs_autograd: float | None
+    vs_numerical: float | None
+
+    @property
+    def verdict(self) -> str:
+        """"correct", "suspicious" (probably a bug) or "wrong"."""
+        errors = [e for e in (self.vs_autograd, self.vs_numerical) if e is not None]
+        if len(errors) < 2:
+            return "wrong"
+        worst = max(errors)
+        if worst < CORRECT_BELOW:
+            return "correct"
+        return "suspicious" if worst < WRONG_FROM else "wrong"
+
+
+def relative_error(a: np.ndarray, b: np.ndarray) -> float | None:
+    """``max |a - b| / max(|a| + |b|, 1e-8)``; None when the shapes differ or a is not an array."""
+    if type(a) is not np.ndarray or a.shape != np.shape(b):
+        return None
+    a, b = a.astype(np.float64), np.asarray(b, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        error = np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-8)
+    return float(np.nan_to_num(error, nan=np.inf).max(initial=0.0))
+
+
+def numerical_gradient(loss: Callable[[], float], value: np.ndarray, step: float = STEP) -> np.ndarray:
+    """Centred differences of `loss()` with respect to every entry of `value` (changed in
+    place and restored)."""
+    gradient = np.zeros_like(value, dtype=np.float64)
+    for index in np.ndindex(value.shape):
+        original = value[index]
+        value[index] = original + step
+        plus = loss()
+        value[index] = original - step
+        minus = loss()
+        value[index] = original
+        gradient[index] = (plus - minus) / (2 * step)
+    return gradient
+
+
+def batchnorm_training(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
+    """Training-mode batch normalisation in float64: x (N, D) or (N, C, H, W), gamma/beta (C,)."""
+    axes = (0,) if x.ndim == 2 else (0, 2, 3)
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    mean = x.mean(axis=axes, keepdims=True)
+    var = x.var(axis=axes, keepdims=True)
+    return gamma.reshape(shape) * (x - mean) / np.sqrt(var + eps) + beta.reshape(shape)
+
+
+def batchnorm_numerical(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, dout: np.ndarray,
+                        eps: float) -> dict[str, np.ndarray]:
+    """Numerical dx, dgamma, dbeta of ``sum(batchnorm_training(x, gamma, beta) * dout)``."""
+    x, gamma, beta, dout = (np.array(a, dtype=np.float64) for a in (x, gamma, beta, dout))
+
+    def loss() -> float:
+        return float(np.sum(batchnorm_training(x, gamma, beta, eps) * dout))
+
+    return {"dx": numerical_gradient(loss, x), "dgamma": numerical_gradient(loss, gamma),
+            "dbeta": numerical_gradient(loss, beta)}
+
+
+def compare_gradients(got: dict[str, object], autograd: dict[str, np.ndarray],
+                      numerical: dict[str, np.ndarray]) -> list[GradientRow]:
+    """One row per gradient name of `autograd`."""
+    return [GradientRow(name, relative_error(got.get(name), autograd[name]),
+                        relative_error(got.get(name), numerical[name]))
+            for name in autograd]
