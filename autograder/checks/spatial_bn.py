@@ -1,1 +1,114 @@
-"""TODO"""
+"""Checks for spatial_batchnorm_forward/backward against nn.BatchNorm2d (training) and autograd.
+
+N, C, H and W differ in every case and H != W, so statistics over the wrong axes, a reshape
+without a transpose or a kept dimension give visibly wrong values or shapes.
+"""
+
+import numpy as np
+import pytest
+
+from autograder.cases import affine, features, upstream
+from autograder.compare import expect_array, expect_raises, expect_tuple, expect_unchanged
+from autograder.i18n import msg
+
+FORWARD = "spatial_batchnorm_forward"
+BACKWARD = "spatial_batchnorm_backward"
+DEFAULT_EPS = 1e-5
+
+# name -> ((N, C, H, W), options); every case uses random gamma, beta and upstream gradients.
+CASES = {
+    "random_batch": ((4, 3, 5, 6), {}),
+    "single_sample": ((1, 3, 4, 5), {}),
+    "two_samples": ((2, 5, 3, 7), {}),
+    "flat_channels": ((6, 4, 3, 5), {"flat": True}),
+    "large_offset": ((5, 2, 3, 4), {"offset": 1e4, "spread": 1e-3}),
+    "custom_eps": ((3, 4, 5, 2), {"eps": 1e-2}),
+}
+FORWARD_CASES = ["random_batch", "single_sample", "flat_channels", "large_offset", "custom_eps"]
+BACKWARD_CASES = ["random_batch", "two_samples", "single_sample", "custom_eps"]
+
+
+def with_flat_channels(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """x (N, C, H, W) with channel 0 nearly constant (std 1e-4, below eps) and channel 1 constant."""
+    x = x.copy()
+    x[:, 0] = 0.3 + 1e-4 * rng.standard_normal(x[:, 0].shape)
+    x[:, 1] = -1.25
+    return x
+
+
+def make_inputs(rng, shape, *, offset=0.0, spread=1.0, flat=False, eps=DEFAULT_EPS, dtype=np.float64):
+    """x (N, C, H, W), gamma and beta (C,), dout (N, C, H, W), eps."""
+    x = features(rng, shape, offset=offset, spread=spread, dtype=dtype)
+    if flat:
+        x = with_flat_channels(x, rng)
+    gamma, beta = affine(rng, shape[1], dtype)
+    return x, gamma, beta, upstream(rng, shape, dtype), eps
+
+
+def run_forward(student, x, gamma, beta, eps, **options):
+    """The student's (out, cache) and the whole call; eps is passed only when it is not the
+    default, so the default is checked too."""
+    args = (x, gamma, beta) if eps == DEFAULT_EPS else (x, gamma, beta, eps)
+    call = student.spatial_batchnorm_forward.call(*args, **options)
+    out, cache = expect_tuple(call.value, ("out", "cache"), function=FORWARD)
+    return out, cache, call
+
+
+def run_backward(student, dout, cache, **options):
+    """The student's (dx, dgamma, dbeta) and the whole call."""
+    call = student.spatial_batchnorm_backward.call(dout, cache, **options)
+    return expect_tuple(call.value, ("dx", "dgamma", "dbeta"), function=BACKWARD), call
+
+
+def expect_gradients(grads, expected, tol, dtype) -> None:
+    """dx (N, C, H, W), dgamma and dbeta (C,) against the autograd values."""
+    for name, got in zip(("dx", "dgamma", "dbeta"), grads):
+        expect_array(got, expected[name], name=name, function=BACKWARD, tol=tol, dtype=dtype)
+
+
+@pytest.mark.parametrize("case", FORWARD_CASES)
+def test_forward_matches_batchnorm2d(case, student, reference, rng, tolerance):
+    shape, options = CASES[case]
+    x, gamma, beta, _, eps = make_inputs(rng, shape, **options)
+    out, _, _ = run_forward(student, x, gamma, beta, eps)
+    expected = reference.batchnorm(x, gamma, beta, eps=eps)["out"]
+    expect_array(out, expected, name="out", function=FORWARD, tol=tolerance(x.dtype), dtype=x.dtype)
+
+
+@pytest.mark.parametrize("case", BACKWARD_CASES)
+def test_backward_matches_autograd(case, student, reference, rng, tolerance):
+    shape, options = CASES[case]
+    x, gamma, beta, dout, eps = make_inputs(rng, shape, **options)
+    expected = reference.batchnorm(x, gamma, beta, eps=eps, dout=dout)
+    out, cache, _ = run_forward(student, x, gamma, beta, eps)
+    expect_array(out, expected["out"], name="out", function=FORWARD, tol=tolerance(x.dtype), dtype=x.dtype)
+    grads, _ = run_backward(student, dout, cache)
+    expect_gradients(grads, expected, tolerance(x.dtype), x.dtype)
+
+
+def test_float32_stays_float32(student, reference, rng, tolerance):
+    x, gamma, beta, dout, eps = make_inputs(rng, (3, 2, 4, 5), dtype=np.float32)
+    expected = reference.batchnorm(x, gamma, beta, eps=eps, dout=dout)
+    out, cache, _ = run_forward(student, x, gamma, beta, eps)
+    tol = tolerance(np.float32)
+    expect_array(out, expected["out"], name="out", function=FORWARD, tol=tol, dtype=np.float32)
+    grads, _ = run_backward(student, dout, cache)
+    expect_gradients(grads, expected, tol, np.float32)
+
+
+def test_inputs_not_modified(student, reference, rng, tolerance):
+    x, gamma, beta, dout, eps = make_inputs(rng, (3, 4, 2, 5))
+    expected = reference.batchnorm(x, gamma, beta, eps=eps, dout=dout)
+    out, cache, call = run_forward(student, x, gamma, beta, eps, echo_args=True)
+    for name, before, after in zip(("x", "gamma", "beta"), (x, gamma, beta), call.args_after):
+        expect_unchanged(before, after, name=name, function=FORWARD)
+    grads, call = run_backward(student, dout, cache, echo_args=True)
+    expect_unchanged(dout, call.args_after[0], name="dout", function=BACKWARD)
+    expect_array(out, expected["out"], name="out", function=FORWARD, tol=tolerance(x.dtype), dtype=x.dtype)
+    expect_gradients(grads, expected, tolerance(x.dtype), x.dtype)
+
+
+def test_single_value_per_channel_raises(student, rng):
+    x, gamma, beta, _, eps = make_inputs(rng, (1, 3, 1, 1))
+    expect_raises(lambda: student.spatial_batchnorm_forward(x, gamma, beta, eps), "ValueError",
+                  function=FORWARD, reason=msg("checks.spatial_bn.reasons.single_value"))

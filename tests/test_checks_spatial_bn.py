@@ -1,0 +1,188 @@
+"""Every spatial_bn check fails on a wrong implementation, for the right reason, and
+different-but-correct implementations pass them all."""
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from support import EXERCISES, Mutant, check_ids, failures
+
+EXERCISE = "spatial_bn"
+FILE = "spatial_batchnorm.py"
+FORWARD_CASES = ["random_batch", "single_sample", "flat_channels", "large_offset", "custom_eps"]
+BACKWARD_CASES = ["random_batch", "two_samples", "single_sample", "custom_eps"]
+
+
+def forward(*cases: str, stage: str = "values") -> dict[str, str]:
+    return {f"forward_matches_batchnorm2d[{case}]": stage for case in cases}
+
+
+def backward(*cases: str, stage: str = "values") -> dict[str, str]:
+    return {f"backward_matches_autograd[{case}]": stage for case in cases}
+
+
+def everywhere(stage: str = "values") -> dict[str, str]:
+    """Every check that compares values (all but the ValueError one)."""
+    return {**forward(*FORWARD_CASES, stage=stage), **backward(*BACKWARD_CASES, stage=stage),
+            "float32_stays_float32": stage, "inputs_not_modified": stage}
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """A wrong implementation written from scratch (not a small edit of the solution)."""
+
+    name: str
+    file: str
+    text: str
+    fails: dict[str, str] = field(default_factory=dict)
+
+    def source(self) -> str:
+        return self.text
+
+
+RESHAPE_WITHOUT_TRANSPOSE = '''
+from batchnorm import batchnorm_backward, batchnorm_forward
+
+
+def spatial_batchnorm_forward(x, gamma, beta, eps=1e-5):
+    n, c, h, w = x.shape
+    out, cache = batchnorm_forward(x.reshape(-1, c), gamma, beta, eps)
+    return out.reshape(n, c, h, w), cache
+
+
+def spatial_batchnorm_backward(dout, cache):
+    n, c, h, w = dout.shape
+    dx, dgamma, dbeta = batchnorm_backward(dout.reshape(-1, c), cache)
+    return dx.reshape(n, c, h, w), dgamma, dbeta
+'''
+
+MUTANTS = [
+    Mutant("statistics over N only (per position)", FILE, "AXES = (0, 2, 3)", "AXES = (0,)",
+           everywhere()),
+    Rewrite("channels mixed by reshape(-1, C) without a transpose", FILE, RESHAPE_WITHOUT_TRANSPOSE,
+            everywhere()),
+    Mutant("per-sample statistics (layer norm)", FILE, "AXES = (0, 2, 3)", "AXES = (1, 2, 3)", everywhere()),
+    Mutant("unbiased variance", FILE, "x.var(axis=AXES, keepdims=True)", "x.var(axis=AXES, keepdims=True, ddof=1)",
+           everywhere()),
+    Mutant("eps outside the square root", FILE, "np.sqrt(x.var(axis=AXES, keepdims=True) + eps)",
+           "(np.sqrt(x.var(axis=AXES, keepdims=True)) + eps)",
+           {**forward(*FORWARD_CASES), **backward(*BACKWARD_CASES), "inputs_not_modified": "values"}),
+    Mutant("eps hard-coded", FILE, "x.var(axis=AXES, keepdims=True) + eps", "x.var(axis=AXES, keepdims=True) + 1e-5",
+           {**forward("custom_eps"), **backward("custom_eps")}),
+    Mutant("default eps=1e-3", FILE, "def spatial_batchnorm_forward(x, gamma, beta, eps=1e-5):",
+           "def spatial_batchnorm_forward(x, gamma, beta, eps=1e-3):",
+           {name: stage for name, stage in everywhere().items() if "custom_eps" not in name}),
+    Mutant("gamma not reshaped to (1, C, 1, 1)", FILE, "scale = gamma.reshape(1, channels, 1, 1)", "scale = gamma",
+           everywhere("exception")),
+    Mutant("ValueError for N = 1 (copied from batchnorm_forward)", FILE, "if n * height * width < 2:", "if n < 2:",
+           {**forward("single_sample", stage="exception"), **backward("single_sample", stage="exception")}),
+    Mutant("dgamma of shape (1, C, 1, 1)", FILE, "dgamma = (dout * x_hat).sum(axis=AXES)",
+           "dgamma = (dout * x_hat).sum(axis=AXES, keepdims=True)",
+           {**backward(*BACKWARD_CASES, stage="shape"), "float32_stays_float32": "shape",
+            "inputs_not_modified": "shape"}),
+    Mutant("N instead of N*H*W values per channel in the backward", FILE,
+           "m = dout.shape[0] * dout.shape[2] * dout.shape[3]", "m = dout.shape[0]",
+           {**backward(*BACKWARD_CASES), "float32_stays_float32": "values", "inputs_not_modified": "values"}),
+    Mutant("dx without the mean and variance paths", FILE,
+           "dx = inv_std / m * (m * dx_hat - dx_hat.sum(axis=AXES, keepdims=True)\n"
+           "                        - x_hat * (dx_hat * x_hat).sum(axis=AXES, keepdims=True))",
+           "dx = dx_hat * inv_std",
+           {**backward(*BACKWARD_CASES), "float32_stays_float32": "values", "inputs_not_modified": "values"}),
+    Mutant("normalises x in place", FILE, "x_hat = (x - mean) * inv_std", "x -= mean\n    x *= inv_std\n    x_hat = x",
+           {"inputs_not_modified": "mutation"}),
+    Mutant("scales dout in place", FILE, "dx_hat = dout * scale", "dout *= scale\n    dx_hat = dout",
+           {"inputs_not_modified": "mutation"}),
+    Mutant("float64 output for float32 input", FILE, "out = scale * x_hat + beta.reshape(1, channels, 1, 1)",
+           "out = (scale * x_hat + beta.reshape(1, channels, 1, 1)).astype(np.float64)",
+           {"float32_stays_float32": "dtype"}),
+    Mutant("no error for a single value per channel", FILE, "raise ValueError(\"spatial batch",
+           "print(\"spatial batch", {"single_value_per_channel_raises": "raises"}),
+]
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
+def test_mutant_fails_exactly_its_checks(mutant, grade_files):
+    report = grade_files({mutant.file: mutant.source()}, [EXERCISE])
+    assert failures(report, EXERCISE) == mutant.fails
+
+
+def test_every_check_is_failed_by_some_mutant(solutions_report):
+    caught = set().union(*(m.fails for m in MUTANTS))
+    assert check_ids(solutions_report, EXERCISE) <= caught
+
+
+ALTERNATIVES = {
+    "reuses batchnorm.py through transpose and reshape": '''
+from batchnorm import batchnorm_backward, batchnorm_forward
+
+
+def _rows(a):
+    """(N, C, H, W) -> (N*H*W, C): one row per position, one column per channel."""
+    return a.transpose(0, 2, 3, 1).reshape(-1, a.shape[1])
+
+
+def _unrows(rows, shape):
+    n, c, h, w = shape
+    return rows.reshape(n, h, w, c).transpose(0, 3, 1, 2)
+
+
+def spatial_batchnorm_forward(x, gamma, beta, eps=1e-5):
+    out, cache = batchnorm_forward(_rows(x), gamma, beta, eps)
+    return _unrows(out, x.shape), (cache, x.shape)
+
+
+def spatial_batchnorm_backward(dout, cache):
+    cache, shape = cache
+    dx, dgamma, dbeta = batchnorm_backward(_rows(dout), cache)
+    return _unrows(dx, shape), dgamma, dbeta
+''',
+    "step-by-step graph over axes (0, 2, 3)": '''
+import numpy as np
+
+
+def _c(v):
+    return v[None, :, None, None]
+
+
+def spatial_batchnorm_forward(x, gamma, beta, eps=1e-5):
+    n, c, h, w = x.shape
+    count = n * h * w
+    if count <= 1:
+        raise ValueError("need at least two values per channel")
+    centred = x - _c(x.sum(axis=(0, 2, 3)) / count)
+    var = (centred ** 2).sum(axis=(0, 2, 3)) / count
+    std = np.sqrt(var + eps)
+    out = _c(gamma) * (centred / _c(std)) + _c(beta)
+    return out, {"centred": centred, "std": std, "gamma": gamma, "count": count}
+
+
+def spatial_batchnorm_backward(dout, cache):
+    centred, std, gamma, count = cache["centred"], cache["std"], cache["gamma"], cache["count"]
+    axes = (0, 2, 3)
+    dbeta = dout.sum(axis=axes)
+    dgamma = (dout * centred / _c(std)).sum(axis=axes)
+    dnorm = dout * _c(gamma)
+    dvar = -0.5 * (dnorm * centred).sum(axis=axes) / std ** 3
+    dmean = -(dnorm / _c(std)).sum(axis=axes) - 2 * dvar * centred.sum(axis=axes) / count
+    dx = dnorm / _c(std) + _c(dvar) * 2 * centred / count + _c(dmean) / count
+    return dx, dgamma, dbeta
+''',
+}
+
+
+@pytest.mark.parametrize("source", ALTERNATIVES.values(), ids=list(ALTERNATIVES))
+def test_different_correct_implementations_pass(source, grade_files):
+    report = grade_files({FILE: source}, [EXERCISE])
+    assert failures(report, EXERCISE) == {}
+
+
+def test_reused_batchnorm_stub_blocks_instead_of_failing(grade_files, solutions_report):
+    """Spatial BN built on batchnorm.py while batchnorm_forward is still a stub: every check
+    is "blocked by bn_forward", not failed."""
+    stub = (EXERCISES / "batchnorm.py").read_text()
+    reuse = ALTERNATIVES["reuses batchnorm.py through transpose and reshape"]
+    report = grade_files({FILE: reuse, "batchnorm.py": stub}, [EXERCISE])
+    checks = report.exercise(EXERCISE).checks
+    assert {check.outcome for check in checks} == {"blocked"}
+    assert {check.blocked_by for check in checks} == {"bn_forward"}
+    assert len(checks) == len(check_ids(solutions_report, EXERCISE))
