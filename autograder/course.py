@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import msgspec
 import yaml
@@ -17,6 +17,7 @@ import yaml
 Language = Literal["en", "es"]
 LANGUAGES: tuple[str, ...] = ("en", "es")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+M = TypeVar("M")
 
 
 class CourseError(Exception):
@@ -105,6 +106,23 @@ class Exercise(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
         return self.file[:-3] if self.file else None
 
 
+class QuizConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """The theory quiz: where its questions and lessons are and what it adds to the total."""
+
+    bank: str = "quiz.yml"
+    """The question bank (next to course.yml), loaded by `autograder.quiz_bank`."""
+    lessons: str = "lessons"
+    """Folder of the lessons: ``<lessons>/<language>/<topic>.md``."""
+    points: float = 10
+    """Weight of the whole quiz in the kit's total, split equally among its questions."""
+
+    def __post_init__(self) -> None:
+        if self.points <= 0:
+            raise ValueError("`points` of the quiz must be positive")
+        if not self.bank.endswith((".yml", ".yaml")):
+            raise ValueError(f"`bank` {self.bank!r} must be a .yml file")
+
+
 class Course(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """The whole course."""
 
@@ -114,6 +132,7 @@ class Course(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
     solutions_dir: str = "solutions"
     policy: Policy
     exercises: list[Exercise]
+    quiz: QuizConfig | None = None
 
     def __post_init__(self) -> None:
         seen: set[str] = set()
@@ -172,6 +191,19 @@ class Course(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
 
 def load_course(path: Path, *, checks_dir: Path | None = None) -> Course:
     """Read and validate `path`; raise `CourseError` naming the line and key of a mistake."""
+    course, root = load_yaml(path, Course)
+    if checks_dir is not None:
+        for index, exercise in enumerate(course.exercises):
+            if not (checks_dir / f"{exercise.checks}.py").is_file():
+                line = _line_of(root, ["exercises", index, "checks"])
+                raise CourseError(f"{path.name}, line {line} (exercises[{index}].checks): "
+                                  f"no check module {exercise.checks!r} in {checks_dir}")
+    return course
+
+
+def load_yaml(path: Path, model: type[M]) -> tuple[M, yaml.Node | None]:
+    """Read `path` into the msgspec `model`, with the YAML node tree (for `located_error`).
+    A mistake raises `CourseError` naming the file, the line and the key."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
@@ -185,16 +217,15 @@ def load_course(path: Path, *, checks_dir: Path | None = None) -> Course:
         problem = getattr(error, "problem", None) or str(error)
         raise CourseError(f"{path.name}{where}: not valid YAML ({problem})") from None
     try:
-        course = msgspec.convert(data, Course)
+        return msgspec.convert(data, model), root
     except msgspec.ValidationError as error:
         raise CourseError(_locate(path.name, root, str(error))) from None
-    if checks_dir is not None:
-        for index, exercise in enumerate(course.exercises):
-            if not (checks_dir / f"{exercise.checks}.py").is_file():
-                line = _line_of(root, ["exercises", index, "checks"])
-                raise CourseError(f"{path.name}, line {line} (exercises[{index}].checks): "
-                                  f"no check module {exercise.checks!r} in {checks_dir}")
-    return course
+
+
+def located_error(filename: str, root: yaml.Node | None, message: str) -> CourseError:
+    """A `CourseError` for a mistake found after loading; `message` starts with the offending
+    key in backticks (``"`topics[2].id`: no lesson file"``)."""
+    return CourseError(_locate(filename, root, message))
 
 
 def _locate(filename: str, root: yaml.Node | None, message: str) -> str:
