@@ -83,6 +83,51 @@ class ExerciseResult:
 
 
 @dataclass
+class QuestionResult:
+    """One question of the theory quiz."""
+
+    id: str
+    topic: str
+    exercise: str | None = None
+    """The exercise this question is a checkpoint of."""
+    answered: bool = False
+    correct: bool = False
+    """The latest answer is right (it is what counts)."""
+    first_try: bool = False
+    """The first answer was right (shown, not scored)."""
+
+
+@dataclass
+class QuizResult:
+    """The theory quiz: every question of the bank, answered or not. Each right answer is
+    worth ``max_points / len(questions)``."""
+
+    max_points: float
+    questions: list[QuestionResult]
+    source: Literal["state", "file", "key", "none"] = "none"
+    """Where the answers come from: the student's state file, an answers file, the key, nowhere."""
+    seed: int | None = None
+    """The student seed the numeric questions were drawn with."""
+    error: str | None = None
+    """Why the answers file could not be read (then nothing counts)."""
+
+    @property
+    def answered(self) -> int:
+        return sum(question.answered for question in self.questions)
+
+    @property
+    def correct(self) -> int:
+        return sum(question.correct for question in self.questions)
+
+    @property
+    def score(self) -> float:
+        return round(self.max_points * self.correct / len(self.questions), 2) if self.questions else 0.0
+
+    def checkpoint(self, exercise_id: str) -> list[QuestionResult]:
+        return [question for question in self.questions if question.exercise == exercise_id]
+
+
+@dataclass
 class GradeReport:
     """One grading run over one folder of student code."""
 
@@ -90,14 +135,18 @@ class GradeReport:
     seed: int
     exercises: list[ExerciseResult]
     duration: float = 0.0
+    quiz: QuizResult | None = None
+    """The theory quiz, when the whole course was graded; its points add to the total."""
 
     @property
     def score(self) -> float:
-        return round(sum(exercise.score for exercise in self.exercises), 2)
+        quiz = self.quiz.score if self.quiz else 0.0
+        return round(sum(exercise.score for exercise in self.exercises) + quiz, 2)
 
     @property
     def max_score(self) -> float:
-        return round(sum(exercise.max_points for exercise in self.exercises), 2)
+        quiz = self.quiz.max_points if self.quiz else 0.0
+        return round(sum(exercise.max_points for exercise in self.exercises) + quiz, 2)
 
     @property
     def all_passed(self) -> bool:
