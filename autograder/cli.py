@@ -3,6 +3,8 @@
     grade [EXERCISE ...] [--json] [--solutions | --submission DIR] [--lang en|es] [--seed N]
     grade list
     grade hint [EXERCISE]
+    grade quiz [--topic TOPIC | --checkpoint EXERCISE] [--answers FILE | --export FILE | --reset]
+    grade learn [TOPIC]
 
 Exit codes: 0 every graded exercise passes, 1 some check fails, 2 a usage or course error.
 Errors in what the user typed are one clear line, never a traceback. Heavy imports (pytest,
@@ -72,6 +74,10 @@ def grade_command(argv: list[str], t: Translator) -> int:
         raise UsageError(t("errors.sandbox", message=str(error).splitlines()[0])) from None
     finally:
         sandbox.close()
+    if exercises is None:  # the whole course: the theory quiz counts too
+        from autograder.quiz_answers import quiz_for_report
+
+        report.quiz = quiz_for_report(kit, directory, solutions=args.solutions)
     if directory == kit.exercises_dir.resolve():
         _remember(kit, report)
     if args.json:
@@ -258,4 +264,13 @@ COMMANDS: dict[str, Callable[[list[str], Translator], int]] = {
     "list": list_command,
     "hint": hint_command,
     "watch": watch_command,
+    "quiz": lambda argv, t: _command("autograder.quiz_command")(argv, t),
+    "learn": lambda argv, t: _command("autograder.learn_command")(argv, t),
 }
+
+
+def _command(module: str) -> Callable[[list[str], Translator], int]:
+    """The ``main`` of a command kept in its own module, imported only when it runs."""
+    import importlib
+
+    return importlib.import_module(module).main
