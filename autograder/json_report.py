@@ -7,7 +7,7 @@ from typing import Any
 
 from autograder.course import Course
 from autograder.i18n import Translator
-from autograder.results import CheckResult, ExerciseResult, GradeReport
+from autograder.results import CheckResult, ExerciseResult, GradeReport, QuizResult
 
 SCHEMA_VERSION = 1
 SCHEMA_FILE = Path(__file__).resolve().parent / "report.schema.json"
@@ -26,6 +26,23 @@ def report_to_json(report: GradeReport, course: Course, t: Translator) -> dict[s
         "passed": report.all_passed,
         "duration_seconds": round(report.duration, 3),
         "exercises": [exercise_to_json(e, course, t) for e in report.exercises],
+        "quiz": quiz_to_json(report.quiz) if report.quiz is not None else None,
+    }
+
+
+def quiz_to_json(quiz: QuizResult) -> dict[str, Any]:
+    """The theory quiz: score, counts and each question's outcome (no answers, no key)."""
+    return {
+        "score": quiz.score,
+        "max": quiz.max_points,
+        "questions": len(quiz.questions),
+        "answered": quiz.answered,
+        "correct": quiz.correct,
+        "source": quiz.source,
+        "seed": quiz.seed,
+        "error": quiz.error,
+        "results": [{"id": q.id, "topic": q.topic, "exercise": q.exercise, "answered": q.answered,
+                     "correct": q.correct, "first_try": q.first_try} for q in quiz.questions],
     }
 
 

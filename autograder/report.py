@@ -86,14 +86,46 @@ class ReportView:
             elif result.first_failure is not None and result.status in ("failed", "blocked"):
                 yield self.first_failure(result)
         yield self.next_step()
+        warm_up = self.warm_up()
+        if warm_up is not None:
+            yield warm_up
 
     def table(self, width: int) -> Table:
         t = self.t
         rows = [(r.id, t.text(self.course.exercise(r.id).title), self.status(r),
                  f"{points(r.score)} / {points(r.max_points)}") for r in self.report.exercises]
+        if self.report.quiz is not None:
+            rows.append(self.quiz_row())
         total = f"{points(self.report.score)} / {points(self.report.max_score)}"
         rows.append((t("report.total"), "", Text(""), Text(total, style="bold")))
         return exercise_table(t, rows, width)
+
+    def quiz_row(self) -> tuple:
+        """The theory quiz as one more row: right answers and points."""
+        t, quiz = self.t, self.report.quiz
+        total = len(quiz.questions)
+        if quiz.error:
+            label, style = "✘ " + t("quiz.status.error"), "red"
+        elif quiz.correct == total:
+            label, style = "✔ " + t("quiz.status.right", correct=quiz.correct, total=total), "green"
+        elif quiz.answered == 0:
+            label, style = "◌ " + t("quiz.status.answered", answered=0, total=total), "dim"
+        else:
+            label, style = "◑ " + t("quiz.status.right", correct=quiz.correct, total=total), "yellow"
+        return ("quiz", t("quiz.row", count=total), Text(label, style=style),
+                f"{points(quiz.score)} / {points(quiz.max_points)}")
+
+    def checkpoint_line(self, exercise_id: str) -> Text | None:
+        """A pointer to the exercise's checkpoint questions, unless they are all answered right."""
+        questions = self.report.quiz.checkpoint(exercise_id) if self.report.quiz else []
+        if not questions or all(question.correct for question in questions):
+            return None
+        return Text(self.t("quiz.checkpoint_line", exercise=exercise_id, count=len(questions)), style="dim")
+
+    def warm_up(self) -> Text | None:
+        """The checkpoint line of the next exercise when it is not started yet."""
+        result = next((r for r in self.report.exercises if r.status != "passed"), None)
+        return self.checkpoint_line(result.id) if result and result.status == "not_started" else None
 
     def status(self, result: ExerciseResult) -> Text:
         t = self.t
@@ -116,6 +148,9 @@ class ReportView:
         body = [self.check_line(check), *CheckDetails(check, t).renderables()]
         if len(failing) > 1:
             body.append(Text(t("report.more_failures", count=len(failing) - 1, exercise=result.id), style="dim"))
+        checkpoint = self.checkpoint_line(result.id)
+        if checkpoint is not None:
+            body.append(checkpoint)
         title = t("report.failing", exercise=result.id, failing=len(failing), total=len(result.checks))
         return Panel(Group(*body), title=title, title_align="left", border_style=STATUS_STYLE[result.status])
 
@@ -164,6 +199,9 @@ class ReportView:
             if result.status == "failed":
                 return Text(t("report.next_failed", exercise=result.id, title=t.text(exercise.title)),
                             style="bold cyan")
+        quiz = self.report.quiz
+        if self.report.all_passed and quiz is not None and quiz.correct < len(quiz.questions):
+            return Text(t("quiz.next", left=len(quiz.questions) - quiz.correct), style="bold cyan")
         if self.report.all_passed:
             return Text(t("report.all_passed"), style="bold green")
         return Text("")

@@ -38,7 +38,7 @@ def digest(folder: Path) -> dict[str, str]:
 def test_solutions_score_full_marks(cache_dir):
     result = run("--solutions", state=cache_dir)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "100 / 100" in result.stdout
+    assert "110 / 110" in result.stdout  # 100 for the exercises, 10 for the quiz (its answer key)
     assert result.stdout.count("✔ passed") == 7
     assert "Every exercise passes" in result.stdout
 
@@ -47,7 +47,7 @@ def test_untouched_stubs_score_zero_and_say_not_started(tmp_path):
     before = digest(EXERCISES)
     result = run(state=tmp_path)
     assert result.returncode == 1
-    assert "0 / 100" in result.stdout
+    assert "0 / 110" in result.stdout
     assert result.stdout.count("◌ not started") == 7
     assert "Next: implement batchnorm_forward in exercises/batchnorm.py" in result.stdout
     assert digest(EXERCISES) == before
@@ -59,7 +59,8 @@ def test_json_report_follows_its_schema(cache_dir):
     assert result.returncode == 0
     report = json.loads(result.stdout)
     jsonschema.validate(report, json.loads(SCHEMA_FILE.read_text()))
-    assert report["score"] == report["max_score"] == 100
+    assert report["score"] == report["max_score"] == 110
+    assert report["quiz"]["source"] == "key" and report["quiz"]["score"] == 10
     assert {e["status"] for e in report["exercises"]} == {"passed"}
     assert all(c["passed"] and c["message"] == "" for e in report["exercises"] for c in e["checks"])
 
