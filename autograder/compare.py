@@ -9,7 +9,8 @@ can change them.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -139,6 +140,16 @@ def expect_unchanged(before: np.ndarray, after: Any, *, name: str, function: str
         changed = np.argwhere(~((after == before) | (np.isnan(after) & np.isnan(before))))
         index = _index(changed[0]) if len(changed) else "?"
     fail("mutation", msg("compare.mutated", name=name, function=function, index=index))
+
+
+@contextmanager
+def explained(reason: Msg) -> Iterator[None]:
+    """Append `reason` to the details of a `CheckFailed` raised inside the block."""
+    try:
+        yield
+    except CheckFailed as failure:
+        failure.feedback.details.append(reason)
+        raise
 
 
 def _shape(shape: tuple) -> str:

@@ -88,7 +88,8 @@ class Reference:
         arrays["running_var"] = np.ones(channels) if running_var is None else running_var
 
         def compute(torch, t):
-            layer = _batchnorm_layer(torch, t, 2, channels, 1e-5, momentum, arrays)
+            affine = {"gamma": np.ones(channels), "beta": np.zeros(channels)}  # unused by the statistics
+            layer = _batchnorm_layer(torch, t, 2, channels, 1e-5, momentum, {**arrays, **affine})
             means, variances = [], []
             with torch.no_grad():
                 for batch in batches:

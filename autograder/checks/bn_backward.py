@@ -1,1 +1,99 @@
-"""TODO"""
+"""Checks for batchnorm_backward against torch autograd through nn.BatchNorm1d (training).
+
+The cache comes from the student's own batchnorm_forward: when that forward is wrong, the
+check reports "blocked by bn_forward" instead of a confusing gradient mismatch.
+"""
+
+import numpy as np
+import pytest
+
+from autograder.cases import affine, features, upstream, with_flat_features
+from autograder.compare import expect_array, expect_tuple, expect_unchanged, explained
+from autograder.i18n import msg
+
+FUNCTION = "batchnorm_backward"
+FORWARD, FORWARD_FUNCTION = "bn_forward", "batchnorm_forward"
+GRADIENTS = ("dx", "dgamma", "dbeta")
+
+# name -> (N, D, options); every case uses random gamma, beta and upstream gradient.
+CASES = {
+    "random_batch": (16, 10, {}),
+    "two_samples": (2, 6, {}),
+    "odd_batch_one_feature": (7, 1, {}),
+    "flat_features": (12, 5, {"flat": True}),
+    "large_offset": (32, 4, {"offset": 1e4, "spread": 1e-3}),
+    "custom_eps": (9, 5, {"eps": 1e-2}),
+}
+
+
+def make_inputs(rng, n, d, *, offset=0.0, spread=1.0, flat=False, eps=1e-5, dtype=np.float64):
+    """x and dout (N, D), gamma and beta (D,), and eps."""
+    x = features(rng, (n, d), offset=offset, spread=spread, dtype=dtype)
+    if flat:
+        x = with_flat_features(x, rng)
+    gamma, beta = affine(rng, d, dtype)
+    return x, gamma, beta, upstream(rng, (n, d), dtype), eps
+
+
+def expected_for(reference, x, gamma, beta, dout, eps) -> dict:
+    """PyTorch's out (N, D) and dx (N, D), dgamma, dbeta (D,)."""
+    return reference.batchnorm(x, gamma, beta, eps=eps, dout=dout)
+
+
+def forward_cache(student, x, gamma, beta, eps, expected, tol):
+    """The student's cache, once their forward output is known to be right."""
+    out, cache = expect_tuple(student.batchnorm_forward(x, gamma, beta, eps), ("out", "cache"),
+                              function=FORWARD_FUNCTION, owner=FORWARD)
+    expect_array(out, expected["out"], name="out", function=FORWARD_FUNCTION, tol=tol, dtype=x.dtype,
+                 owner=FORWARD)
+    return cache
+
+
+def run_backward(student, dout, cache, **options):
+    call = student.batchnorm_backward.call(dout, cache, **options)
+    return expect_tuple(call.value, GRADIENTS, function=FUNCTION), call
+
+
+def expect_gradients(grads, expected, tol, dtype) -> None:
+    """dx, dgamma and dbeta in turn: shapes (N, D), (D,), (D,), dtype and values."""
+    for name, got in zip(GRADIENTS, grads):
+        expect_array(got, expected[name], name=name, function=FUNCTION, tol=tol, dtype=dtype)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_matches_autograd(case, student, reference, rng, tolerance):
+    n, d, options = CASES[case]
+    x, gamma, beta, dout, eps = make_inputs(rng, n, d, **options)
+    expected = expected_for(reference, x, gamma, beta, dout, eps)
+    cache = forward_cache(student, x, gamma, beta, eps, expected, tolerance(x.dtype))
+    grads, _ = run_backward(student, dout, cache)
+    expect_gradients(grads, expected, tolerance(x.dtype), x.dtype)
+
+
+def test_float32_stays_float32(student, reference, rng, tolerance):
+    x, gamma, beta, dout, eps = make_inputs(rng, 10, 6, dtype=np.float32)
+    expected = expected_for(reference, x, gamma, beta, dout, eps)
+    cache = forward_cache(student, x, gamma, beta, eps, expected, tolerance(np.float32))
+    grads, _ = run_backward(student, dout, cache)
+    expect_gradients(grads, expected, tolerance(np.float32), np.float32)
+
+
+def test_dout_not_modified(student, reference, rng, tolerance):
+    x, gamma, beta, dout, eps = make_inputs(rng, 8, 3)
+    expected = expected_for(reference, x, gamma, beta, dout, eps)
+    cache = forward_cache(student, x, gamma, beta, eps, expected, tolerance(x.dtype))
+    grads, call = run_backward(student, dout, cache, echo_args=True)
+    expect_unchanged(dout, call.args_after[0], name="dout", function=FUNCTION)
+    expect_gradients(grads, expected, tolerance(x.dtype), x.dtype)
+
+
+def test_cache_independent(student, reference, rng, tolerance):
+    """Two forwards, then a backward with each cache (the first one first)."""
+    batches = [make_inputs(rng, 6, 4) for _ in range(2)]
+    expected = [expected_for(reference, *batch) for batch in batches]
+    caches = [forward_cache(student, x, gamma, beta, eps, want, tolerance(x.dtype))
+              for (x, gamma, beta, _, eps), want in zip(batches, expected)]
+    for step, (batch, cache, want) in enumerate(zip(batches, caches, expected), start=1):
+        grads, _ = run_backward(student, batch[3], cache)
+        with explained(msg("checks.bn_backward.reasons.cache_shared", batch=step)):
+            expect_gradients(grads, want, tolerance(np.float64), np.float64)

@@ -1,0 +1,138 @@
+"""Every bn_running_stats check fails on a wrong implementation, for the right reason, and
+different-but-correct implementations pass them all."""
+
+import pytest
+
+from support import Mutant, check_ids, failures
+
+EXERCISE = "bn_running_stats"
+UPDATE_CASES = ["first_update_from_none", "two_samples", "custom_momentum"]
+EVAL_CASES = ["stats_far_from_batch", "one_sample", "custom_eps"]
+
+
+def update(*cases: str, stage: str = "values") -> dict[str, str]:
+    return {f"update_matches_batchnorm1d[{case}]": stage for case in cases}
+
+
+def evaluation(*cases: str, stage: str = "values") -> dict[str, str]:
+    return {f"eval_matches_batchnorm1d[{case}]": stage for case in cases}
+
+
+# Wrong updates give wrong values in every check that compares an update.
+WRONG_UPDATE = {**update(*UPDATE_CASES), "update_five_batches_in_a_row": "values",
+                "update_inputs_not_modified": "values", "update_single_sample_raises": "values",
+                "float32_stays_float32": "values"}
+WRONG_EVAL = {**evaluation(*EVAL_CASES), "eval_inputs_not_modified": "values", "float32_stays_float32": "values"}
+
+UPDATE_LINES = """    new_mean = (1 - momentum) * running_mean + momentum * x.mean(axis=0)
+    new_var = (1 - momentum) * running_var + momentum * x.var(axis=0, ddof=1)
+    return new_mean, new_var"""
+EVAL_LINE = "return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta"
+
+MUTANTS = [
+    # update_running_stats
+    Mutant("momentum weighs the old value (0.9 on the new batch)", "batchnorm.py", UPDATE_LINES,
+           """    new_mean = momentum * running_mean + (1 - momentum) * x.mean(axis=0)
+    new_var = momentum * running_var + (1 - momentum) * x.var(axis=0, ddof=1)
+    return new_mean, new_var""", WRONG_UPDATE),
+    Mutant("biased variance stored", "batchnorm.py", "x.var(axis=0, ddof=1)", "x.var(axis=0)", WRONG_UPDATE),
+    Mutant("running variance starts at 0", "batchnorm.py", "running_var = np.ones(features, dtype=x.dtype)",
+           "running_var = np.zeros(features, dtype=x.dtype)", update("first_update_from_none")),
+    Mutant("statistics not updated", "batchnorm.py", UPDATE_LINES, "    return running_mean, running_var",
+           WRONG_UPDATE),
+    Mutant("momentum hard-coded to 0.1", "batchnorm.py", UPDATE_LINES,
+           """    new_mean = 0.9 * running_mean + 0.1 * x.mean(axis=0)
+    new_var = 0.9 * running_var + 0.1 * x.var(axis=0, ddof=1)
+    return new_mean, new_var""", update("custom_momentum")),
+    Mutant("running statistics updated in place", "batchnorm.py", UPDATE_LINES,
+           """    running_mean *= 1 - momentum
+    running_mean += momentum * x.mean(axis=0)
+    running_var *= 1 - momentum
+    running_var += momentum * x.var(axis=0, ddof=1)
+    return running_mean, running_var""", {"update_inputs_not_modified": "mutation"}),
+    Mutant("no error for a single sample", "batchnorm.py", 'raise ValueError(f"the unbiased variance',
+           'print(f"the unbiased variance', {"update_single_sample_raises": "raises"}),
+    Mutant("float64 statistics for float32 input", "batchnorm.py", "momentum * x.mean(axis=0)",
+           "momentum * x.mean(axis=0, dtype=np.float64)", {"float32_stays_float32": "dtype"}),
+    # batchnorm_eval
+    Mutant("eval uses the batch statistics", "batchnorm.py", EVAL_LINE,
+           "return gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps) + beta", WRONG_EVAL),
+    Mutant("eval without gamma and beta", "batchnorm.py", EVAL_LINE,
+           "return (x - running_mean) / np.sqrt(running_var + eps)", WRONG_EVAL),
+    Mutant("eval divides by the variance, not the std", "batchnorm.py", EVAL_LINE,
+           "return gamma * (x - running_mean) / (running_var + eps) + beta", WRONG_EVAL),
+    Mutant("eval with eps outside the square root", "batchnorm.py", EVAL_LINE,
+           "return gamma * (x - running_mean) / (np.sqrt(running_var) + eps) + beta",
+           {**evaluation(*EVAL_CASES), "eval_inputs_not_modified": "values"}),  # 1e-5 is below float32's tolerance
+    Mutant("eval with eps hard-coded", "batchnorm.py", EVAL_LINE,
+           "return gamma * (x - running_mean) / np.sqrt(running_var + 1e-5) + beta", evaluation("custom_eps")),
+    Mutant("eval also updates the running statistics in place", "batchnorm.py", EVAL_LINE,
+           """out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta
+    running_mean[:] = 0.9 * running_mean + 0.1 * x.mean(axis=0)
+    return out""", {"eval_inputs_not_modified": "mutation"}),
+    Mutant("float64 eval output for float32 input", "batchnorm.py", EVAL_LINE,
+           "return (gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta).astype(np.float64)",
+           {"float32_stays_float32": "dtype"}),
+]
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
+def test_mutant_fails_exactly_its_checks(mutant, grade_files):
+    report = grade_files({mutant.file: mutant.source()}, [EXERCISE])
+    assert failures(report, EXERCISE) == mutant.fails
+
+
+def test_every_check_is_failed_by_some_mutant(solutions_report):
+    caught = set().union(*(m.fails for m in MUTANTS))
+    assert check_ids(solutions_report, EXERCISE) <= caught
+
+
+ALTERNATIVES = {
+    "np.cov and the folded scale and shift": '''
+import numpy as np
+
+
+def update_running_stats(running_mean, running_var, x, momentum=0.1):
+    if x.shape[0] < 2:
+        raise ValueError("N must be at least 2")
+    if running_mean is None:
+        running_mean, running_var = np.zeros_like(x[0]), np.ones_like(x[0])
+    batch_var = np.diag(np.atleast_2d(np.cov(x, rowvar=False))).astype(x.dtype)
+    mean = running_mean + momentum * (x.mean(axis=0) - running_mean)
+    return mean, running_var + momentum * (batch_var - running_var)
+
+
+def batchnorm_eval(x, gamma, beta, running_mean, running_var, eps=1e-5):
+    scale = gamma / np.sqrt(running_var + eps)
+    return x * scale + (beta - running_mean * scale)
+''',
+    "N/(N-1) rescaling written out": '''
+import numpy as np
+
+
+def update_running_stats(running_mean, running_var, x, momentum=0.1):
+    n, d = x.shape
+    if n == 1:
+        raise ValueError("one sample has no unbiased variance")
+    mean = np.full(d, 0.0, dtype=x.dtype) if running_mean is None else running_mean.copy()
+    var = np.full(d, 1.0, dtype=x.dtype) if running_var is None else running_var.copy()
+    batch_mean = x.sum(axis=0) / n
+    biased = ((x - batch_mean) ** 2).sum(axis=0) / n
+    mean *= 1 - momentum
+    mean += momentum * batch_mean
+    var *= 1 - momentum
+    var += momentum * biased * n / (n - 1)
+    return mean, var
+
+
+def batchnorm_eval(x, gamma, beta, running_mean, running_var, eps=1e-5):
+    x_hat = (x - running_mean) / np.sqrt(running_var + eps)
+    return gamma * x_hat + beta
+''',
+}
+
+
+@pytest.mark.parametrize("source", ALTERNATIVES.values(), ids=list(ALTERNATIVES))
+def test_different_correct_implementations_pass(source, grade_files):
+    report = grade_files({"batchnorm.py": source}, [EXERCISE])
+    assert failures(report, EXERCISE) == {}
