@@ -189,12 +189,11 @@ def _(question: Single, answer: str, numbers: Variant | None) -> Verdict:
 
 @judge.register
 def _(question: Multiple, answer: list[str], numbers: Variant | None) -> Verdict:
-    feedback: list[Text | Msg] = []
-    for index, choice in enumerate(question.choices):
-        chosen = LETTERS[index] in answer
-        if chosen and not choice.correct:
-            feedback.append(choice.feedback)
-        elif choice.correct and not chosen:
+    """Wrong picks first (each with its feedback), then the right choices left out."""
+    chosen = [(LETTERS[i] in answer, choice) for i, choice in enumerate(question.choices)]
+    feedback: list[Text | Msg] = [choice.feedback for picked, choice in chosen if picked and not choice.correct]
+    for index, (picked, choice) in enumerate(chosen):
+        if choice.correct and not picked:
             feedback.append(msg("quiz.missed", letter=LETTERS[index]))
             if choice.feedback is not None:
                 feedback.append(choice.feedback)
