@@ -63,21 +63,18 @@ BLOCKING = [
              blocked(MOMENTUM, EVALUATION)), "bn_sgd_step"),
     (Mutant("forward with default eps=1e-3", "batchnorm.py", "def batchnorm_forward(x, gamma, beta, eps=1e-5):",
             "def batchnorm_forward(x, gamma, beta, eps=1e-3):", blocked(MOMENTUM, PLAIN, EVALUATION)), "bn_forward"),
-]
-
-# Wrong defaults the unit checks of running statistics do not exercise (they pass eps and
-# momentum explicitly) but the training loop relies on: each passes its own exercise and fails here.
-COMPOSITION = [
     (Mutant("running statistics with default momentum=0.9 (CS231n's)", "batchnorm.py",
             "def update_running_stats(running_mean, running_var, x, momentum=0.1):",
             "def update_running_stats(running_mean, running_var, x, momentum=0.9):",
-            {RUNNING: "values", EVALUATION: "values"}), "bn_running_stats"),
+            blocked(RUNNING, EVALUATION)), "bn_running_stats"),
     (Mutant("evaluation with default eps=1e-3", "batchnorm.py",
             "def batchnorm_eval(x, gamma, beta, running_mean, running_var, eps=1e-5):",
             "def batchnorm_eval(x, gamma, beta, running_mean, running_var, eps=1e-3):",
-            {EVALUATION: "values"}), "bn_running_stats"),
+            blocked(EVALUATION)), "bn_running_stats"),
 ]
-
+# Every composition bug we could find (wrong defaults, a momentum buffer shared through a global,
+# state kept between calls) is already caught by a unit check, so "blocked by" is the right
+# outcome for them here.
 
 def blockers(report) -> dict[str, str]:
     return {check.id.split("::", 1)[1]: check.blocked_by for check in report.exercise(EXERCISE).checks
@@ -92,15 +89,8 @@ def test_broken_component_blocks_the_checks_using_it(mutant, owner, grade_files)
     assert blockers(report) == dict.fromkeys(mutant.fails, owner)
 
 
-@pytest.mark.parametrize("mutant, owner", COMPOSITION, ids=[m.name for m, _ in COMPOSITION])
-def test_composition_bug_passes_units_and_fails_here(mutant, owner, grade_files):
-    report = grade_files({mutant.file: mutant.source()}, [EXERCISE, owner])
-    assert report.exercise(owner).status == "passed"
-    assert failures(report, EXERCISE) == mutant.fails
-
-
 def test_every_check_is_failed_by_some_mutant(solutions_report):
-    caught = set().union(*(m.fails for m, _ in BLOCKING + COMPOSITION))
+    caught = set().union(*(m.fails for m, _ in BLOCKING))
     assert check_ids(solutions_report, EXERCISE) <= caught
 
 
@@ -115,7 +105,7 @@ def test_divergence_names_the_step_and_the_value(language, prefix, grade_files):
 
 
 def test_divergence_in_evaluation_says_so(grade_files):
-    mutant, _ = COMPOSITION[1]
+    mutant, _ = BLOCKING[-1]
     report = grade_files({mutant.file: mutant.source()}, [EXERCISE])
     check = next(c for c in report.exercise(EXERCISE).checks if c.id.endswith(EVALUATION))
     assert Translator("en")(check.feedback.summary).startswith("Evaluation after training: out returned by "

@@ -70,6 +70,17 @@ MUTANTS = [
            """out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta
     running_mean[:] = 0.9 * running_mean + 0.1 * x.mean(axis=0)
     return out""", {"eval_inputs_not_modified": "mutation"}),
+    Mutant("default momentum 0.9 (a CS231n habit)", "batchnorm.py",
+           "def update_running_stats(running_mean, running_var, x, momentum=0.1):",
+           "def update_running_stats(running_mean, running_var, x, momentum=0.9):",
+           {**update("first_update_from_none", "two_samples"), "update_five_batches_in_a_row": "values",
+            "update_inputs_not_modified": "values", "update_single_sample_raises": "values",
+            "float32_stays_float32": "values"}),
+    Mutant("eval with default eps 1e-3", "batchnorm.py",
+           "def batchnorm_eval(x, gamma, beta, running_mean, running_var, eps=1e-5):",
+           "def batchnorm_eval(x, gamma, beta, running_mean, running_var, eps=1e-3):",
+           {**evaluation("stats_far_from_batch", "one_sample"), "eval_inputs_not_modified": "values",
+            "float32_stays_float32": "values"}),
     Mutant("float64 eval output for float32 input", "batchnorm.py", EVAL_LINE,
            "return (gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta).astype(np.float64)",
            {"float32_stays_float32": "dtype"}),

@@ -61,7 +61,11 @@ def test_inputs_not_modified(student, reference, rng, tolerance):
     expect_array(out, expected, name="out", function=FUNCTION, tol=tolerance(x.dtype), dtype=x.dtype)
 
 
-def test_single_sample_raises(student, rng):
-    x, gamma, beta, eps = make_inputs(rng, 1, 4)
-    expect_raises(lambda: run_forward(student, x, gamma, beta, eps), "ValueError",
+def test_single_sample_raises(student, reference, rng, tolerance):
+    x, gamma, beta, eps = make_inputs(rng, 3, 4)
+    out, _ = run_forward(student, x, gamma, beta, eps)
+    expect_array(out, reference.batchnorm(x, gamma, beta, eps=eps)["out"], name="out", function=FUNCTION,
+                 tol=tolerance(x.dtype), dtype=x.dtype)
+    single = x[:1]
+    expect_raises(lambda: run_forward(student, single, gamma, beta, eps), "ValueError",
                   function=FUNCTION, reason=msg("reasons.single_sample"))
