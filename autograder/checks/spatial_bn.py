@@ -9,6 +9,7 @@ import pytest
 
 from autograder.cases import affine, features, upstream
 from autograder.compare import expect_array, expect_raises, expect_tuple, expect_unchanged
+from autograder.gradcheck import gradient_rows
 from autograder.i18n import msg
 
 FORWARD = "spatial_batchnorm_forward"
@@ -76,13 +77,15 @@ def test_forward_matches_batchnorm2d(case, student, reference, rng, tolerance):
 
 
 @pytest.mark.parametrize("case", BACKWARD_CASES)
-def test_backward_matches_autograd(case, student, reference, rng, tolerance):
+def test_backward_matches_autograd(case, student, reference, rng, tolerance, gradients):
     shape, options = CASES[case]
     x, gamma, beta, dout, eps = make_inputs(rng, shape, **options)
     expected = reference.batchnorm(x, gamma, beta, eps=eps, dout=dout)
     out, cache, _ = run_forward(student, x, gamma, beta, eps)
     expect_array(out, expected["out"], name="out", function=FORWARD, tol=tolerance(x.dtype), dtype=x.dtype)
     grads, _ = run_backward(student, dout, cache)
+    if case == "random_batch":  # the well-conditioned case shows the gradient-check view
+        gradients.extend(gradient_rows(grads, expected, x, gamma, beta, dout, eps))
     expect_gradients(grads, expected, tolerance(x.dtype), x.dtype)
 
 
@@ -108,7 +111,11 @@ def test_inputs_not_modified(student, reference, rng, tolerance):
     expect_gradients(grads, expected, tolerance(x.dtype), x.dtype)
 
 
-def test_single_value_per_channel_raises(student, rng):
-    x, gamma, beta, _, eps = make_inputs(rng, (1, 3, 1, 1))
-    expect_raises(lambda: student.spatial_batchnorm_forward(x, gamma, beta, eps), "ValueError",
+def test_single_value_per_channel_raises(student, reference, rng, tolerance):
+    x, gamma, beta, _, eps = make_inputs(rng, (2, 3, 1, 1))
+    out, _, _ = run_forward(student, x, gamma, beta, eps)
+    expected = reference.batchnorm(x, gamma, beta, eps=eps)["out"]
+    expect_array(out, expected, name="out", function=FORWARD, tol=tolerance(x.dtype), dtype=x.dtype)
+    single = x[:1]
+    expect_raises(lambda: run_forward(student, single, gamma, beta, eps), "ValueError",
                   function=FORWARD, reason=msg("checks.spatial_bn.reasons.single_value"))
