@@ -100,8 +100,9 @@ class VerdictView:
             yield Text(t("quiz.right"), style="bold green")
         else:
             yield Text(t("quiz.wrong"), style="bold red")
+            bullet = "- " if len(self.verdict.feedback) > 1 else ""
             for item in self.verdict.feedback:
-                yield Padding(Markdown(say(t, item, self.numbers)), (0, 0, 0, 2))
+                yield Padding(Markdown(bullet + say(t, item, self.numbers)), (0, 0, 0, 2))
         yield Panel(Markdown(say(t, q.explanation, self.numbers)), title=t("quiz.explanation"),
                     title_align="left", border_style="green" if self.verdict.correct else "yellow")
         if not self.verdict.correct:
@@ -136,7 +137,8 @@ class QuizSummaryView:
 
 @dataclass
 class AnswersView:
-    """``grade quiz --answers FILE``: each question's verdict, feedback for the wrong ones."""
+    """``grade quiz --answers FILE``: the wrong answers with their feedback, then the questions
+    left unanswered (the right ones only count, in the summary)."""
 
     bank: Bank
     verdicts: dict[str, Verdict]
@@ -145,21 +147,20 @@ class AnswersView:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         t = self.t
-        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-        table.add_column(t("quiz.answers.question"), no_wrap=True)
-        table.add_column(t("quiz.summary.topic"), no_wrap=True, style="dim")
-        table.add_column(t("quiz.answers.result"))
-        for question in self.bank.questions:
-            verdict = self.verdicts.get(question.id)
-            if verdict is None:
-                status = Text("◌ " + t("quiz.answers.unanswered"), style="dim")
-            elif verdict.correct:
-                status = Text(t("quiz.right"), style="green")
-            else:
-                reasons = " ".join(say(t, item, self.numbers[question.id]) for item in verdict.feedback)
-                status = Text(f"{t('quiz.wrong')} {reasons}", style="red")
-            table.add_row(question.id, question.topic, status)
-        yield table
+        wrong = [q for q in self.bank.questions if q.id in self.verdicts and not self.verdicts[q.id].correct]
+        if wrong:
+            table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+            table.add_column(t("quiz.answers.question"), no_wrap=True)
+            table.add_column(t("quiz.answers.result"))
+            for question in wrong:
+                reasons = " ".join(say(t, item, self.numbers[question.id]) for item in self.verdicts[question.id].feedback)
+                table.add_row(question.id, Markdown(f"{t('quiz.wrong')} {reasons}"))
+            yield table
+        missing = [q.id for q in self.bank.questions if q.id not in self.verdicts]
+        if missing:
+            yield Text(t("quiz.answers.unanswered", count=len(missing), ids=", ".join(missing)), style="dim")
+        right = len(self.verdicts) - len(wrong)
+        yield Text(t("quiz.answers.right", count=right), style="green")
 
 
 @dataclass

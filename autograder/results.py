@@ -1,6 +1,7 @@
 """Grading results as plain data; scores are derived, never stored.
 
-``GradeReport`` ⊃ ``ExerciseResult`` ⊃ ``CheckResult``. Renderers (terminal, JSON, nbgrader,
+``GradeReport`` ⊃ ``ExerciseResult`` ⊃ ``CheckResult``, and ``GradeReport`` ⊃ ``QuizResult`` ⊃
+``QuestionResult`` for the theory quiz. Renderers (terminal, JSON, nbgrader,
 Gradescope) read these; nothing here knows how it is shown.
 """
 

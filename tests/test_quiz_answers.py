@@ -329,8 +329,9 @@ def test_summary_and_answers_views(kit, bank):
                 {"ics_definition": "b", "ics_sigmoid": "a"}.items()}
     numbers = {q.id: variant_of(q, SEED) for q in bank.questions}
     table = render(AnswersView(bank, verdicts, numbers, t), width=200)
-    assert "✔ Correcto." in table and "La sigmoide siempre está entre 0 y 1" in table
-    assert "sin responder" in table
+    assert "✔ Respuestas correctas: 1." in table and "✘ No exactamente. La sigmoide siempre está entre 0 y 1" in table
+    assert "ics_definition" not in table  # right answers are only counted
+    assert f"Sin responder ({len(bank.questions) - 2}): ics_consequences, ics_fixed_data," in table
     assert quiz_to_json(result)["results"][0] == {"id": "ics_definition", "topic": "covariate_shift",
                                                   "exercise": None, "answered": True, "correct": True,
                                                   "first_try": True}
