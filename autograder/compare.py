@@ -19,7 +19,9 @@ from autograder.feedback import CheckFailed, Feedback
 from autograder.i18n import Msg, msg
 from autograder.sandbox import Opaque, Raised
 
-Diagnose = Callable[[np.ndarray], "str | None"]
+Diagnose = Callable[[np.ndarray, np.ndarray, Tolerance], "str | None"]
+"""``diagnose(got, expected, tol)``: the id of the misconception that explains `got`, or None
+(see `autograder.misconceptions.diagnosis`)."""
 
 
 def describe_type(value: Any) -> str:
@@ -35,8 +37,10 @@ def describe_type(value: Any) -> str:
     return "None" if value is None else type(value).__name__
 
 
-def fail(stage: str, summary: Msg, *details: Msg, owner: str | None = None, **data: Any) -> None:
-    raise CheckFailed(Feedback(stage, summary, list(details), data=data), owner=owner)
+def fail(stage: str, summary: Msg, *details: Msg, owner: str | None = None, misconception: str | None = None,
+         **data: Any) -> None:
+    """Fail the check at `stage`; `misconception` names a known mistake the check recognised."""
+    raise CheckFailed(Feedback(stage, summary, list(details), misconception=misconception, data=data), owner=owner)
 
 
 def expect_tuple(value: Any, names: tuple[str, ...], *, function: str, owner: str | None = None) -> tuple:
@@ -63,8 +67,10 @@ def expect_array(got: Any, expected: np.ndarray, *, name: str, function: str, to
     expected = np.asarray(expected)
     if got.shape != expected.shape:
         details = [_shape_hint(got.shape, expected.shape)] if _shape_hint(got.shape, expected.shape) else []
-        fail("shape", msg("compare.shape", **where, expected=_shape(expected.shape), got=_shape(got.shape)),
-             *details, owner=owner, expected_shape=list(expected.shape), got_shape=list(got.shape))
+        feedback = Feedback("shape", msg("compare.shape", **where, expected=_shape(expected.shape),
+                                         got=_shape(got.shape)), details,
+                            data={"expected_shape": list(expected.shape), "got_shape": list(got.shape)})
+        raise CheckFailed(_diagnosed(feedback, diagnose, got, expected, tol), owner=owner)
     wanted = np.dtype(dtype) if dtype is not None else None
     if got.dtype.kind != "f" or (wanted is not None and got.dtype != wanted):
         fail("dtype", msg("compare.dtype", **where, expected=str(wanted or "a floating-point dtype"),
@@ -73,16 +79,25 @@ def expect_array(got: Any, expected: np.ndarray, *, name: str, function: str, to
         bad = ~np.isfinite(got) & np.isfinite(expected)
     if bad.any():
         index = _index(np.argwhere(bad)[0])
-        fail("nonfinite", msg("compare.nonfinite", **where, count=int(bad.sum()), total=got.size,
-                              index=index, value=str(got[tuple(np.argwhere(bad)[0])])),
-             owner=owner, count=int(bad.sum()))
+        feedback = Feedback("nonfinite", msg("compare.nonfinite", **where, count=int(bad.sum()), total=got.size,
+                                             index=index, value=str(got[tuple(np.argwhere(bad)[0])])),
+                            data={"count": int(bad.sum())})
+        raise CheckFailed(_diagnosed(feedback, diagnose, got, expected, tol), owner=owner)
     mismatch = value_mismatch(got, expected, tol)
     if mismatch is not None:
         summary, details, data = mismatch
         feedback = Feedback("values", msg("compare.values", **where, **summary), details, data=data)
-        if diagnose is not None:
-            feedback.misconception = diagnose(got)
-        raise CheckFailed(feedback, owner=owner)
+        raise CheckFailed(_diagnosed(feedback, diagnose, got, expected, tol), owner=owner)
+
+
+def _diagnosed(feedback: Feedback, diagnose: Diagnose | None, got: np.ndarray, expected: np.ndarray,
+               tol: Tolerance) -> Feedback:
+    """Name the misconception behind a wrong value, or say plainly that none matches."""
+    if diagnose is not None:
+        feedback.misconception = diagnose(got, expected, tol)
+        if feedback.misconception is None and feedback.stage == "values":
+            feedback.details.append(msg("compare.no_misconception"))
+    return feedback
 
 
 def close_enough(got: np.ndarray, expected: np.ndarray, tol: Tolerance) -> bool:
@@ -131,15 +146,19 @@ def expect_raises(call: Callable[[], Any], exception: str, *, function: str, rea
     fail("raises", msg("compare.not_raised", function=function, expected=exception), reason)
 
 
-def expect_unchanged(before: np.ndarray, after: Any, *, name: str, function: str) -> None:
-    """An input array must come back from the call exactly as it went in."""
+def expect_unchanged(before: np.ndarray, after: Any, *, name: str, function: str,
+                     misconception: str | None = None) -> None:
+    """An input array must come back from the call exactly as it went in. `misconception`
+    names what modifying this input in place means, where that is a known mistake."""
     if type(after) is np.ndarray and after.shape == before.shape and np.array_equal(after, before, equal_nan=True):
         return
     index = "?"
     if type(after) is np.ndarray and after.shape == before.shape:
         changed = np.argwhere(~((after == before) | (np.isnan(after) & np.isnan(before))))
         index = _index(changed[0]) if len(changed) else "?"
-    fail("mutation", msg("compare.mutated", name=name, function=function, index=index))
+    feedback = Feedback("mutation", msg("compare.mutated", name=name, function=function, index=index),
+                        misconception=misconception)
+    raise CheckFailed(feedback)
 
 
 @contextmanager

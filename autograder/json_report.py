@@ -75,6 +75,10 @@ def check_to_json(check: CheckResult, t: Translator) -> dict[str, Any]:
         "data": feedback.data if feedback else {},
         "location": feedback.location if feedback else None,
         "misconception": feedback.misconception if feedback else None,
+        "misconception_title": t(f"misconceptions.{feedback.misconception}.title")
+        if feedback and feedback.misconception else None,
+        "misconception_explanation": t(f"misconceptions.{feedback.misconception}.explanation")
+        if feedback and feedback.misconception else None,
         "blocked_by": check.blocked_by,
         "output": check.output,
         "output_bytes": check.output_bytes,

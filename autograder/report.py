@@ -232,13 +232,19 @@ class CheckDetails:
             if feedback.location:
                 lines.append(self.location(feedback.location))
             if feedback.misconception:
-                title = t(f"misconceptions.{feedback.misconception}.title")
-                lines.append(Text(t("report.misconception", title=title), style="magenta"))
+                lines.append(self.misconception(feedback.misconception))
         if check.gradients:
             lines.append(GradientView(check.gradients, t))
         if check.output:
             lines.append(self.output())
         return [Padding(line, (0, 0, 0, 2)) for line in lines]
+
+    def misconception(self, misconception: str) -> Text:
+        """The named mistake and what to do about it."""
+        t = self.t
+        text = Text(t("report.misconception", title=t(f"misconceptions.{misconception}.title")), style="bold magenta")
+        text.append("\n" + t(f"misconceptions.{misconception}.explanation"), style="magenta")
+        return text
 
     def location(self, location: dict) -> Text:
         key = "report.location" if location.get("function") else "report.location_module"

@@ -6,6 +6,7 @@ import pytest
 from autograder.cases import affine, features, with_flat_features
 from autograder.compare import expect_array, expect_raises, expect_tuple, expect_unchanged
 from autograder.i18n import msg
+from autograder.misconceptions import diagnosis
 
 FUNCTION = "batchnorm_forward"
 
@@ -28,6 +29,12 @@ def make_inputs(rng, n, d, *, offset=0.0, spread=1.0, flat=False, eps=1e-5, dtyp
     return x, gamma, beta, eps
 
 
+def expect_out(out, expected, x, gamma, beta, eps, tol, dtype) -> None:
+    """`out` (N, D) against PyTorch's, naming a known mistake when one explains it."""
+    expect_array(out, expected, name="out", function=FUNCTION, tol=tol, dtype=dtype,
+                 diagnose=diagnosis("bn_forward", "out", x=x, gamma=gamma, beta=beta, eps=eps))
+
+
 def run_forward(student, x, gamma, beta, eps, **options):
     """Call the student's forward; eps is left to its default when it is PyTorch's 1e-5."""
     args = (x, gamma, beta) if eps == 1e-5 else (x, gamma, beta, eps)
@@ -42,14 +49,14 @@ def test_matches_batchnorm1d(case, student, reference, rng, tolerance):
     x, gamma, beta, eps = make_inputs(rng, n, d, **options)
     out, _ = run_forward(student, x, gamma, beta, eps)
     expected = reference.batchnorm(x, gamma, beta, eps=eps)["out"]
-    expect_array(out, expected, name="out", function=FUNCTION, tol=tolerance(x.dtype), dtype=x.dtype)
+    expect_out(out, expected, x, gamma, beta, eps, tolerance(x.dtype), x.dtype)
 
 
 def test_float32_stays_float32(student, reference, rng, tolerance):
     x, gamma, beta, eps = make_inputs(rng, 10, 6, dtype=np.float32)
     out, _ = run_forward(student, x, gamma, beta, eps)
     expected = reference.batchnorm(x, gamma, beta, eps=eps)["out"]
-    expect_array(out, expected, name="out", function=FUNCTION, tol=tolerance(np.float32), dtype=np.float32)
+    expect_out(out, expected, x, gamma, beta, eps, tolerance(np.float32), np.float32)
 
 
 def test_inputs_not_modified(student, reference, rng, tolerance):
@@ -58,14 +65,14 @@ def test_inputs_not_modified(student, reference, rng, tolerance):
     for name, before, after in zip(("x", "gamma", "beta"), (x, gamma, beta), call.args_after):
         expect_unchanged(before, after, name=name, function=FUNCTION)
     expected = reference.batchnorm(x, gamma, beta, eps=eps)["out"]
-    expect_array(out, expected, name="out", function=FUNCTION, tol=tolerance(x.dtype), dtype=x.dtype)
+    expect_out(out, expected, x, gamma, beta, eps, tolerance(x.dtype), x.dtype)
 
 
 def test_single_sample_raises(student, reference, rng, tolerance):
     x, gamma, beta, eps = make_inputs(rng, 3, 4)
     out, _ = run_forward(student, x, gamma, beta, eps)
-    expect_array(out, reference.batchnorm(x, gamma, beta, eps=eps)["out"], name="out", function=FUNCTION,
-                 tol=tolerance(x.dtype), dtype=x.dtype)
+    expect_out(out, reference.batchnorm(x, gamma, beta, eps=eps)["out"], x, gamma, beta, eps,
+               tolerance(x.dtype), x.dtype)
     single = x[:1]
     expect_raises(lambda: run_forward(student, single, gamma, beta, eps), "ValueError",
                   function=FUNCTION, reason=msg("reasons.single_sample"))
