@@ -204,7 +204,7 @@ def list_command(argv: list[str], t: Translator) -> int:
     from autograder.state import State
 
     state = State.load(kit.state_dir)
-    _console().print(ProgressView(kit.course, state.progress, state.hints, t))
+    _console().print(ProgressView(kit.course, state.progress, state.hints, t, quiz=state.data.get("quiz")))
     return OK
 
 

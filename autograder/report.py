@@ -301,6 +301,8 @@ class ProgressView:
     progress: dict
     hints: dict
     t: Translator
+    quiz: dict | None = None
+    """The state file's quiz section (its saved score), when there is one."""
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         t = self.t
@@ -324,6 +326,15 @@ class ProgressView:
         yield exercise_table(t, rows, options.max_width)
         yield Text(t("list.summary", done=int(done), total=len(self.course.exercises), score=points(score),
                      max=points(self.course.total_points)), style="bold")
+        if self.course.quiz is not None:
+            yield self.quiz_line()
+
+    def quiz_line(self) -> Text:
+        quiz = self.quiz or {}
+        if not quiz.get("total"):
+            return Text(self.t("quiz.list_none"), style="dim")
+        return Text(self.t("quiz.list_line", correct=quiz.get("correct", 0), total=quiz["total"],
+                           score=points(float(quiz.get("score", 0))), max=points(self.course.quiz.points)))
 
 
 @dataclass

@@ -336,3 +336,26 @@ def test_summary_and_answers_views(kit, bank):
                                                   "exercise": None, "answered": True, "correct": True,
                                                   "first_try": True}
     assert isinstance(bank.question("ics_definition").prompt, Text)
+
+
+def test_a_failing_exercise_points_to_its_checkpoint_in_its_panel(kit, bank):
+    from autograder.feedback import Feedback
+    from autograder.results import CheckResult
+
+    report = report_with_quiz(kit, bank, correct=0)
+    failure = Feedback("values", Msg("compare.values", {"name": "dx", "function": "batchnorm_backward",
+                                                        "relative": "0.3", "count": 1, "total": 4}))
+    report.exercises[1] = ExerciseResult("bn_backward", 20, [
+        CheckResult("bn_backward::a", "bn_backward", Msg("x"), "failed", failure)])
+    text = render(ReportView(report, kit.course, Translator("en")))
+    panel = text[text.index("bn_backward · 1 of 1 checks fail"):]
+    assert "grade quiz --checkpoint bn_backward (2 questions)" in panel
+
+
+def test_grade_list_shows_the_saved_quiz_score(kit):
+    from autograder.report import ProgressView
+
+    saved = {"total": 58, "correct": 12, "score": 2.07}
+    assert "Theory quiz: 12/58 right · 2.07 / 10 points (grade quiz)" in render(
+        ProgressView(kit.course, {}, {}, Translator("en"), quiz=saved))
+    assert "Cuestionario de teoría: sin empezar" in render(ProgressView(kit.course, {}, {}, Translator("es")))
