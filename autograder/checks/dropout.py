@@ -1,1 +1,247 @@
-"""TODO"""
+"""Checks for inverted dropout (dropout_forward, dropout_backward) as nn.Dropout does it.
+
+The mask is random, so the checks read it from the student's own output: the inputs have no
+exact zeros, hence a zero in `out` is a dropped unit. Statistical checks use intervals of
+5 standard deviations around what a correct implementation gives (whatever it draws from
+rng), so a correct one essentially never fails, at any seed. Exact checks (survivors,
+backward, float32) compare with torch autograd of ``x * mask / (1 - p)`` for that mask.
+"""
+
+from contextlib import nullcontext
+
+import numpy as np
+
+from autograder.compare import (expect_array, expect_raises, expect_tuple, expect_unchanged, explained,
+                                fail)
+from autograder.course import Tolerance
+from autograder.i18n import Msg, msg
+from autograder.sandbox import Rng
+
+FORWARD, BACKWARD = "dropout_forward", "dropout_backward"
+REASONS = "checks.dropout.reasons."
+LARGE = (200, 500)  # 100,000 units: 5 sigmas of the keep rate are under 0.008
+SIGMAS = 5.0
+SAME = Tolerance(rtol=0.0, atol=0.0)  # for `expect_form`, whose expected values are the output's own
+
+
+def signed(rng, shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
+    """Inputs with no exact zeros (|x| in [0.25, 2), random signs), so out == 0 means dropped."""
+    magnitude = rng.uniform(0.25, 2.0, shape)
+    return np.where(rng.random(shape) < 0.5, -magnitude, magnitude).astype(dtype)
+
+
+def new_seed(rng) -> int:
+    """A seed for the student's Generator, itself drawn from the check's seeded rng."""
+    return int(rng.integers(2**31))
+
+
+def run_forward(student, x: np.ndarray, p: float, train: bool, seed: int, **options) -> tuple:
+    """The student's forward with ``Rng(seed)`` -> (out, cache, call)."""
+    call = student.dropout_forward.call(x, p, train, Rng(seed), **options)
+    out, cache = expect_tuple(call.value, ("out", "cache"), function=FORWARD)
+    return out, cache, call
+
+
+def expect_form(out, x: np.ndarray) -> None:
+    """The forward's `out` is an array shaped like `x`, of x's dtype, finite; its values are
+    not compared (the staged checks of `expect_array` against out's own finite values)."""
+    ok = type(out) is np.ndarray and out.shape == x.shape and out.dtype.kind == "f"
+    expected = np.where(np.isfinite(out), out, 0.0) if ok else np.zeros(x.shape)
+    expect_array(out, expected, name="out", function=FORWARD, tol=SAME, dtype=x.dtype)
+
+
+def kept_units(out, x: np.ndarray, p: float) -> np.ndarray:
+    """The keep mask (bool, shape of x) of a training output: ``out != 0``. Fails unless
+    some units were dropped and some kept, which any dropout with 0 < p < 1 does here."""
+    expect_form(out, x)
+    kept = out != 0
+    about = {"p": p, "total": x.size, "function": FORWARD}
+    if kept.all():
+        fail("property", msg(REASONS + "nothing_dropped", **about, expected=round(p * x.size)))
+    if not kept.any():
+        fail("property", msg(REASONS + "nothing_kept", **about, expected=round((1 - p) * x.size)))
+    return kept
+
+
+def wrong_scale(out: np.ndarray, x: np.ndarray, kept: np.ndarray, p: float) -> Msg | None:
+    """A detail naming the factor the survivors were multiplied by, unless it is 1 / (1 - p)."""
+    scale, expected = float(np.median(out[kept] / x[kept])), 1.0 / (1.0 - p)
+    if abs(scale - expected) <= 1e-4 * expected:
+        return None
+    return msg(REASONS + "scale", scale=f"{scale:.4g}", expected=f"{expected:.4g}", p=p)
+
+
+def expect_identity(student, x: np.ndarray, dout: np.ndarray, p: float, train: bool, seed: int, tol,
+                    reason: Msg) -> None:
+    """Forward gives x back and backward gives dout back (x and dout of the same shape)."""
+    out, cache, _ = run_forward(student, x, p, train, seed)
+    with explained(reason):
+        expect_array(out, x, name="out", function=FORWARD, tol=tol, dtype=x.dtype)
+        dx = student.dropout_backward(dout, cache)
+        expect_array(dx, dout, name="dx", function=BACKWARD, tol=tol, dtype=dout.dtype)
+
+
+def expect_out_and_dx(out, dx, expected: dict, tol, dtype) -> None:
+    """out and dx (shape of x) against `Reference.masked_scale`'s, in the inputs' dtype."""
+    expect_array(out, expected["out"], name="out", function=FORWARD, tol=tol, dtype=dtype)
+    expect_array(dx, expected["dx"], name="dx", function=BACKWARD, tol=tol, dtype=dtype)
+
+
+def interval(mean: float, std: float) -> tuple[float, float]:
+    """The range a correct implementation lands in: SIGMAS standard deviations around `mean`."""
+    return float(mean - SIGMAS * std), float(mean + SIGMAS * std)
+
+
+# -- statistics ------------------------------------------------------------------------------
+
+
+def test_keep_rate(student, rng):
+    """p = 0.2 and p = 0.7 (p = 0.5 could not tell p from 1 - p)."""
+    for p in (0.2, 0.7):
+        x = signed(rng, LARGE)
+        out, _, _ = run_forward(student, x, p, True, new_seed(rng))
+        kept, n, q = kept_units(out, x, p), x.size, 1.0 - p
+        low, high = interval(q, np.sqrt(q * p / n))
+        rate = float(kept.mean())
+        if not low <= rate <= high:
+            hints = [msg(REASONS + "keep_rate_is_p")] if abs(rate - p) <= high - q else []
+            fail("property", msg(REASONS + "keep_rate", function=FORWARD, kept=int(kept.sum()), total=n,
+                                 rate=f"{rate:.4f}", p=p, expected=f"{q:.4f}", low=f"{low:.4f}",
+                                 high=f"{high:.4f}"), *hints, rate=rate, low=low, high=high, p=p)
+
+
+def test_mean_preserved(student, rng):
+    """Positive inputs, so that a wrong scale moves the mean: E[out] = x. The interval uses
+    the spread of out - x itself, so it holds whatever the scheme's variance."""
+    p = 0.2
+    x = rng.uniform(0.5, 1.5, LARGE)
+    out, _, _ = run_forward(student, x, p, True, new_seed(rng))
+    kept = kept_units(out, x, p)
+    expected, got = float(x.mean()), float(out.mean(dtype=np.float64))
+    low, high = interval(expected, float(np.std(out - x, dtype=np.float64)) / np.sqrt(x.size))
+    if not low <= got <= high:
+        hint = wrong_scale(out, x, kept, p)
+        fail("property", msg(REASONS + "mean", function=FORWARD, got=f"{got:.5g}",
+                             expected=f"{expected:.5g}", ratio=f"{got / expected:.4g}", low=f"{low:.5g}",
+                             high=f"{high:.5g}"),
+             *([hint] if hint else []), got=got, low=low, high=high)
+
+
+def test_survivors_scaled(student, reference, rng, tolerance):
+    """Every unit of out is either exactly 0 or exactly x / (1 - p), here with p = 0.7."""
+    p = 0.7
+    x = signed(rng, (100, 80))
+    out, _, _ = run_forward(student, x, p, True, new_seed(rng))
+    kept = kept_units(out, x, p)
+    expected = reference.masked_scale(x, kept, p, np.ones_like(x))["out"]
+    hint = wrong_scale(out, x, kept, p)
+    with explained(hint) if hint else nullcontext():
+        expect_array(out, expected, name="out", function=FORWARD, tol=tolerance(x.dtype),
+                     dtype=x.dtype)
+
+
+# -- special values of train and p ---------------------------------------------------------------
+
+
+def test_eval_is_identity(student, rng, tolerance):
+    """train=False: out == x and dx == dout (while train=True does drop units)."""
+    p, x = 0.7, signed(rng, (50, 40))
+    dout, seed = rng.standard_normal(x.shape), new_seed(rng)
+    expect_identity(student, x, dout, p, False, seed, tolerance(x.dtype), msg(REASONS + "eval"))
+    train_out, _, _ = run_forward(student, x, p, True, seed)
+    kept_units(train_out, x, p)
+
+
+def test_p_zero_is_identity(student, rng, tolerance):
+    """p = 0 in training: out == x and dx == dout (while p = 0.2 does drop units)."""
+    x = signed(rng, (50, 40))
+    dout, seed = rng.standard_normal(x.shape), new_seed(rng)
+    expect_identity(student, x, dout, 0.0, True, seed, tolerance(x.dtype), msg(REASONS + "p_zero"))
+    other_out, _, _ = run_forward(student, x, 0.2, True, seed)
+    kept_units(other_out, x, 0.2)
+
+
+def test_p_one_gives_zeros(student, rng, tolerance):
+    """p = 1 in training: out and dx are all zeros, with no NaN from dividing by 1 - p = 0."""
+    x = signed(rng, (30, 20))
+    out, cache, _ = run_forward(student, x, 1.0, True, new_seed(rng))
+    zeros, tol = np.zeros_like(x), tolerance(x.dtype)
+    with explained(msg(REASONS + "p_one")):
+        expect_array(out, zeros, name="out", function=FORWARD, tol=tol, dtype=x.dtype)
+        dx = student.dropout_backward(rng.standard_normal(x.shape), cache)
+        expect_array(dx, zeros, name="dx", function=BACKWARD, tol=tol, dtype=x.dtype)
+
+
+def test_invalid_p_raises(student, rng):
+    x = signed(rng, (4, 5))
+    for p in (-0.1, 1.5):
+        expect_raises(lambda: student.dropout_forward(x, p, True, Rng(new_seed(rng))), "ValueError",
+                      function=FORWARD, reason=msg(REASONS + "invalid_p", p=p))
+
+
+# -- the mask ----------------------------------------------------------------------------------
+
+
+def test_backward_uses_forward_mask(student, reference, rng, tolerance):
+    """dx against torch autograd of x * mask / (1 - p), the mask read from the forward's out."""
+    p = 0.7
+    x = signed(rng, (64, 50))
+    dout = rng.standard_normal(x.shape)
+    out, cache, _ = run_forward(student, x, p, True, new_seed(rng))
+    kept = kept_units(out, x, p)
+    dx = student.dropout_backward(dout, cache)
+    expected = reference.masked_scale(x, kept, p, dout)["dx"]
+    with explained(msg(REASONS + "backward_mask")):
+        expect_array(dx, expected, name="dx", function=BACKWARD, tol=tolerance(x.dtype),
+                     dtype=x.dtype)
+
+
+def test_mask_comes_from_rng(student, rng):
+    """The same seed gives the same output; another seed gives another mask."""
+    p, x, seed = 0.2, signed(rng, (40, 50)), new_seed(rng)
+    first, _, _ = run_forward(student, x, p, True, seed)
+    kept = kept_units(first, x, p)
+    again, _, _ = run_forward(student, x, p, True, seed)
+    expect_form(again, x)
+    if not np.array_equal(first, again):
+        fail("property", msg(REASONS + "same_seed", function=FORWARD, count=int(np.sum(first != again)),
+                             total=x.size))
+    other, _, _ = run_forward(student, x, p, True, seed + 1)
+    if np.array_equal(kept, kept_units(other, x, p)):
+        fail("property", msg(REASONS + "different_seeds", function=FORWARD))
+
+
+def test_mask_not_shared(student, rng):
+    """Each unit has its own draw: rows (samples) and columns (features) of the mask differ."""
+    p, x = 0.2, signed(rng, (64, 100))
+    out, _, _ = run_forward(student, x, p, True, new_seed(rng))
+    kept = kept_units(out, x, p)
+    if (kept == kept[:1]).all():
+        fail("property", msg(REASONS + "shared_rows", function=FORWARD, rows=x.shape[0]))
+    if (kept == kept[:, :1]).all():
+        fail("property", msg(REASONS + "shared_columns", function=FORWARD, columns=x.shape[1]))
+
+
+# -- dtypes and inputs -----------------------------------------------------------------------------
+
+
+def test_float32_stays_float32(student, reference, rng, tolerance):
+    """float32 x and dout give float32 out and dx, with the right values."""
+    p = 0.2
+    x, dout = signed(rng, (30, 40), np.float32), rng.standard_normal((30, 40)).astype(np.float32)
+    out, cache, _ = run_forward(student, x, p, True, new_seed(rng))
+    kept = kept_units(out, x, p)
+    dx = student.dropout_backward(dout, cache)
+    expect_out_and_dx(out, dx, reference.masked_scale(x, kept, p, dout), tolerance(np.float32), np.float32)
+
+
+def test_inputs_not_modified(student, reference, rng, tolerance):
+    """Forward leaves x unchanged and backward leaves dout unchanged; both values right."""
+    p = 0.2
+    x, dout = signed(rng, (30, 40)), rng.standard_normal((30, 40))
+    out, cache, call = run_forward(student, x, p, True, new_seed(rng), echo_args=True)
+    expect_unchanged(x, call.args_after[0], name="x", function=FORWARD)
+    kept = kept_units(out, x, p)
+    back = student.dropout_backward.call(dout, cache, echo_args=True)
+    expect_unchanged(dout, back.args_after[0], name="dout", function=BACKWARD)
+    expect_out_and_dx(out, back.value, reference.masked_scale(x, kept, p, dout), tolerance(x.dtype), x.dtype)
