@@ -208,14 +208,17 @@ def load_yaml(path: Path, model: type[M]) -> tuple[M, yaml.Node | None]:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise CourseError(f"{path}: cannot be read ({error.strerror})") from None
-    try:
-        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    try:  # parsed once: the node tree gives the lines, the data is built from it
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
         raise CourseError(f"{path.name}{where}: not valid YAML ({problem})") from None
+    finally:
+        loader.dispose()
     try:
         return msgspec.convert(data, model), root
     except msgspec.ValidationError as error:
