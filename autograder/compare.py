@@ -86,7 +86,7 @@ def expect_array(got: Any, expected: np.ndarray, *, name: str, function: str, to
     mismatch = value_mismatch(got, expected, tol)
     if mismatch is not None:
         summary, details, data = mismatch
-        feedback = Feedback("values", msg("compare.values", **where, **summary), details, data=data)
+        feedback = Feedback("values", msg(summary.pop("key"), **where, **summary), details, data=data)
         raise CheckFailed(_diagnosed(feedback, diagnose, got, expected, tol), owner=owner)
 
 
@@ -119,7 +119,8 @@ def value_mismatch(got: np.ndarray, expected: np.ndarray, tol: Tolerance):
         return None
     flat = int(np.nanargmax(np.where(np.isfinite(error), error, -1.0))) if error.size else 0
     index = np.unravel_index(flat, error.shape) if error.ndim else ()
-    summary = {"relative": f"{relative:.3g}", "count": int(outside.sum()), "total": int(got64.size)}
+    summary = {"key": "compare.values" if norm > 0 else "compare.values_zero",
+               "relative": f"{relative:.3g}", "count": int(outside.sum()), "total": int(got64.size)}
     details = [
         msg("compare.max_error", error=f"{float(error[index]):.3g}", index=_index(index),
             expected=_number(exp64[index]), got=_number(got64[index])),
