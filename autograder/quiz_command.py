@@ -29,6 +29,8 @@ def main(argv: list[str], t: Translator) -> int:
     if kit.course.quiz is None:
         raise UsageError(t("quiz.errors.no_quiz"))
     bank = load_bank(kit)
+    if args.json and not args.answers:
+        raise UsageError(t("quiz.errors.json_needs_answers"))
     if args.answers:
         return grade_file(kit, bank, Path(args.answers), t, as_json=args.json)
     from autograder.quiz_answers import QuizStore

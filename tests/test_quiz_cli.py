@@ -289,6 +289,7 @@ def test_learn_shows_a_lesson(tmp_path, args, expected):
     (["quiz", "--topic", "11"], "grade: unknown topic '11'."),
     (["quiz", "--checkpoint", "bn_fwd"], "grade: no checkpoint questions for 'bn_fwd'. Did you mean 'bn_forward'?"),
     (["quiz", "--answers", "/no/such/file.yml"], "grade: /no/such/file.yml is not a file."),
+    (["quiz", "--json"], "grade: --json goes with --answers FILE"),
     (["learn", "dropuot", "--lang", "es"], "grade: el tema 'dropuot' no existe. ¿Querías decir 'dropout'?"),
 ])
 def test_usage_errors_are_one_line_and_exit_2(tmp_path, args, message):
