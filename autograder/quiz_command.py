@@ -4,8 +4,9 @@
     grade quiz --answers FILE [--json]
     grade quiz --export FILE
 
-Exit codes: 0 done (or every answer in FILE right), 1 some answer in FILE wrong, 2 a usage,
-course or answers-file error, 130 interrupted (the answers given so far are saved).
+Exit codes: 0 done or stopped with q / end of input (or every answer in FILE right), 1 some
+answer in FILE wrong, 2 a usage, course or answers-file error, 130 Ctrl-C (the answers given so
+far are saved).
 """
 
 from __future__ import annotations
@@ -94,10 +95,11 @@ def interactive(bank: Bank, store, points: float, questions: list[Question], t: 
     session = QuizSession(bank, store, points, t, console)
     try:
         session.run(questions)
-    except Quit:
+    except (Quit, EOFError):  # q, or the end of the input (Ctrl-D, a finished pipe)
+        console.print()
         session.summary()
         console.print(t("quiz.saved", answered=store.result(bank, points).answered), style="cyan")
-    except (KeyboardInterrupt, EOFError):
+    except KeyboardInterrupt:
         console.print()
         console.print(t("quiz.saved", answered=store.result(bank, points).answered), style="cyan")
         return 130

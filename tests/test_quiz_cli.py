@@ -34,9 +34,9 @@ def environment(state: Path) -> dict[str, str]:
     return env
 
 
-def run(*args: str, state: Path) -> subprocess.CompletedProcess:
+def run(*args: str, state: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([str(GRADE), *args], cwd=ROOT, env=environment(state), capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, input=stdin)
 
 
 def spawn(*args: str, state: Path) -> pexpect.spawn:
@@ -179,6 +179,17 @@ def test_numeric_questions_use_the_seed_saved_on_first_use(bank, tmp_path):
     child.expect(pexpect.EOF)
     saved = state_of(tmp_path)
     assert saved["seed"] == seed and saved["answers"][question.id]["answer"] == numbers.answer
+
+
+def test_answers_can_be_piped_and_the_end_of_input_stops_cleanly(bank, tmp_path):
+    first, second = bank.checkpoints("bn_forward")
+    lines = typed(first, key(first, None)) + typed(second, key(second, None))
+    result = run("quiz", "--checkpoint", "bn_forward", state=tmp_path, stdin="\n".join(lines) + "\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("✔ Right.") == 2 and "Every question here (2) is answered right." in result.stdout
+    assert state_of(tmp_path)["correct"] == 2
+    stopped = run("quiz", state=tmp_path, stdin="")  # nothing more to read: stop, keep what is saved
+    assert stopped.returncode == 0 and "Answers saved: 2." in stopped.stdout
 
 
 # -- answers files --------------------------------------------------------------------------------
