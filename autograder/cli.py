@@ -69,7 +69,8 @@ def grade_command(argv: list[str], t: Translator) -> int:
 
     try:
         with _progress(t, enabled=not args.json) as on_check:
-            report = grade(kit, directory, exercises=exercises, seed=seed, sandbox=sandbox, on_check=on_check)
+            report = grade(kit, directory, exercises=exercises, seed=seed, sandbox=sandbox, on_check=on_check,
+                           advice=bool(exercises))  # timing advice when working on chosen exercises
     except SandboxError as error:
         raise UsageError(t("errors.sandbox", message=str(error).splitlines()[0])) from None
     finally:

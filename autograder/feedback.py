@@ -17,7 +17,7 @@ from autograder.i18n import Msg
 STAGES = (
     "import", "missing", "not_implemented", "forbidden", "timeout", "crash", "exit",
     "exception", "type", "shape", "dtype", "nonfinite", "values", "raises", "mutation",
-    "property", "internal",
+    "property", "advice", "internal",
 )
 
 

@@ -54,6 +54,7 @@ def exercise_to_json(result: ExerciseResult, course: Course, t: Translator) -> d
         "score": result.score,
         "max": result.max_points,
         "checks": [check_to_json(c, t) for c in result.checks],
+        "notes": [t(note) for note in result.notes],
     }
 
 

@@ -31,7 +31,8 @@ OnCheck = Callable[[CheckResult, int, int], None]
 
 class GradingPlugin:
     def __init__(self, course: Course, sandbox: Sandbox, reference: Reference, *, seed: int,
-                 run: list[str], not_started: set[str], on_check: OnCheck | None = None) -> None:
+                 run: list[str], not_started: set[str], on_check: OnCheck | None = None,
+                 advice: bool = False) -> None:
         self.course = course
         self.proxy = Student(sandbox, course)
         self._reference = reference
@@ -45,6 +46,7 @@ class GradingPlugin:
         self.done = 0
         self.started = 0.0
         self.gradient_rows: list = []
+        self.advice = advice
 
     # -- fixtures ----------------------------------------------------------------------------
 
@@ -83,11 +85,14 @@ class GradingPlugin:
 
     def pytest_collection_modifyitems(self, session, config, items: list[pytest.Item]) -> None:
         order = {exercise_id: i for i, exercise_id in enumerate(self.course.ids)}
-        items[:] = [item for item in items if self.exercise(item) in self.results]
-        items.sort(key=lambda item: order[self.exercise(item)])
-        self.total = len(items)
+        items[:] = [item for item in items if self.exercise(item) in self.results
+                     and (self.advice or not is_advice(item))]
+        items.sort(key=lambda item: (order[self.exercise(item)], is_advice(item)))
+        self.total = sum(not is_advice(item) for item in items)
 
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem) -> bool | None:
+        if is_advice(item) and self.results[self.exercise(item)].status != "passed":
+            return True  # advice is for code that already works
         if self.exercise(item) in self.not_started:
             self._add(CheckResult(self.check_id(item), self.exercise(item), self.title(item), "not_started"))
             return True  # a stub: nothing to run
@@ -100,7 +105,10 @@ class GradingPlugin:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
         report = yield
-        if call.when == "call" or (call.when == "setup" and report.failed):
+        if is_advice(item):
+            if call.when == "call" and call.excinfo is not None and isinstance(call.excinfo.value, CheckFailed):
+                self.results[self.exercise(item)].notes.append(call.excinfo.value.feedback.summary)
+        elif call.when == "call" or (call.when == "setup" and report.failed):
             self._add(self._result(item, call))
         return report
 
@@ -156,6 +164,11 @@ class GradingPlugin:
         self.done += 1
         if self.on_check is not None:
             self.on_check(result, self.done, self.total)
+
+
+def is_advice(item: pytest.Item) -> bool:
+    """An advisory check: never scored; a failure becomes a note on its exercise."""
+    return item.get_closest_marker("advice") is not None
 
 
 def feedback_for(error: StudentError) -> Feedback:

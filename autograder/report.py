@@ -85,6 +85,8 @@ class ReportView:
                 yield self.all_checks(result)
             elif result.first_failure is not None and result.status in ("failed", "blocked"):
                 yield self.first_failure(result)
+            else:
+                yield from self.notes(result)
         yield self.next_step()
         warm_up = self.warm_up()
         if warm_up is not None:
@@ -171,9 +173,14 @@ class ReportView:
         gradients = next((c for c in result.checks if c.gradients), None)
         if gradients is not None and (first is None or not first.gradients):
             body += [Text(""), Padding(GradientView(gradients.gradients, self.t), (0, 0, 0, 2))]
+        body += self.notes(result)
         exercise = self.course.exercise(result.id)
         title = f"{result.id} · {self.t.text(exercise.title)}"
         return Panel(Group(*body), title=title, title_align="left", border_style=STATUS_STYLE[result.status])
+
+    def notes(self, result: ExerciseResult) -> list[Text]:
+        """Advice that costs no points."""
+        return [Text("💡 " + self.t(note), style="cyan") for note in result.notes]
 
     def check_line(self, check: CheckResult) -> Table:
         """The check's icon and title; a long title wraps under itself, not under the icon."""

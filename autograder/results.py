@@ -53,6 +53,8 @@ class ExerciseResult:
     checks: list[CheckResult] = field(default_factory=list)
     not_started: bool = False
     """The student's functions are still the untouched stubs."""
+    notes: list[Msg] = field(default_factory=list)
+    """Advice that costs no points (e.g. "this looks like Python loops")."""
 
     @property
     def passed_checks(self) -> int:

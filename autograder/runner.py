@@ -33,7 +33,7 @@ def make_reference(kit: Kit, seed: int) -> Reference:
 
 def grade(kit: Kit, directory: Path, *, exercises: list[str] | None = None, seed: int | None = None,
           sandbox: Sandbox | None = None, reference: Reference | None = None,
-          on_check: OnCheck | None = None) -> GradeReport:
+          on_check: OnCheck | None = None, advice: bool = False) -> GradeReport:
     """Grade the student code in `directory`: the given exercises (all by default) and the
     exercises they require. The report lists only the exercises asked for."""
     started = time.perf_counter()
@@ -47,7 +47,7 @@ def grade(kit: Kit, directory: Path, *, exercises: list[str] | None = None, seed
     if run != [e for e in run if e in stubs]:
         sandbox.start()  # the worker boots while pytest collects
     plugin = GradingPlugin(course, sandbox, reference or make_reference(kit, seed), seed=seed, run=run,
-                           not_started=stubs, on_check=on_check)
+                           not_started=stubs, on_check=on_check, advice=advice)
     files = [str(CHECKS_DIR / f"{course.exercise(e).checks}.py") for e in run]
     try:
         code = pytest.main([*files, *PYTEST_ARGS], plugins=[plugin])

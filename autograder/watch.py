@@ -51,14 +51,14 @@ class Session:
 
     # grading
 
-    def grade(self, exercises: list[str]) -> None:
+    def grade(self, exercises: list[str], advice: bool = False) -> None:
         """Grade `exercises` (and what they require) with the spare worker; boot the next one."""
         started = time.perf_counter()
         sandbox = self.spare or self.kit.sandbox(self.directory)
         self.spare = None
         try:
             report = grade(self.kit, self.directory, exercises=self.kit.course.with_requirements(exercises),
-                           sandbox=sandbox, reference=self.reference)
+                           sandbox=sandbox, reference=self.reference, advice=advice)
         finally:
             sandbox.close()
             self.spare = self.kit.sandbox(self.directory)
@@ -75,13 +75,14 @@ class Session:
             pass
 
     def regrade(self) -> None:
-        """After a save: the current exercise first (shown at once), then the rest."""
+        """After a save: the current exercise first (shown at once), then everything again with
+        the timing advice (slower: it runs a large batch), to update the progress bar and tips."""
         self.grade([self.current])
         self.render()
-        others = [e for e in self.kit.course.ids if e not in self.kit.course.with_requirements([self.current])]
-        if others:
-            self.grade(others)
-            self.render()
+        seconds = self.graded_in
+        self.grade(self.kit.course.ids, advice=True)
+        self.graded_in = seconds  # the footer reports the save-to-feedback time
+        self.render()
 
     def first_not_passing(self, after: str | None = None) -> str:
         ids = self.kit.course.ids

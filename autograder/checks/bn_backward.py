@@ -9,6 +9,7 @@ import pytest
 
 from autograder.cases import affine, features, upstream, with_flat_features
 from autograder.compare import expect_array, expect_tuple, expect_unchanged, explained
+from autograder import speed
 from autograder.gradcheck import gradient_rows
 from autograder.i18n import msg
 
@@ -100,3 +101,15 @@ def test_cache_independent(student, reference, rng, tolerance):
         grads, _ = run_backward(student, batch[3], cache)
         with explained(msg("checks.bn_backward.reasons.cache_shared", batch=step)):
             expect_gradients(grads, want, tolerance(np.float64), np.float64)
+
+
+@pytest.mark.advice
+def test_vectorised(student, rng):
+    """Advice only: a backward pass far slower than NumPy's suggests Python loops."""
+    x, gamma, beta, dout, eps = make_inputs(rng, *speed.SHAPE)
+    _, cache = expect_tuple(student.batchnorm_forward(x, gamma, beta), ("out", "cache"),
+                            function=FORWARD_FUNCTION, owner=FORWARD)
+    call = student.batchnorm_backward.call(dout, cache)
+    numpy_cache = speed.batchnorm_forward(x, gamma, beta, eps)[1]
+    speed.expect_vectorised(call.elapsed, speed.best_time(lambda: speed.batchnorm_backward(dout, numpy_cache)),
+                            function=FUNCTION)

@@ -6,6 +6,7 @@ import pytest
 from autograder.cases import affine, features, with_flat_features
 from autograder.compare import expect_array, expect_raises, expect_tuple, expect_unchanged
 from autograder.i18n import msg
+from autograder import speed
 from autograder.misconceptions import diagnosis
 
 FUNCTION = "batchnorm_forward"
@@ -76,3 +77,12 @@ def test_single_sample_raises(student, reference, rng, tolerance):
     single = x[:1]
     expect_raises(lambda: run_forward(student, single, gamma, beta, eps), "ValueError",
                   function=FUNCTION, reason=msg("reasons.single_sample"))
+
+
+@pytest.mark.advice
+def test_vectorised(student, rng):
+    """Advice only: a forward pass far slower than NumPy's suggests Python loops."""
+    x, gamma, beta, _ = make_inputs(rng, *speed.SHAPE)
+    call = student.batchnorm_forward.call(x, gamma, beta)
+    speed.expect_vectorised(call.elapsed, speed.best_time(lambda: speed.batchnorm_forward(x, gamma, beta)),
+                            function=FUNCTION)
