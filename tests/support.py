@@ -68,3 +68,16 @@ def failures(report: GradeReport, exercise: str) -> dict[str, str]:
 
 def check_ids(report: GradeReport, exercise: str) -> set[str]:
     return {check.id.split("::", 1)[1] for check in report.exercise(exercise).checks}
+
+
+def copy_kit(folder: Path) -> Path:
+    """A private copy of the kit's course files (course.yml, quiz, lessons, exercises,
+    solutions) whose exercises can be edited freely; returns its course.yml."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("course.yml", "quiz.yml"):
+        if (ROOT / name).exists():
+            shutil.copy(ROOT / name, folder / name)
+    for name in ("lessons", "exercises", "solutions"):
+        if (ROOT / name).exists():
+            shutil.copytree(ROOT / name, folder / name)
+    return folder / "course.yml"
