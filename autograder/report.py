@@ -40,12 +40,14 @@ def points(value: float) -> str:
     return f"{value:g}"
 
 
-def exercise_table(t: Translator, rows: list[tuple], width: int) -> Table:
-    """Exercises as rows: id, title, status, points (and optional extra columns). The title
-    is the column that gives way (ellipsis) when the terminal is narrow."""
+def exercise_table(t: Translator, rows: list[tuple | None], width: int) -> Table:
+    """Exercises as rows: id, title, status, points (and optional extra columns); None starts
+    a new section (before subtotals and the total). The title is the column that gives way
+    (ellipsis) when the terminal is narrow."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    cells = [row for row in rows if row is not None]
     fixed = [max(Text(str(row[i])).cell_len if not isinstance(row[i], Text) else row[i].cell_len
-                 for row in rows) for i in range(len(rows[0]))]
+                 for row in cells) for i in range(len(cells[0]))]
     fixed[0] = max(fixed[0], len(t("report.exercise")))
     title_width = max(8, width - (sum(fixed) - fixed[1]) - 3 * (len(fixed) - 1) - 2)
     table.add_column(t("report.exercise"), no_wrap=True, style="bold", min_width=fixed[0])
@@ -54,11 +56,11 @@ def exercise_table(t: Translator, rows: list[tuple], width: int) -> Table:
     table.add_column(t("report.points"), justify="right", no_wrap=True, min_width=fixed[3])
     for extra in fixed[4:]:
         table.add_column("", no_wrap=True, min_width=extra)
-    for row in rows[:-1] if rows[-1][1] == "" else rows:
-        table.add_row(*row)
-    if rows[-1][1] == "":
-        table.add_section()
-        table.add_row(*rows[-1])
+    for row in rows:
+        if row is None:
+            table.add_section()
+        else:
+            table.add_row(*row)
     return table
 
 
@@ -94,12 +96,15 @@ class ReportView:
 
     def table(self, width: int) -> Table:
         t = self.t
-        rows = [(r.id, t.text(self.course.exercise(r.id).title), self.status(r),
-                 f"{points(r.score)} / {points(r.max_points)}") for r in self.report.exercises]
+        exercises = self.report.exercises
+        rows: list = [(r.id, t.text(self.course.exercise(r.id).title), self.status(r),
+                       f"{points(r.score)} / {points(r.max_points)}") for r in exercises]
         if self.report.quiz is not None:
-            rows.append(self.quiz_row())
+            subtotal = sum(r.score for r in exercises), sum(r.max_points for r in exercises)
+            rows += [None, (t("report.exercises_subtotal"), "", Text(""),
+                            f"{points(round(subtotal[0], 2))} / {points(subtotal[1])}"), self.quiz_row()]
         total = f"{points(self.report.score)} / {points(self.report.max_score)}"
-        rows.append((t("report.total"), "", Text(""), Text(total, style="bold")))
+        rows += [None, (t("report.total"), "", Text(""), Text(total, style="bold"))]
         return exercise_table(t, rows, width)
 
     def quiz_row(self) -> tuple:

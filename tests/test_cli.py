@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +39,7 @@ def digest(folder: Path) -> dict[str, str]:
 def test_solutions_score_full_marks(cache_dir):
     result = run("--solutions", state=cache_dir)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"Exercises\s+100 / 100", result.stdout)
     assert "110 / 110" in result.stdout  # 100 for the exercises, 10 for the quiz (its answer key)
     assert result.stdout.count("✔ passed") == 7
     assert "Every exercise passes" in result.stdout
@@ -47,6 +49,7 @@ def test_untouched_stubs_score_zero_and_say_not_started(tmp_path):
     before = digest(EXERCISES)
     result = run(state=tmp_path)
     assert result.returncode == 1
+    assert re.search(r"Exercises\s+0 / 100", result.stdout)
     assert "0 / 110" in result.stdout
     assert result.stdout.count("◌ not started") == 7
     assert "Next: implement batchnorm_forward in exercises/batchnorm.py" in result.stdout
@@ -77,13 +80,14 @@ def test_json_report_of_the_stubs(tmp_path):
 
 def test_one_exercise_lists_all_its_checks(cache_dir, tmp_path):
     folder = make_submission(tmp_path / "work", {
-        "batchnorm.py": (SOLUTIONS / "batchnorm.py").read_text().replace("x.var(axis=0) + eps", "x.var(axis=0, ddof=1) + eps")})
+        "batchnorm.py": (SOLUTIONS / "batchnorm.py").read_text().replace("x.var(axis=0) + eps", "x.var(axis=0) + 1e-5")})
     result = run("--submission", str(folder), "bn_forward", state=cache_dir)
     assert result.returncode == 1
     assert "bn_backward" not in result.stdout.split("bn_forward ·")[0]  # only the asked exercise in the table
-    assert "✔ a batch of one sample raises ValueError" in result.stdout
-    assert "✘ matches nn.BatchNorm1d (training): the smallest batch, N=2" in result.stdout
+    assert "✔ a batch of one sample raises ValueError (after a correct batch of three)" in result.stdout
+    assert "✘ matches nn.BatchNorm1d (training): eps=1e-2 instead of the default" in result.stdout
     assert "Largest error" in result.stdout
+    assert "Looks like eps was fixed at 1e-5 instead of using the argument." in result.stdout
 
 
 def test_spanish_output(cache_dir):
