@@ -18,7 +18,8 @@ from autograder.stubs import not_started
 PYTEST_ARGS = [
     "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir", str(CHECKS_DIR),
     "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:logging", "-p", "no:junitxml",
-    "-p", "no:pastebin", "-p", "no:doctest", "--disable-plugin-autoload", "--assert=plain",
+    "-p", "no:pastebin", "-p", "no:doctest", "-p", "no:unraisableexception", "-p", "no:threadexception",
+    "-p", "no:faulthandler", "--disable-plugin-autoload", "--assert=plain",
     "-W", "ignore",
 ]
 
