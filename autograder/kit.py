@@ -21,7 +21,7 @@ class Kit:
     course: Course
 
     @classmethod
-    def locate(cls, course_file: str | Path | None = None) -> "Kit":
+    def locate(cls, course_file: str | Path | None = None) -> Kit:
         """Find course.yml: the given path, $GRADE_COURSE, the current folder or its parents,
         then the folder the kit was installed from."""
         explicit = course_file or os.environ.get("GRADE_COURSE")

@@ -17,7 +17,6 @@ from rich.table import Table
 from rich.text import Text
 
 from autograder.course import Course, Exercise
-from autograder.feedback import Feedback
 from autograder.gradcheck import CORRECT_BELOW, WRONG_FROM, GradientRow
 from autograder.i18n import Translator
 from autograder.results import CheckResult, ExerciseResult, GradeReport

@@ -42,7 +42,7 @@ class State:
         self.data = data or {"version": VERSION}
 
     @classmethod
-    def load(cls, state_dir: Path) -> "State":
+    def load(cls, state_dir: Path) -> State:
         path = state_dir / "state.json"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))

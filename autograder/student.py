@@ -22,7 +22,7 @@ class Student:
         self.output: list[str] = []
         self.output_bytes = 0
 
-    def __getattr__(self, function: str) -> "StudentFunction":
+    def __getattr__(self, function: str) -> StudentFunction:
         if function.startswith("_"):
             raise AttributeError(function)
         exercise = self._course.owner(function)

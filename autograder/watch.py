@@ -159,7 +159,7 @@ class Session:
             self.spare.close()
 
 
-def watch_files(directory: Path, changes: "queue.Queue[set]", stop: threading.Event) -> None:
+def watch_files(directory: Path, changes: queue.Queue[set], stop: threading.Event) -> None:
     """Put each batch of saved Python files into `changes` (runs in a thread)."""
     import watchfiles
 

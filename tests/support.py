@@ -9,9 +9,7 @@ from pathlib import Path
 import msgspec
 
 from autograder.kit import Kit
-from autograder.reference import Reference
 from autograder.results import GradeReport
-from autograder.runner import grade
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"

@@ -1,9 +1,10 @@
 """The vectorisation tip: given for loop-heavy code that works, never for vectorised code,
 never costing points, and only when asked for (grade EXERCISE, watch mode)."""
 
+from support import SOLUTIONS, make_submission
+
 from autograder.i18n import Translator
 from autograder.runner import grade
-from support import SOLUTIONS, make_submission
 
 LOOPS = '''
 def batchnorm_forward(x, gamma, beta, eps=1e-5):

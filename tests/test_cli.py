@@ -12,9 +12,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from support import EXERCISES, ROOT, SOLUTIONS, make_submission
 
 from autograder.json_report import SCHEMA_FILE
-from support import EXERCISES, ROOT, SOLUTIONS, make_submission
 
 GRADE = Path(sys.executable).with_name("grade")
 

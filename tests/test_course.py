@@ -3,10 +3,10 @@
 import textwrap
 
 import pytest
+from support import ROOT
 
 from autograder.course import CourseError, load_course
 from autograder.kit import CHECKS_DIR
-from support import ROOT
 
 COURSE = (ROOT / "course.yml").read_text()
 

@@ -3,8 +3,9 @@ really fails on them (not only because stubs are recognised and skipped)."""
 
 import re
 
-from autograder.stubs import not_started, unimplemented
 from support import EXERCISES, SOLUTIONS
+
+from autograder.stubs import not_started, unimplemented
 
 
 def test_solutions_score_full_marks(solutions_report, kit):

@@ -2,12 +2,11 @@
 
 import re
 import string
-from pathlib import Path
 
 import pytest
+from support import ROOT
 
 from autograder.i18n import LANGUAGES, Translator, catalog, catalog_entries, choose_language
-from support import ROOT
 
 PACKAGE = ROOT / "autograder"
 KEY_IN_CODE = re.compile(r"""\b(?:msg|Msg|t|self\.t|self\._t)\(\s*["']([a-z_]+(?:\.[a-z0-9_]+)+)["']""")

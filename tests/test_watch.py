@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pexpect
 import pytest
-
 from support import SOLUTIONS, copy_kit
 
 GRADE = Path(sys.executable).with_name("grade")

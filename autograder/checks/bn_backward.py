@@ -7,9 +7,9 @@ check reports "blocked by bn_forward" instead of a confusing gradient mismatch.
 import numpy as np
 import pytest
 
+from autograder import speed
 from autograder.cases import affine, features, upstream, with_flat_features
 from autograder.compare import expect_array, expect_tuple, expect_unchanged, explained
-from autograder import speed
 from autograder.gradcheck import gradient_rows
 from autograder.i18n import msg
 

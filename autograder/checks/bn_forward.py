@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
+from autograder import speed
 from autograder.cases import affine, features, with_flat_features
 from autograder.compare import expect_array, expect_raises, expect_tuple, expect_unchanged
 from autograder.i18n import msg
-from autograder import speed
 from autograder.misconceptions import diagnosis
 
 FUNCTION = "batchnorm_forward"
