@@ -1,9 +1,12 @@
 """The wire format between the grader and the sandboxed worker.
 
-A frame is an 12-byte prefix (header length, number of blobs), a JSON header, then each blob
+A frame is a 12-byte prefix (header length, number of blobs), a JSON header, then each blob
 prefixed by its 8-byte length. Arrays travel as NumPy ``.npy`` blobs that are read back with
 ``allow_pickle=False``; everything else is JSON. Nothing that crosses is ever unpickled, so a
-value crafted by student code cannot run code in the grader.
+value crafted by student code cannot run code in the grader. The grader treats every frame
+from the worker as hostile: sizes are capped, nesting is bounded, an array's header must
+agree with its byte count before anything is allocated, and anything malformed is a
+`ProtocolError`, never another exception.
 
 Encoded values are JSON with a few tagged objects::
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import select
 import struct
@@ -32,7 +36,7 @@ import numpy as np
 PREFIX = struct.Struct("!IQ")
 BLOB_LEN = struct.Struct("!Q")
 MAX_HEADER_BYTES = 64 * 1024 * 1024
-MAX_BLOB_BYTES = 1024 * 1024 * 1024
+MAX_BLOB_BYTES = 256 * 1024 * 1024  # the exercises' arrays are a few KB
 MAX_DEPTH = 8
 
 
@@ -76,17 +80,31 @@ def unpack(data: bytes) -> tuple[dict, list[bytes]]:
     return header, blobs
 
 
-def write_frame(fd: int, header: dict, blobs: list[bytes] = ()) -> None:
-    """Write one frame to a file descriptor."""
-    view = memoryview(pack(header, blobs))
+def write_frame(fd: int, header: dict, blobs: list[bytes] = (), deadline: float | None = None) -> None:
+    """Write one frame to a file descriptor. With a `deadline` (``time.monotonic()``) on a
+    non-blocking descriptor, raise `ChannelTimeout` if the reader stops reading."""
+    write_bytes(fd, pack(header, blobs), deadline)
+
+
+def write_bytes(fd: int, data: bytes, deadline: float | None = None) -> None:
+    """Write a packed frame (see `write_frame`)."""
+    view = memoryview(data)
     while view:
-        written = os.write(fd, view)
+        try:
+            written = os.write(fd, view)
+        except BlockingIOError:
+            if not select.select([], [fd], [], _left(deadline))[1]:
+                raise ChannelTimeout("the other side stopped reading") from None
+            continue
         view = view[written:]
 
 
-def read_frame(fd: int, timeout: float | None = None) -> tuple[dict, list[bytes]]:
-    """Read one frame; raise `ChannelTimeout` after `timeout` seconds, `ChannelClosed` on EOF."""
-    deadline = None if timeout is None else time.monotonic() + timeout
+def read_frame(fd: int, timeout: float | None = None, *,
+               deadline: float | None = None) -> tuple[dict, list[bytes]]:
+    """Read one frame; raise `ChannelTimeout` after `timeout` seconds (or at `deadline`, a
+    ``time.monotonic()`` value), `ChannelClosed` on EOF."""
+    if timeout is not None:
+        deadline = time.monotonic() + timeout
     return _parse(lambda size: _read_exact(fd, size, deadline))
 
 
@@ -96,7 +114,7 @@ def _parse(read: Callable[[int], bytes]) -> tuple[dict, list[bytes]]:
         raise ProtocolError(f"frame too large ({header_len} header bytes, {n_blobs} blobs)")
     try:
         header = json.loads(read(header_len))
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise ProtocolError(f"header is not JSON: {error}") from None
     if not isinstance(header, dict):
         raise ProtocolError("header is not a JSON object")
@@ -105,7 +123,7 @@ def _parse(read: Callable[[int], bytes]) -> tuple[dict, list[bytes]]:
         (size,) = BLOB_LEN.unpack(read(BLOB_LEN.size))
         total += size
         if total > MAX_BLOB_BYTES:
-            raise ProtocolError("frame carries more than 1 GB of arrays")
+            raise ProtocolError(f"frame carries more than {MAX_BLOB_BYTES >> 20} MB of arrays")
         blobs.append(read(size))
     return header, blobs
 
@@ -114,8 +132,7 @@ def _read_exact(fd: int, size: int, deadline: float | None) -> bytes:
     chunks, remaining = [], size
     while remaining:
         if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
+            if not select.select([fd], [], [], _left(deadline))[0]:
                 raise ChannelTimeout(f"no answer within the time limit ({size - remaining} of {size} bytes)")
         chunk = os.read(fd, min(remaining, 1 << 20))
         if not chunk:
@@ -123,6 +140,10 @@ def _read_exact(fd: int, size: int, deadline: float | None) -> bytes:
         chunks.append(chunk)
         remaining -= len(chunk)
     return b"".join(chunks)
+
+
+def _left(deadline: float | None) -> float | None:
+    return None if deadline is None else max(deadline - time.monotonic(), 0.0)
 
 
 # -- values ----------------------------------------------------------------------------------
@@ -141,7 +162,20 @@ def array_to_npy(array: np.ndarray) -> bytes:
 
 
 def npy_to_array(blob: bytes) -> np.ndarray:
+    """Read `.npy` bytes from an untrusted side: no objects, and the header's shape must match
+    the bytes that follow (so a forged shape cannot make the reader allocate terabytes)."""
     try:
+        reader = io.BytesIO(blob)
+        version = np.lib.format.read_magic(reader)
+        read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                       (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+        if read_header is None:
+            raise ValueError(f"unsupported .npy version {version}")
+        shape, _, dtype = read_header(reader)
+        if dtype.hasobject or any(d < 0 for d in shape) or (dtype.itemsize == 0 and math.prod(shape)):
+            raise ValueError(f"refused dtype {dtype} or shape {shape}")
+        if math.prod(shape) * dtype.itemsize != len(blob) - reader.tell():
+            raise ValueError(f"shape {shape} of {dtype} does not match the {len(blob) - reader.tell()} bytes")
         return np.lib.format.read_array(io.BytesIO(blob), allow_pickle=False)
     except Exception as error:  # malformed bytes from an untrusted worker
         raise ProtocolError(f"an array could not be decoded: {error}") from None
@@ -190,6 +224,8 @@ def decode(
     so each side chooses its own types (the grader remembers where a value came from)."""
     if data is None or isinstance(data, (bool, int, float, str)):
         return data
+    if len(path) > MAX_DEPTH + 1:  # deeper than `encode` ever nests
+        raise ProtocolError("value nested too deeply")
     if isinstance(data, list):  # plain JSON lists never come from `encode`
         raise ProtocolError("untagged list in a value")
     if not isinstance(data, dict) or len(data) not in (1, 2):

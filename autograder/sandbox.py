@@ -2,8 +2,17 @@
 
 A `Sandbox` owns one worker (`autograder.worker`) for one student folder. Each `call` sends
 one request and waits at most the per-call time limit; a hang, crash or exit costs that call
-only, and the next call starts a fresh worker. What student code printed during a call is
-read from a capture file the grader owns, so it survives a crash.
+only, and the next call starts a fresh worker. The first call of a module in a worker imports
+it in a request of its own, so a hang or crash at import fails every function of that module
+at once, while one inside a function fails that function only (a function that timed out is
+not run again). What student code printed during a call is read from a capture file the
+grader owns, so it survives a crash.
+
+Everything that comes back is untrusted: an answer must echo its request's random token
+(frames student code writes to the answer pipe are skipped), its fields are type-checked,
+and anything malformed is a `Crashed` for that call. A worker that died between calls, left
+unrequested bytes in its pipe, or asked for it (out of memory) is replaced before the next
+call instead of failing it.
 
 Errors, all raised by `Sandbox.call`::
 
@@ -14,7 +23,7 @@ Errors, all raised by `Sandbox.call`::
      ├── Raised                  the call raised; `.not_implemented` for a stub
      ├── Exited                  the call ran sys.exit()
      ├── TimedOut                the call ran past the time limit
-     ├── Crashed                 the worker died (segfault, os._exit, killed)
+     ├── Crashed                 the worker died (segfault, os._exit, killed) or answered garbage
      ├── Forbidden               the call imported a forbidden library
      └── Unencodable             the value returned cannot be sent back
 """
@@ -22,10 +31,13 @@ Errors, all raised by `Sandbox.call`::
 from __future__ import annotations
 
 import os
+import secrets
+import select
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +47,7 @@ from autograder import protocol
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 BOOT = "import sys; sys.path.insert(0, {root!r}); from autograder.worker import main; main(sys.argv)"
 START_TIMEOUT = 60.0
+TAIL_BYTES = 64 * 1024  # where a crash dump is looked for in the output
 
 
 # -- values that come back ---------------------------------------------------------------------
@@ -184,9 +197,11 @@ class Sandbox:
         self.process: subprocess.Popen | None = None
         self.ready = False
         self.next_call_id = 0
-        self.timed_out: dict[str, TimedOut] = {}
+        self.first_call_id = 1  # of the current worker: values of earlier calls died with older ones
+        self.last_exit: int | None = None  # how the last worker ended
+        self.timed_out: dict[tuple[str, str], TimedOut] = {}
         self.import_failures: dict[str, StudentError] = {}
-        self.imported: set[str] = set()  # modules known to import cleanly
+        self.loaded: set[str] = set()  # modules the current worker imported cleanly
         self.restarts = 0
 
     # lifecycle
@@ -197,6 +212,7 @@ class Sandbox:
             return
         request_read, self.requests = os.pipe()
         self.answers, answer_write = os.pipe()
+        os.set_blocking(self.requests, False)  # sending a request never blocks past its deadline
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "C.UTF-8",
@@ -205,7 +221,7 @@ class Sandbox:
             "MKL_NUM_THREADS": "1",
         }
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-B", "-c", BOOT.format(root=str(PACKAGE_ROOT)),
+            [sys.executable, "-I", "-B", "-u", "-c", BOOT.format(root=str(PACKAGE_ROOT)),
              str(request_read), str(answer_write)],
             pass_fds=(request_read, answer_write),
             stdin=subprocess.DEVNULL,
@@ -219,8 +235,11 @@ class Sandbox:
         os.close(answer_write)
         protocol.write_frame(self.requests, self.settings)
         self.ready = False
+        self.first_call_id = self.next_call_id + 1
 
     def _ensure_ready(self) -> None:
+        if self.process is not None and self.ready and not self._healthy():
+            self.stop()
         self.start()
         if self.ready:
             return
@@ -235,6 +254,14 @@ class Sandbox:
             raise SandboxError(f"the grading worker did not start: {header}")
         self.ready = True
 
+    def _healthy(self) -> bool:
+        """False when the worker died between calls (a thread the student started may end it)
+        or left bytes nobody asked for in the answer pipe (student code writing to it): the
+        next call then gets a fresh worker instead of paying for the earlier one."""
+        if self.process.poll() is not None:
+            return False
+        return not select.select([self.answers], [], [], 0)[0]
+
     def stop(self) -> None:
         """Kill the worker (and anything it started)."""
         if self.process is None:
@@ -243,7 +270,7 @@ class Sandbox:
             os.killpg(self.process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        self.process.wait()
+        self.last_exit = self.process.wait()
         for fd in (self.requests, self.answers):
             try:
                 os.close(fd)
@@ -251,6 +278,7 @@ class Sandbox:
                 pass
         self.process = None
         self.ready = False
+        self.loaded.clear()
 
     def close(self) -> None:
         self.stop()
@@ -273,65 +301,117 @@ class Sandbox:
         """Forget the values earlier calls returned (between checks)."""
         if self.process is None or not self.ready:
             return
+        if not self._healthy():
+            self.stop()
+            return
         try:
-            protocol.write_frame(self.requests, {"op": "reset"})
-            protocol.read_frame(self.answers, timeout=self.seconds)
+            self._exchange({"op": "reset"}, [])
         except (protocol.ProtocolError, OSError):
             self.stop()
 
     def call(self, module: str, function: str, args: tuple = (), kwargs: dict | None = None,
              *, echo_args: bool = False) -> Call:
         """Run ``module.function(*args, **kwargs)`` in the worker; raise a `StudentError`."""
+        # Known failures fail fast. A fresh traceback each time: re-raising an exception object
+        # appends to its old one, which would grow (and keep every check's frames) check after check.
         if module in self.import_failures:
-            raise self.import_failures[module]
-        if function in self.timed_out:
-            raise self.timed_out[function]
-        self._ensure_ready()
-        self.next_call_id += 1
-        call_id = self.next_call_id
+            raise self.import_failures[module].with_traceback(None)
+        if (module, function) in self.timed_out:
+            raise self.timed_out[(module, function)].with_traceback(None)
         blobs: list[bytes] = []
+        refs: list[Ref] = []
+
+        def fallback(value: Any) -> dict:
+            return _argument(value, refs)
+
         request = {
-            "op": "call", "call_id": call_id, "module": module, "function": function,
-            "args": protocol.encode(list(args), blobs, fallback=_argument),
-            "kwargs": protocol.encode(dict(kwargs or {}), blobs, fallback=_argument),
-            "echo_args": echo_args,
+            "op": "call", "module": module, "function": function, "echo_args": echo_args,
+            "args": protocol.encode(list(args), blobs, fallback=fallback),
+            "kwargs": protocol.encode(dict(kwargs or {}), blobs, fallback=fallback),
         }
+        self._ensure_ready()
+        if any(ref.call_id < self.first_call_id for ref in refs):
+            # A value that lived in a worker the student's code ended between calls.
+            detail = {**_exit_detail(self.last_exit), "importing": False}
+            raise self._error(Crashed, module, function, detail)
         os.ftruncate(self.capture, 0)
+        if module not in self.loaded:
+            # Import first, as a request of its own: a hang or crash there is the module's fault
+            # (all its functions fail fast), one in the call is only this function's.
+            import_request = {"op": "import", "module": module}
+            header, _, _ = self._send(import_request, [], module, function, importing=True)
+            self._answer(module, function, header, [], importing=True)
+        header, answer_blobs, call_id = self._send(request, blobs, module, function, importing=False)
+        return self._answer(module, function, header, answer_blobs, call_id=call_id)
+
+    def _exchange(self, request: dict, blobs: list[bytes]) -> tuple[dict, list[bytes], int]:
+        """Send one request and read its answer within the time limit (protocol errors raise).
+
+        The answer must echo the request's random token: frames that student code wrote to
+        the answer pipe itself, or late answers to earlier requests, are skipped, so they
+        cannot pass for the answer to this request or to a later one."""
+        self.next_call_id += 1
+        call_id = request["call_id"] = self.next_call_id
+        token = request["token"] = secrets.token_hex(16)
+        deadline = time.monotonic() + self.seconds
+        protocol.write_frame(self.requests, request, blobs, deadline)
+        while True:
+            header, answer_blobs = protocol.read_frame(self.answers, deadline=deadline)
+            if header.get("token") == token:
+                return header, answer_blobs, call_id
+
+    def _send(self, request: dict, blobs: list[bytes], module: str, function: str,
+              *, importing: bool) -> tuple[dict, list[bytes], int]:
+        """`_exchange`, with every way the worker can fail turned into a `StudentError`."""
         try:
-            protocol.write_frame(self.requests, request, blobs)
-            header, answer_blobs = protocol.read_frame(self.answers, timeout=self.seconds)
+            return self._exchange(request, blobs)
         except protocol.ChannelTimeout:
             self.stop()
-            error = self._error(TimedOut, module, function, {"seconds": self.seconds,
-                                                              "importing": module not in self.imported})
-            self.timed_out[function] = error
-            if module not in self.imported:
+            error = self._error(TimedOut, module, function, {"seconds": self.seconds, "importing": importing})
+            if importing:
                 self.import_failures[module] = error
+            else:
+                self.timed_out[(module, function)] = error
             raise error from None
         except (protocol.ChannelClosed, BrokenPipeError):
-            raise self._crashed(module, function) from None
+            raise self._crashed(module, function, importing) from None
         except protocol.ProtocolError as error:
             self.stop()
-            raise self._error(Crashed, module, function, {"protocol": str(error)}) from None
-        return self._answer(module, function, call_id, header, answer_blobs)
+            detail = {"protocol": str(error), "importing": importing}
+            raise self._error(Crashed, module, function, detail) from None
 
-    def _answer(self, module: str, function: str, call_id: int, header: dict, blobs: list[bytes]) -> Call:
+    def _answer(self, module: str, function: str, header: dict, blobs: list[bytes], *,
+                importing: bool = False, call_id: int = 0) -> Call:
         output, output_bytes = self._read_output()
-        if header.get("kind") != "import":
-            self.imported.add(module)
         try:
+            _validate(header)
             if header.get("forbidden_loaded"):
-                raise self._error(Forbidden, module, function, {"modules": header["forbidden_loaded"]},
-                                  output, output_bytes)
-            if not header.get("ok"):
+                self.stop()  # the forbidden module stays loaded in that worker
+                error = self._error(Forbidden, module, function, {"modules": header["forbidden_loaded"]},
+                                    output, output_bytes)
+                if importing:
+                    self.import_failures[module] = error
+                raise error
+            if header.get("kind") == "request":
+                raise SandboxError(f"the grading worker refused a request: {header.get('message')}")
+            if not header["ok"]:
                 raise self._failure(module, function, header, output, output_bytes)
+            if importing:
+                self.loaded.add(module)
+                return Call(None, 0.0, output, output_bytes)
+            if "value" not in header:
+                raise protocol.ProtocolError("the answer carries no value")
             value = protocol.decode(header["value"], blobs, tagged=_remote(call_id))
             args_after = None
             if "args_after" in header:
                 args_after = protocol.decode(header["args_after"], blobs, tagged=_remote(call_id))
         except protocol.ProtocolError as error:
             self.stop()
-            raise self._error(Crashed, module, function, {"protocol": str(error)}, output, output_bytes) from None
+            raise self._error(Crashed, module, function, {"protocol": str(error), "importing": importing},
+                              output, output_bytes) from None
+        finally:
+            if header.get("restart") is True:
+                self.stop()  # the worker asked for it: student code holds most of its memory
         return Call(value, float(header.get("elapsed", 0.0)), output, output_bytes, args_after)
 
     def _failure(self, module: str, function: str, header: dict, output: str, output_bytes: int) -> StudentError:
@@ -353,17 +433,17 @@ class Sandbox:
             return self._error(Forbidden, module, function, header, output, output_bytes)
         return self._error(Raised, module, function, header, output, output_bytes)
 
-    def _crashed(self, module: str, function: str) -> StudentError:
+    def _crashed(self, module: str, function: str, importing: bool) -> StudentError:
         process = self.process
-        returncode = process.wait(timeout=5) if process else None
+        try:
+            returncode = process.wait(timeout=min(self.seconds, 1.0)) if process else None
+        except subprocess.TimeoutExpired:  # it closed its answer pipe but lives on
+            returncode = None
         self.stop()
-        detail = {"returncode": returncode, "importing": module not in self.imported}
-        if returncode is not None and returncode < 0:
-            detail["signal"] = signal.Signals(-returncode).name
-        output, output_bytes = self._read_output()
-        detail["frames"] = faulthandler_frames(output, self.directory)
-        error = self._error(Crashed, module, function, detail, output, output_bytes)
-        if module not in self.imported:
+        detail = {**_exit_detail(returncode), "importing": importing}
+        detail["frames"] = faulthandler_frames(self._read_output(TAIL_BYTES, tail=True)[0], self.directory)
+        error = self._error(Crashed, module, function, detail)
+        if importing:
             self.import_failures[module] = error
         return error
 
@@ -376,9 +456,12 @@ class Sandbox:
         return kind(function=function, module=module, detail=dict(detail),
                     output=output, output_bytes=output_bytes)
 
-    def _read_output(self) -> tuple[str, int]:
+    def _read_output(self, limit: int | None = None, *, tail: bool = False) -> tuple[str, int]:
+        """What the worker printed since the call began: the first `limit` bytes (the output
+        limit by default), or the last ones with `tail` (a crash dump comes last)."""
+        limit = self.output_limit if limit is None else limit
         size = os.fstat(self.capture).st_size
-        data = os.pread(self.capture, min(size, self.output_limit), 0)
+        data = os.pread(self.capture, min(size, limit), max(size - limit, 0) if tail else 0)
         return data.decode("utf-8", errors="replace"), size
 
 
@@ -397,12 +480,51 @@ def faulthandler_frames(output: str, directory: Path) -> list[dict]:
     return frames[::-1]
 
 
-def _argument(value: Any) -> dict:
-    """Encode grader-side values that have no plain wire form."""
+_NONE = type(None)
+_ANSWER_FIELDS = {
+    "ok": bool, "restart": bool, "present": bool, "elapsed": (int, float),
+    "kind": str, "type": str, "message": str, "module": str, "exit_code": str,
+    "forbidden_loaded": list, "modules": list, "mro": list, "frames": list, "syntax": dict,
+}
+
+
+def _validate(header: dict) -> None:
+    """Raise `ProtocolError` unless an answer has the fields, and field types, the grader reads
+    (a worker whose pipe the student wrote to may send anything)."""
+    for name, kind in _ANSWER_FIELDS.items():
+        if name in header and not isinstance(header[name], kind):
+            raise protocol.ProtocolError(f"the answer's {name!r} has the wrong type")
+    if "ok" not in header:
+        raise protocol.ProtocolError("the answer says neither success nor failure")
+    names = header.get("forbidden_loaded", []) + header.get("modules", []) + header.get("mro", [])
+    places = [(f, ("file", "function", "code")) for f in header.get("frames", [])]
+    if "syntax" in header:
+        places.append((header["syntax"], ("file", "text")))
+    if not all(isinstance(name, str) for name in names) or not all(
+        isinstance(place, dict) and isinstance(place.get("line"), (int, _NONE))
+        and all(isinstance(place.get(key), (str, _NONE)) and key in place for key in keys)
+        for place, keys in places
+    ):
+        raise protocol.ProtocolError("the answer's details are malformed")
+
+
+def _exit_detail(returncode: int | None) -> dict:
+    detail: dict[str, Any] = {"returncode": returncode}
+    if returncode is not None and returncode < 0:
+        try:
+            detail["signal"] = signal.Signals(-returncode).name
+        except ValueError:
+            detail["signal"] = f"signal {-returncode}"
+    return detail
+
+
+def _argument(value: Any, refs: list[Ref]) -> dict:
+    """Encode grader-side values that have no plain wire form (noting references in `refs`)."""
     if isinstance(value, Rng):
         return {"$rng": int(value.seed)}
     ref = getattr(value, "ref", None)
     if isinstance(ref, Ref):
+        refs.append(ref)
         return {"$ref": [ref.call_id, list(ref.path)]}
     raise TypeError(f"cannot send {type(value).__name__} to the worker")
 

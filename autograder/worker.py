@@ -1,12 +1,17 @@
 """The sandboxed worker: imports the student's modules and runs one call at a time.
 
-`autograder.sandbox` starts it as ``python -I -B -m autograder.worker REQUEST_FD ANSWER_FD``.
-Its stdout and stderr are a capture file owned by the grader; requests and answers travel on
-two private pipes in the `protocol` format. The first request configures it (student folder,
-memory limit, forbidden imports); then each ``call`` request runs one student function and
-answers with the encoded return value, or with what went wrong. ``-B`` keeps it from writing
+`autograder.sandbox` starts it with ``python -I -B -u`` and runs `main` with the two pipe
+descriptors REQUEST_FD ANSWER_FD as arguments. Its stdout and stderr are a capture file owned
+by the grader (unbuffered, so prints survive a crash); requests and answers travel on the two
+pipes in the `protocol` format. The first request configures it (student folder, memory
+limit, forbidden imports); then each request is answered, echoing its ``token``:
+``import`` imports one student module (so the grader can tell a hang at import from a hang
+in a function), ``call`` runs one student function and answers with the encoded return value
+or with what went wrong, ``reset`` forgets earlier results. ``-B`` keeps it from writing
 bytecode next to the student's files. Values returned by calls stay here, so the grader can
 pass them back by reference (a backward cache that cannot cross the process boundary).
+A memory bomb is reported as a MemoryError (a small reserve is freed to describe it), and an
+answer asks the grader for a fresh worker when student code still holds most of the memory.
 
 Only the standard library, NumPy and `protocol` are imported here.
 """
@@ -32,6 +37,9 @@ from autograder import protocol
 
 MESSAGE_LIMIT = 2000
 CAPTURE_FILE_LIMIT = 64 * 1024 * 1024
+RESERVE_BYTES = 4 * 1024 * 1024  # freed on MemoryError, so the failure can still be described
+OUT_OF_MEMORY = {"ok": False, "kind": "exception", "type": "MemoryError", "message": "",
+                 "mro": ["MemoryError", "Exception", "BaseException", "object"], "frames": []}
 
 
 class ForbiddenImportError(ImportError):
@@ -48,7 +56,7 @@ class ImportBlocker(importlib.abc.MetaPathFinder):
         top = fullname.partition(".")[0]
         if top in self.names:
             raise ForbiddenImportError(
-                f"'{top}' cannot be imported in the exercises: implement them with NumPy"
+                f"'{top}' cannot be imported in the exercises: implement them with NumPy", name=top
             )
         return None
 
@@ -60,6 +68,8 @@ class Worker:
         self.directory = Path(settings["directory"]).resolve()
         self.forbidden = list(settings.get("forbidden", []))
         self.results: dict[int, Any] = {}
+        self.reserve: bytearray | None = bytearray(RESERVE_BYTES)
+        self.crowded_at: int | None = None  # address space past which a fresh worker is wanted
 
     def serve(self, requests: int, answers: int) -> None:
         while True:
@@ -67,28 +77,58 @@ class Worker:
                 header, blobs = protocol.read_frame(requests)
             except protocol.ChannelClosed:
                 return
-            if header.get("op") == "reset":
-                self.results.clear()
-                protocol.write_frame(answers, {"ok": True})
-            elif header.get("op") == "call":
-                protocol.write_frame(answers, *self.call(header, blobs))
-            else:
-                protocol.write_frame(answers, {"ok": False, "kind": "protocol", "message": "unknown op"})
+            try:
+                answer, out_blobs = self.handle(header, blobs)
+            except MemoryError:  # describing the failure ran out of memory too
+                self.reserve = None
+                answer, out_blobs = dict(OUT_OF_MEMORY), []
+            if (self.reserve is None and not self.refill()) or self.crowded():
+                answer["restart"] = True  # student code holds the memory: the next request might not fit
+            answer["token"] = header.get("token")
+            try:
+                data = protocol.pack(answer, out_blobs)
+            except BaseException as error:  # noqa: BLE001 - e.g. an int too long for JSON
+                data = protocol.pack({**self.failure("unencodable", error), "token": header.get("token")})
+            protocol.write_bytes(answers, data)
+
+    def handle(self, header: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
+        op = header.get("op")
+        if op == "reset":
+            self.results.clear()
+            return {"ok": True}, []
+        if op == "import":
+            module = self.load(str(header.get("module")))
+            return (module if isinstance(module, dict) else {"ok": True, **self.epilogue()}), []
+        if op == "call":
+            return self.call(header, blobs)
+        return {"ok": False, "kind": "request", "message": f"unknown op {op!r}"}, []
+
+    def load(self, module_name: str) -> Any:
+        """The student's module, or the failure answer if importing it failed."""
+        try:
+            return importlib.import_module(module_name)
+        except BaseException as error:  # noqa: BLE001 - student code may raise anything
+            return self.failure("import", error, module=module_name)
 
     # -- one call -----------------------------------------------------------------------------
 
     def call(self, header: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
-        module_name, function_name = header["module"], header["function"]
+        module_name, function_name = str(header.get("module")), str(header.get("function"))
+        module = self.load(module_name)
+        if isinstance(module, dict):
+            return module, []
         try:
-            module = importlib.import_module(module_name)
-        except BaseException as error:  # noqa: BLE001 - student code may raise anything
-            return self.failure("import", error, module=module_name), []
-        function = getattr(module, function_name, None)
+            function = getattr(module, function_name, None)  # a module __getattr__ is student code
+        except BaseException as error:  # noqa: BLE001
+            return self.failure("exception", error), []
         if function is None or not callable(function):
             return {"ok": False, "kind": "missing", "module": module_name,
                     "present": function is not None, **self.epilogue()}, []
-        args = protocol.decode(header.get("args", {"$list": []}), blobs, tagged=self.resolve)
-        kwargs = protocol.decode(header.get("kwargs", {"$dict": {}}), blobs, tagged=self.resolve)
+        try:
+            args = protocol.decode(header.get("args", {"$list": []}), blobs, tagged=self.resolve)
+            kwargs = protocol.decode(header.get("kwargs", {"$dict": {}}), blobs, tagged=self.resolve)
+        except Exception as error:  # noqa: BLE001 - a bad request must not kill the worker
+            return {"ok": False, "kind": "request", "message": safe_str(error), **self.epilogue()}, []
         started = time.perf_counter()
         try:
             value = function(*args, **kwargs)
@@ -119,15 +159,37 @@ class Worker:
             return np.random.default_rng(int(payload["$rng"]))
         if tag == "$ref":
             call_id, steps = payload["$ref"]
+            if call_id not in self.results:
+                raise protocol.ProtocolError("a value returned by an earlier call is no longer in the worker"
+                                             " (it was restarted or reset since)")
             value = self.results[call_id]
             for step in steps:
                 value = value[step]
             return value
         raise protocol.ProtocolError(f"cannot pass {tag} to a student function")
 
+    def crowded(self) -> bool:
+        """Student code left most of the memory budget in use (a global holding a huge array)."""
+        try:
+            return self.crowded_at is not None and address_space() > self.crowded_at
+        except MemoryError:
+            return True
+
+    def refill(self) -> bool:
+        try:
+            self.reserve = bytearray(RESERVE_BYTES)
+        except MemoryError:
+            return False
+        return True
+
     def failure(self, kind: str, error: BaseException, **extra: Any) -> dict:
         """Describe an exception raised by student code (or by importing it)."""
-        answer = {"ok": False, "kind": kind, "type": protocol.qualified_name(type(error)),
+        # After a memory bomb, describing the error needs memory: free the reserve and what the
+        # student's frames hold (a global the bomb filled stays: `serve` then asks for a restart).
+        if isinstance(error, MemoryError):
+            self.reserve = None
+        traceback.clear_frames(error.__traceback__)
+        answer = {"ok": False, "kind": kind, "type": public_name(type(error)),
                   "mro": [protocol.qualified_name(k) for k in type(error).__mro__],
                   "message": safe_str(error), "frames": self.student_frames(error), **extra}
         if isinstance(error, SyntaxError):
@@ -135,6 +197,8 @@ class Worker:
                                 "offset": error.offset, "text": (error.text or "").rstrip()}
         if isinstance(error, SystemExit):
             answer["exit_code"] = safe_str(error.code)
+        if isinstance(error, ForbiddenImportError):
+            answer["modules"] = [str(error.name)]
         return {**answer, **self.epilogue()}
 
     def student_frames(self, error: BaseException) -> list[dict]:
@@ -157,6 +221,15 @@ class Worker:
         return {"forbidden_loaded": loaded}
 
 
+def public_name(kind: type) -> str:
+    """The name to report for an exception class: the first public class of its MRO, so that
+    NumPy's private ``_ArrayMemoryError`` reads as the ``MemoryError`` a student would catch."""
+    for klass in kind.__mro__:
+        if not getattr(klass, "__qualname__", klass.__name__).startswith("_"):
+            return protocol.qualified_name(klass)
+    return protocol.qualified_name(kind)
+
+
 def opaque(value: Any) -> dict:
     """The wire form of a value that stays in the worker."""
     try:
@@ -173,12 +246,19 @@ def safe_str(value: Any) -> str:
         return "<unprintable>"
 
 
-def confine(settings: dict) -> None:
-    """Apply the limits and the import policy before any student code runs."""
+def address_space() -> int:
+    """Bytes of address space in use: what RLIMIT_AS limits."""
+    with open("/proc/self/statm", "rb") as statm:
+        return int(statm.read().split()[0]) * resource.getpagesize()
+
+
+def confine(settings: dict) -> int | None:
+    """Apply the limits and the import policy before any student code runs; return the
+    address-space limit (None without a memory limit)."""
     memory = int(settings.get("memory_mb", 0)) * 1024 * 1024
+    limit = None
     if memory:
-        in_use = int(Path("/proc/self/statm").read_text().split()[0]) * resource.getpagesize()
-        limit = in_use + memory
+        limit = address_space() + memory
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     resource.setrlimit(resource.RLIMIT_FSIZE, (CAPTURE_FILE_LIMIT, CAPTURE_FILE_LIMIT))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -190,6 +270,7 @@ def confine(settings: dict) -> None:
     sys.meta_path.insert(0, ImportBlocker(settings.get("forbidden", []) + ["autograder"]))
     for name in [m for m in sys.modules if m.startswith("autograder")]:
         sys.modules.pop(name, None)  # keep working copies, but out of the students' reach
+    return limit
 
 
 def die_with_parent() -> None:
@@ -209,8 +290,10 @@ def main(argv: list[str]) -> None:
         settings, _ = protocol.read_frame(requests)
     except protocol.ChannelClosed:
         return
-    confine(settings)
-    worker = Worker(settings)
+    worker = Worker(settings)  # before the memory limit: its reserve is not the student's
+    limit = confine(settings)
+    if limit:  # leave a quarter of the budget free for the next requests
+        worker.crowded_at = limit - int(settings["memory_mb"]) * 1024 * 1024 // 4
     protocol.write_frame(answers, {"ok": True, "pid": os.getpid()})
     worker.serve(requests, answers)
 
