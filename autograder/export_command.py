@@ -1,0 +1,77 @@
+"""``grade export``: the course for instructors.
+
+    grade export nbgrader DIR [--assignment NAME] [--quiz-seed N] [--force] [--lang en|es]
+    grade export gradescope [--output FILE] [--lang en|es]
+
+Exit codes: 0 written, 2 a usage or course error (one line, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from autograder.cli import OK, UsageError, _common_options, _console
+from autograder.i18n import Translator, choose_language
+from autograder.kit import Kit
+
+ASSIGNMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
+DEFAULT_ZIP = "gradescope-autograder.zip"
+
+
+def main(argv: list[str], t: Translator) -> int:
+    args = _parser(t).parse_args(argv)
+    kit = Kit.locate(args.course)
+    t = Translator(choose_language(args.lang, kit.course.default_language))
+    if not kit.solutions_dir.is_dir():
+        raise UsageError(t("export.errors.no_solutions", path=kit.solutions_dir))
+    return args.run(kit, args, t)
+
+
+def _parser(t: Translator) -> argparse.ArgumentParser:
+    from autograder.nbgrader_export import DEFAULT_ASSIGNMENT
+
+    parser = argparse.ArgumentParser(prog="grade export", description=t("export.help.description"))
+    targets = parser.add_subparsers(dest="target", required=True, metavar="{nbgrader,gradescope}")
+    nbgrader = targets.add_parser("nbgrader", help=t("export.help.nbgrader"), description=t("export.help.nbgrader"))
+    nbgrader.add_argument("directory", metavar="DIR", help=t("export.help.directory"))
+    nbgrader.add_argument("--assignment", metavar="NAME", default=DEFAULT_ASSIGNMENT,
+                          help=t("export.help.assignment", default=DEFAULT_ASSIGNMENT))
+    nbgrader.add_argument("--quiz-seed", metavar="N", type=int, help=t("export.help.quiz_seed"))
+    nbgrader.add_argument("--force", action="store_true", help=t("export.help.force"))
+    _common_options(nbgrader, t)
+    nbgrader.set_defaults(run=nbgrader_command)
+    gradescope = targets.add_parser("gradescope", help=t("export.help.gradescope"),
+                                    description=t("export.help.gradescope"))
+    gradescope.add_argument("--output", metavar="FILE", default=DEFAULT_ZIP,
+                            help=t("export.help.output", default=DEFAULT_ZIP))
+    _common_options(gradescope, t)
+    gradescope.set_defaults(run=gradescope_command)
+    return parser
+
+
+def nbgrader_command(kit: Kit, args: argparse.Namespace, t: Translator) -> int:
+    from autograder.nbgrader_export import ExportError, export
+
+    if not ASSIGNMENT.match(args.assignment):
+        raise UsageError(t("export.errors.bad_assignment", name=args.assignment))
+    root = Path(args.directory)
+    try:
+        result = export(kit, root, assignment=args.assignment, t=t, quiz_seed=args.quiz_seed, force=args.force)
+    except ExportError as error:
+        raise UsageError(str(error)) from None
+    console = _console()
+    console.print(t("export.nbgrader.done", root=root, count=len(result.notebooks), assignment=result.assignment))
+    if not result.config_written:
+        console.print(t("export.nbgrader.config_kept", path=root / "nbgrader_config.py"), style="yellow")
+    console.print(t("export.nbgrader.next", root=root, assignment=result.assignment), style="cyan")
+    return OK
+
+
+def gradescope_command(kit: Kit, args: argparse.Namespace, t: Translator) -> int:
+    from autograder.gradescope import build_zip
+
+    path = build_zip(kit, Path(args.output), language=t.language)
+    _console().print(t("export.gradescope.done", path=path, size=max(1, path.stat().st_size // 1024)))
+    return OK
