@@ -85,13 +85,12 @@ def batchnorm_numerical(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, dout
             "dbeta": numerical_gradient(loss, beta)}
 
 
-def gradient_rows(grads: tuple, expected: dict[str, np.ndarray], x: np.ndarray, gamma: np.ndarray,
-                  beta: np.ndarray, dout: np.ndarray, eps: float) -> list[GradientRow]:
+def gradient_rows(grads: tuple, autograd: dict[str, np.ndarray],
+                  numerical: dict[str, np.ndarray]) -> list[GradientRow]:
     """The view for a batch-norm backward: the student's (dx, dgamma, dbeta) against autograd
-    (`expected`) and the numerical gradients of the same loss."""
+    and the numerical gradients of the same loss (`Reference.batchnorm_numerical`)."""
     got = dict(zip(("dx", "dgamma", "dbeta"), grads))
-    autograd = {name: expected[name] for name in ("dx", "dgamma", "dbeta")}
-    return compare_gradients(got, autograd, batchnorm_numerical(x, gamma, beta, dout, eps))
+    return compare_gradients(got, {name: autograd[name] for name in ("dx", "dgamma", "dbeta")}, numerical)
 
 
 def compare_gradients(got: dict[str, object], autograd: dict[str, np.ndarray],

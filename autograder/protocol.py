@@ -1,17 +1,18 @@
 """The wire format between the grader and the sandboxed worker.
 
 A frame is a 12-byte prefix (header length, number of blobs), a JSON header, then each blob
-prefixed by its 8-byte length. Arrays travel as NumPy ``.npy`` blobs that are read back with
-``allow_pickle=False``; everything else is JSON. Nothing that crosses is ever unpickled, so a
-value crafted by student code cannot run code in the grader. The grader treats every frame
-from the worker as hostile: sizes are capped, nesting is bounded, an array's header must
-agree with its byte count before anything is allocated, and anything malformed is a
+prefixed by its 8-byte length. Arrays travel as raw buffers described in the JSON (dtype
+string and shape, like a .npy header) and are rebuilt with ``numpy.frombuffer``; everything else
+is JSON. Nothing that crosses is ever unpickled, so a value crafted by student code cannot run
+code in the grader. The grader treats every frame from the worker as hostile: sizes are
+capped, nesting is bounded, object dtypes are refused, an array's dtype and shape must agree
+with its byte count before anything is allocated, and anything malformed is a
 `ProtocolError`, never another exception.
 
 Encoded values are JSON with a few tagged objects::
 
-    {"$array": i, "class": "numpy.ndarray"}   blob i holds the .npy bytes
-    {"$scalar": i, "class": "numpy.float64"}  a NumPy scalar, as a 0-d .npy blob
+    {"$array": i, "class": "numpy.ndarray", "dtype": "<f8", "shape": [4, 5]}   blob i: the bytes
+    {"$scalar": i, "class": "numpy.float64", "dtype": "<f8", "shape": []}
     {"$tuple": [...]}, {"$list": [...]}, {"$dict": {...}}
     {"$opaque": "module.Class", "repr": "..."}  an object that stays in the worker
     {"$ref": [call_id, [i, ...]]}              grader -> worker: a value a call returned
@@ -155,29 +156,27 @@ def qualified_name(kind: type) -> str:
     return name if module == "builtins" else f"{module}.{name}"
 
 
-def array_to_npy(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=False)
-    return buffer.getvalue()
+def array_to_blob(array: np.ndarray) -> tuple[dict, bytes]:
+    """An array's description (dtype string, shape) and its bytes, in C order."""
+    array = np.ascontiguousarray(array)
+    return {"dtype": array.dtype.str, "shape": list(array.shape)}, array.tobytes()
 
 
-def npy_to_array(blob: bytes) -> np.ndarray:
-    """Read `.npy` bytes from an untrusted side: no objects, and the header's shape must match
-    the bytes that follow (so a forged shape cannot make the reader allocate terabytes)."""
+def blob_to_array(meta: dict, blob: bytes) -> np.ndarray:
+    """Rebuild an array from an untrusted side: a plain dtype (no objects, no fields), and a
+    shape that agrees with the bytes (so a forged shape cannot make the reader allocate
+    terabytes). The result is a writable copy."""
     try:
-        reader = io.BytesIO(blob)
-        version = np.lib.format.read_magic(reader)
-        read_header = {(1, 0): np.lib.format.read_array_header_1_0,
-                       (2, 0): np.lib.format.read_array_header_2_0}.get(version)
-        if read_header is None:
-            raise ValueError(f"unsupported .npy version {version}")
-        shape, _, dtype = read_header(reader)
-        if dtype.hasobject or any(d < 0 for d in shape) or (dtype.itemsize == 0 and math.prod(shape)):
+        dtype = np.dtype(str(meta["dtype"]))
+        shape = meta["shape"]
+        if (dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None
+                or not isinstance(shape, list) or len(shape) > 32
+                or not all(type(d) is int and d >= 0 for d in shape)):
             raise ValueError(f"refused dtype {dtype} or shape {shape}")
-        if math.prod(shape) * dtype.itemsize != len(blob) - reader.tell():
-            raise ValueError(f"shape {shape} of {dtype} does not match the {len(blob) - reader.tell()} bytes")
-        return np.lib.format.read_array(io.BytesIO(blob), allow_pickle=False)
-    except Exception as error:  # malformed bytes from an untrusted worker
+        if math.prod(shape) * dtype.itemsize != len(blob):
+            raise ValueError(f"shape {shape} of {dtype} does not match the {len(blob)} bytes")
+        return np.frombuffer(bytearray(blob), dtype=dtype).reshape(shape)
+    except Exception as error:  # malformed data from an untrusted worker
         raise ProtocolError(f"an array could not be decoded: {error}") from None
 
 
@@ -199,12 +198,11 @@ def encode(
         return value
     if depth > MAX_DEPTH:
         return fallback(value)
-    if isinstance(value, np.ndarray) and value.dtype != object:
-        blobs.append(array_to_npy(value))
-        return {"$array": len(blobs) - 1, "class": qualified_name(type(value))}
-    if isinstance(value, np.generic) and not isinstance(value, np.object_):
-        blobs.append(array_to_npy(np.asarray(value)))
-        return {"$scalar": len(blobs) - 1, "class": qualified_name(type(value))}
+    if isinstance(value, (np.ndarray, np.generic)) and not value.dtype.hasobject and value.dtype.fields is None:
+        meta, blob = array_to_blob(np.asarray(value))
+        blobs.append(blob)
+        tag = "$array" if isinstance(value, np.ndarray) else "$scalar"
+        return {tag: len(blobs) - 1, "class": qualified_name(type(value)), **meta}
     if type(value) in (tuple, list):
         tag = "$tuple" if type(value) is tuple else "$list"
         return {tag: [encode(v, blobs, fallback=fallback, depth=depth + 1) for v in value]}
@@ -228,14 +226,14 @@ def decode(
         raise ProtocolError("value nested too deeply")
     if isinstance(data, list):  # plain JSON lists never come from `encode`
         raise ProtocolError("untagged list in a value")
-    if not isinstance(data, dict) or len(data) not in (1, 2):
+    if not isinstance(data, dict) or not 1 <= len(data) <= 4:
         raise ProtocolError("malformed value")
     tag = next(iter(data))
     payload = data[tag]
     if tag in ("$array", "$scalar"):
-        if not isinstance(payload, int) or not 0 <= payload < len(blobs):
+        if type(payload) is not int or not 0 <= payload < len(blobs):
             raise ProtocolError("array index out of range")
-        array = npy_to_array(blobs[payload])
+        array = blob_to_array(data, blobs[payload])
         return tagged(tag, (array, data.get("class", "")), path)
     if tag in ("$tuple", "$list"):
         if not isinstance(payload, list):

@@ -185,17 +185,32 @@ class Reference:
 
         return self._result("bn_layer_training", params, arrays, compute)
 
+    def batchnorm_numerical(self, x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, dout: np.ndarray,
+                            eps: float) -> Arrays:
+        """Centred-difference ``dx``, ``dgamma``, ``dbeta`` of ``sum(batchnorm(x) * dout)`` in
+        float64 NumPy (the gradient-check view; cached like the rest, no torch needed)."""
+        from autograder.gradcheck import batchnorm_numerical
+
+        arrays = {"x": x, "gamma": gamma, "beta": beta, "dout": dout}
+        return self._result("batchnorm_numerical", {"eps": eps}, arrays,
+                            lambda: batchnorm_numerical(x, gamma, beta, dout, eps), torch=False)
+
     # -- caching ---------------------------------------------------------------------------
 
-    def _result(self, name: str, params: dict[str, Any], arrays: Arrays,
-                compute: Callable[[Any, Callable], dict]) -> Arrays:
+    def _result(self, name: str, params: dict[str, Any], arrays: Arrays, compute: Callable, *,
+                torch: bool = True) -> Arrays:
+        """Memory, then disk, then `compute` (given torch and a float64 converter, unless the
+        computation is plain NumPy)."""
         key = self._key(name, params, arrays)
         if key in self.memory:
             return self.memory[key]
         result = self._load(key)
         if result is None:
-            torch = _import_torch()
-            result = {k: v.detach().numpy().copy() for k, v in compute(torch, _converter(torch)).items()}
+            if torch:
+                module = _import_torch()
+                result = {k: v.detach().numpy().copy() for k, v in compute(module, _converter(module)).items()}
+            else:
+                result = {k: np.asarray(v) for k, v in compute().items()}
             self.computed += 1
             self._store(key, result)
         self.memory[key] = result
@@ -217,10 +232,10 @@ class Reference:
             return None
         try:
             header, blobs = protocol.unpack((self.cache_dir / f"{key}.ref").read_bytes())
-            names = header["names"]
-            if len(names) != len(blobs):
+            names, metas = header["names"], header["arrays"]
+            if not len(names) == len(metas) == len(blobs):
                 return None
-            return {name: protocol.npy_to_array(blob) for name, blob in zip(names, blobs)}
+            return {name: protocol.blob_to_array(meta, blob) for name, meta, blob in zip(names, metas, blobs)}
         except (OSError, ValueError, KeyError, TypeError, protocol.ProtocolError):
             return None  # missing or corrupt: recompute
 
@@ -228,7 +243,8 @@ class Reference:
         if self.cache_dir is None:
             return
         names = sorted(result)
-        data = protocol.pack({"names": names}, [protocol.array_to_npy(result[n]) for n in names])
+        metas, blobs = zip(*(protocol.array_to_blob(result[n]) for n in names))
+        data = protocol.pack({"names": names, "arrays": list(metas)}, list(blobs))
         try:
             atomic_write(self.cache_dir / f"{key}.ref", data)
         except OSError:

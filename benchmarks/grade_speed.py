@@ -6,14 +6,20 @@ Times, each the median of several runs of a fresh process:
 - the floors: ``python -c "import numpy, pytest, rich"`` and ``python -c "import torch"``;
 - ``grade --solutions`` with a warm reference cache (the everyday case) and with an empty one
   (the first run after a clone: torch is imported once to build the cache);
-- ``grade`` on the untouched stubs.
+- ``grade`` on the untouched stubs;
+- ``grade watch``: from saving a file to the new feedback on screen, for the exercise being
+  worked on (a real pseudo-terminal, a private copy of the kit).
 and the ratios to the floors. Nothing here is a test: it measures and prints.
+
+Targets (issue 3): a warm full `grade` within 1.5x the numpy+pytest+rich floor, and
+save-to-feedback in watch mode at most 0.3 s (medians).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -41,6 +47,40 @@ def median_time(command: list[str], runs: int, env: dict[str, str], prepare=None
     return statistics.median(samples)
 
 
+def save_to_feedback(runs: int) -> float:
+    """Median seconds from saving exercises/batchnorm.py to watch mode's redrawn screen."""
+    import pexpect
+
+    with tempfile.TemporaryDirectory() as folder:
+        kit = Path(folder)
+        for name in ("course.yml", "quiz.yml"):
+            shutil.copy(ROOT / name, kit / name)
+        shutil.copytree(ROOT / "lessons", kit / "lessons")
+        shutil.copytree(ROOT / "solutions", kit / "exercises")
+        student = kit / "exercises" / "batchnorm.py"
+        right = student.read_text()
+        wrong = right.replace("x.var(axis=0) + eps", "x.var(axis=0, ddof=1) + eps")
+        student.write_text(wrong)  # bn_forward is the exercise being worked on
+        env = {**os.environ, "GRADE_STATE_DIR": str(kit / ".grade"), "COLUMNS": "120", "LINES": "80"}
+        child = pexpect.spawn(PYTHON, ["-m", "autograder", "watch", "--course", str(kit / "course.yml")],
+                              env=env, encoding="utf-8", timeout=120, dimensions=(80, 120))
+        child.expect("Current exercise: bn_forward")
+        child.expect("q quit")
+        samples = []
+        for run in range(runs):
+            marker = f"# save {run}\n"
+            source = (right if run % 2 == 0 else wrong) + marker
+            started = time.perf_counter()
+            student.write_text(source)
+            child.expect("Current exercise: bn_forward")
+            child.expect("q quit")
+            samples.append(time.perf_counter() - started)
+            child.expect("q quit", timeout=60)  # let the second pass finish before the next save
+        child.send("q")
+        child.expect(pexpect.EOF)
+    return statistics.median(samples)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -63,6 +103,7 @@ def main() -> None:
                                                            prepare=empty_cache),
             "grade on the stubs": median_time([*GRADE, "--submission", "exercises"], runs, env),
         }
+    watch = save_to_feedback(runs)
     light, torch = results["floor: import numpy, pytest, rich"], results["floor: import torch"]
     print(f"median of {runs} runs each, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     for name, seconds in results.items():
@@ -70,6 +111,9 @@ def main() -> None:
         if name.startswith("grade"):
             ratio = f"{seconds / light:5.2f}x numpy+pytest+rich   {seconds / torch:5.2f}x torch"
         print(f"  {name:<36} {seconds:6.3f} s   {ratio}")
+    print(f"  {'grade watch: save to feedback':<36} {watch:6.3f} s   (target 0.3 s)")
+    warm = results["grade --solutions (warm cache)"] / light
+    print(f"warm full grade / numpy+pytest+rich floor: {warm:.2f} (target 1.5)")
 
 
 if __name__ == "__main__":

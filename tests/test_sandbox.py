@@ -550,9 +550,8 @@ def wrong_fields():
     return 1
 
 def bad_array():
-    header = b"\\x93NUMPY\\x01\\x00v\\x00{'descr': '<f8', 'fortran_order': False, 'shape': (100000000000,), }"
-    header += b" " * (127 - len(header)) + b"\\n"
-    os.write(ANSWERS, frame({"ok": True, "token": TOKEN(), "value": {"$array": 0}}, [header]))
+    value = {"$array": 0, "dtype": "<f8", "shape": [100000000000]}
+    os.write(ANSWERS, frame({"ok": True, "token": TOKEN(), "value": value}, [b"\\0" * 64]))
     return 1
 
 def forged():
@@ -630,9 +629,12 @@ def test_protocol_rejects_deep_nesting_and_bad_arrays():
         value = {"$list": [value]}
     with pytest.raises(protocol.ProtocolError):
         protocol.decode(value, [], tagged=lambda tag, payload, path: payload)
-    good = protocol.array_to_npy(np.arange(3.0))
-    for blob in (good[:-1], good + b"\0" * 8, b"not an array",
-                 protocol.array_to_npy(np.zeros(2)).replace(b"(2,)", b"(9999999999999,)")):
+    meta, good = protocol.array_to_blob(np.arange(3.0))
+    forged = [(meta, good[:-1]), (meta, good + b"\0" * 8), ({**meta, "shape": [9999999999999]}, good),
+              ({**meta, "dtype": "|O"}, good), ({**meta, "dtype": "[('a', '<f8')]"}, good),
+              ({**meta, "shape": [-3]}, good), ({**meta, "shape": "3"}, good), ({"dtype": "<f8"}, good),
+              ({**meta, "dtype": "not a dtype"}, good)]
+    for bad_meta, blob in forged:
         with pytest.raises(protocol.ProtocolError):
-            protocol.npy_to_array(blob)
-    np.testing.assert_array_equal(protocol.npy_to_array(good), np.arange(3.0))
+            protocol.blob_to_array(bad_meta, blob)
+    np.testing.assert_array_equal(protocol.blob_to_array(meta, good), np.arange(3.0))

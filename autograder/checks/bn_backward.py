@@ -12,6 +12,7 @@ from autograder.cases import affine, features, upstream, with_flat_features
 from autograder.compare import expect_array, expect_tuple, expect_unchanged, explained
 from autograder.gradcheck import gradient_rows
 from autograder.i18n import msg
+from autograder.misconceptions import diagnosis
 
 FUNCTION = "batchnorm_backward"
 FORWARD, FORWARD_FUNCTION = "bn_forward", "batchnorm_forward"
@@ -56,10 +57,13 @@ def run_backward(student, dout, cache, **options):
     return expect_tuple(call.value, GRADIENTS, function=FUNCTION), call
 
 
-def expect_gradients(grads, expected, tol, dtype) -> None:
-    """dx, dgamma and dbeta in turn: shapes (N, D), (D,), (D,), dtype and values."""
+def expect_gradients(grads, expected, inputs, tol, dtype) -> None:
+    """dx, dgamma and dbeta in turn: shapes (N, D), (D,), (D,), dtype and values, naming a
+    known mistake when one explains them; `inputs` is (x, gamma, beta, dout, eps)."""
+    named = dict(zip(("x", "gamma", "beta", "dout", "eps"), inputs))
     for name, got in zip(GRADIENTS, grads):
-        expect_array(got, expected[name], name=name, function=FUNCTION, tol=tol, dtype=dtype)
+        expect_array(got, expected[name], name=name, function=FUNCTION, tol=tol, dtype=dtype,
+                     diagnose=diagnosis("bn_backward", name, **named))
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -70,8 +74,9 @@ def test_matches_autograd(case, student, reference, rng, tolerance, gradients):
     cache = forward_cache(student, x, gamma, beta, eps, expected, tolerance(x.dtype))
     grads, _ = run_backward(student, dout, cache)
     if case == "random_batch":  # the well-conditioned case shows the gradient-check view
-        gradients.extend(gradient_rows(grads, expected, x, gamma, beta, dout, eps))
-    expect_gradients(grads, expected, tolerance(x.dtype), x.dtype)
+        numerical = reference.batchnorm_numerical(x, gamma, beta, dout, eps)
+        gradients.extend(gradient_rows(grads, expected, numerical))
+    expect_gradients(grads, expected, (x, gamma, beta, dout, eps), tolerance(x.dtype), x.dtype)
 
 
 def test_float32_stays_float32(student, reference, rng, tolerance):
@@ -79,7 +84,7 @@ def test_float32_stays_float32(student, reference, rng, tolerance):
     expected = expected_for(reference, x, gamma, beta, dout, eps)
     cache = forward_cache(student, x, gamma, beta, eps, expected, tolerance(np.float32))
     grads, _ = run_backward(student, dout, cache)
-    expect_gradients(grads, expected, tolerance(np.float32), np.float32)
+    expect_gradients(grads, expected, (x, gamma, beta, dout, eps), tolerance(np.float32), np.float32)
 
 
 def test_dout_not_modified(student, reference, rng, tolerance):
@@ -88,7 +93,7 @@ def test_dout_not_modified(student, reference, rng, tolerance):
     cache = forward_cache(student, x, gamma, beta, eps, expected, tolerance(x.dtype))
     grads, call = run_backward(student, dout, cache, echo_args=True)
     expect_unchanged(dout, call.args_after[0], name="dout", function=FUNCTION)
-    expect_gradients(grads, expected, tolerance(x.dtype), x.dtype)
+    expect_gradients(grads, expected, (x, gamma, beta, dout, eps), tolerance(x.dtype), x.dtype)
 
 
 def test_cache_independent(student, reference, rng, tolerance):
@@ -100,7 +105,7 @@ def test_cache_independent(student, reference, rng, tolerance):
     for step, (batch, cache, want) in enumerate(zip(batches, caches, expected), start=1):
         grads, _ = run_backward(student, batch[3], cache)
         with explained(msg("checks.bn_backward.reasons.cache_shared", batch=step)):
-            expect_gradients(grads, want, tolerance(np.float64), np.float64)
+            expect_gradients(grads, want, batch, tolerance(np.float64), np.float64)
 
 
 @pytest.mark.advice

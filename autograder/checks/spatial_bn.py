@@ -11,6 +11,7 @@ from autograder.cases import affine, features, upstream
 from autograder.compare import expect_array, expect_raises, expect_tuple, expect_unchanged
 from autograder.gradcheck import gradient_rows
 from autograder.i18n import msg
+from autograder.misconceptions import diagnosis
 
 FORWARD = "spatial_batchnorm_forward"
 BACKWARD = "spatial_batchnorm_backward"
@@ -61,10 +62,19 @@ def run_backward(student, dout, cache, **options):
     return expect_tuple(call.value, ("dx", "dgamma", "dbeta"), function=BACKWARD), call
 
 
-def expect_gradients(grads, expected, tol, dtype) -> None:
-    """dx (N, C, H, W), dgamma and dbeta (C,) against the autograd values."""
+def expect_out(out, expected, x, gamma, beta, eps, tol, dtype) -> None:
+    """out (N, C, H, W) against nn.BatchNorm2d's, naming a known mistake when one explains it."""
+    expect_array(out, expected, name="out", function=FORWARD, tol=tol, dtype=dtype,
+                 diagnose=diagnosis("spatial_bn", "out", x=x, gamma=gamma, beta=beta, eps=eps))
+
+
+def expect_gradients(grads, expected, inputs: tuple, tol, dtype) -> None:
+    """dx (N, C, H, W), dgamma and dbeta (C,) against the autograd values, naming a known
+    mistake when one explains them; `inputs` is (x, gamma, beta, dout, eps)."""
+    named = dict(zip(("x", "gamma", "beta", "dout", "eps"), inputs))
     for name, got in zip(("dx", "dgamma", "dbeta"), grads):
-        expect_array(got, expected[name], name=name, function=BACKWARD, tol=tol, dtype=dtype)
+        expect_array(got, expected[name], name=name, function=BACKWARD, tol=tol, dtype=dtype,
+                     diagnose=diagnosis("spatial_bn", name, **named))
 
 
 @pytest.mark.parametrize("case", FORWARD_CASES)
@@ -73,7 +83,7 @@ def test_forward_matches_batchnorm2d(case, student, reference, rng, tolerance):
     x, gamma, beta, _, eps = make_inputs(rng, shape, **options)
     out, _, _ = run_forward(student, x, gamma, beta, eps)
     expected = reference.batchnorm(x, gamma, beta, eps=eps)["out"]
-    expect_array(out, expected, name="out", function=FORWARD, tol=tolerance(x.dtype), dtype=x.dtype)
+    expect_out(out, expected, x, gamma, beta, eps, tolerance(x.dtype), x.dtype)
 
 
 @pytest.mark.parametrize("case", BACKWARD_CASES)
@@ -82,11 +92,12 @@ def test_backward_matches_autograd(case, student, reference, rng, tolerance, gra
     x, gamma, beta, dout, eps = make_inputs(rng, shape, **options)
     expected = reference.batchnorm(x, gamma, beta, eps=eps, dout=dout)
     out, cache, _ = run_forward(student, x, gamma, beta, eps)
-    expect_array(out, expected["out"], name="out", function=FORWARD, tol=tolerance(x.dtype), dtype=x.dtype)
+    expect_out(out, expected["out"], x, gamma, beta, eps, tolerance(x.dtype), x.dtype)
     grads, _ = run_backward(student, dout, cache)
     if case == "random_batch":  # the well-conditioned case shows the gradient-check view
-        gradients.extend(gradient_rows(grads, expected, x, gamma, beta, dout, eps))
-    expect_gradients(grads, expected, tolerance(x.dtype), x.dtype)
+        numerical = reference.batchnorm_numerical(x, gamma, beta, dout, eps)
+        gradients.extend(gradient_rows(grads, expected, numerical))
+    expect_gradients(grads, expected, (x, gamma, beta, dout, eps), tolerance(x.dtype), x.dtype)
 
 
 def test_float32_stays_float32(student, reference, rng, tolerance):
@@ -94,9 +105,9 @@ def test_float32_stays_float32(student, reference, rng, tolerance):
     expected = reference.batchnorm(x, gamma, beta, eps=eps, dout=dout)
     out, cache, _ = run_forward(student, x, gamma, beta, eps)
     tol = tolerance(np.float32)
-    expect_array(out, expected["out"], name="out", function=FORWARD, tol=tol, dtype=np.float32)
+    expect_out(out, expected["out"], x, gamma, beta, eps, tol, np.float32)
     grads, _ = run_backward(student, dout, cache)
-    expect_gradients(grads, expected, tol, np.float32)
+    expect_gradients(grads, expected, (x, gamma, beta, dout, eps), tol, np.float32)
 
 
 def test_inputs_not_modified(student, reference, rng, tolerance):
@@ -107,15 +118,15 @@ def test_inputs_not_modified(student, reference, rng, tolerance):
         expect_unchanged(before, after, name=name, function=FORWARD)
     grads, call = run_backward(student, dout, cache, echo_args=True)
     expect_unchanged(dout, call.args_after[0], name="dout", function=BACKWARD)
-    expect_array(out, expected["out"], name="out", function=FORWARD, tol=tolerance(x.dtype), dtype=x.dtype)
-    expect_gradients(grads, expected, tolerance(x.dtype), x.dtype)
+    expect_out(out, expected["out"], x, gamma, beta, eps, tolerance(x.dtype), x.dtype)
+    expect_gradients(grads, expected, (x, gamma, beta, dout, eps), tolerance(x.dtype), x.dtype)
 
 
 def test_single_value_per_channel_raises(student, reference, rng, tolerance):
     x, gamma, beta, _, eps = make_inputs(rng, (2, 3, 1, 1))
     out, _, _ = run_forward(student, x, gamma, beta, eps)
     expected = reference.batchnorm(x, gamma, beta, eps=eps)["out"]
-    expect_array(out, expected, name="out", function=FORWARD, tol=tolerance(x.dtype), dtype=x.dtype)
+    expect_out(out, expected, x, gamma, beta, eps, tolerance(x.dtype), x.dtype)
     single = x[:1]
     expect_raises(lambda: run_forward(student, single, gamma, beta, eps), "ValueError",
                   function=FORWARD, reason=msg("checks.spatial_bn.reasons.single_value"))
