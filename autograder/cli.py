@@ -5,6 +5,7 @@
     grade hint [EXERCISE]
     grade quiz [--topic TOPIC | --checkpoint EXERCISE] [--answers FILE | --export FILE | --reset]
     grade learn [TOPIC]
+    grade batch DIR [--jobs N] [--output OUT] [--seed N|random] [--force]
     grade export nbgrader DIR [--assignment NAME] | grade export gradescope [--output FILE]
 
 Exit codes: 0 every graded exercise passes, 1 some check fails, 2 a usage or course error.
@@ -268,6 +269,7 @@ COMMANDS: dict[str, Callable[[list[str], Translator], int]] = {
     "watch": watch_command,
     "quiz": lambda argv, t: _command("autograder.quiz_command")(argv, t),
     "learn": lambda argv, t: _command("autograder.learn_command")(argv, t),
+    "batch": lambda argv, t: _command("autograder.batch_command")(argv, t),
     "export": lambda argv, t: _command("autograder.export_command")(argv, t),
 }
 

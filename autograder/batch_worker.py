@@ -1,0 +1,132 @@
+"""A grading process of `grade batch`: grades one submission after another.
+
+`autograder.batch` starts a few of these (``--jobs``) and sends each one jobs over a pipe.
+Everything that is slow to start is paid once per process, not once per submission: Python,
+pytest, the kit and ``import torch`` (the reference computations). After these imports the
+process freezes its heap (`gc.freeze`): torch leaves hundreds of thousands of long-lived
+objects, and every full garbage collection (pytest runs two at the end of each session) would
+walk them all again.
+
+Student code never runs here either: each submission gets its own `Sandbox` worker, as with
+``grade --submission``. When the next job is already waiting in the pipe, its worker is booted
+before the current submission is graded, so it is ready when its turn comes.
+
+Messages, all plain dicts (the pipe carries only what this process builds itself)::
+
+    → job      {"student", "folder", "seed"}; None asks the process to finish
+    ← started  {"started": student}
+    ← record   {"student", "seed", "folder", "seconds", "error", "report"}
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import time
+from collections import deque
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from autograder.i18n import Translator
+from autograder.kit import Kit
+
+
+class Grader:
+    """Grades jobs for one kit, keeping what is expensive to build between them."""
+
+    def __init__(self, kit: Kit, language: str) -> None:
+        self.kit = kit
+        self.t = Translator(language)
+        self.references: dict[int, Any] = {}
+        self.booted: dict[str, Any] = {}  # student -> a sandbox started in advance
+
+    def warm_up(self) -> None:
+        """Import what every grading needs, then move the heap out of the collector's way."""
+        import pytest  # noqa: F401
+
+        from autograder import json_report, quiz_answers, runner  # noqa: F401
+        from autograder.reference import _import_torch
+
+        _import_torch()
+        gc.collect()
+        gc.freeze()
+
+    def boot(self, job: dict) -> None:
+        """Start the sandbox worker of a job that comes next (unless it is all stubs)."""
+        from autograder.stubs import not_started
+
+        folder = Path(job["folder"])
+        if job["student"] in self.booted or not_started(self.kit.course, folder) >= set(self.kit.course.ids):
+            return
+        sandbox = self.kit.sandbox(folder)
+        sandbox.start()
+        self.booted[job["student"]] = sandbox
+
+    def grade(self, job: dict) -> dict:
+        """Grade one job; a failure of the kit itself becomes the record's ``error``."""
+        from autograder.json_report import report_to_json
+        from autograder.quiz_answers import quiz_for_report
+        from autograder.runner import grade
+
+        started = time.perf_counter()
+        folder = Path(job["folder"])
+        seed = int(job["seed"])
+        sandbox = self.booted.pop(job["student"], None) or self.kit.sandbox(folder)
+        record: dict[str, Any] = {"student": job["student"], "seed": seed, "folder": str(folder),
+                                  "error": None, "report": None}
+        try:
+            report = grade(self.kit, folder, seed=seed, sandbox=sandbox, reference=self.reference(seed))
+            report.quiz = quiz_for_report(self.kit, folder)
+            record["report"] = report_to_json(report, self.kit.course, self.t)
+        except Exception as error:  # noqa: BLE001 - one submission never stops the batch
+            lines = str(error).splitlines()
+            record["error"] = {"kind": "kit", "detail": f"{type(error).__name__}: {lines[0] if lines else ''}"}
+        finally:
+            sandbox.close()
+        record["seconds"] = round(time.perf_counter() - started, 3)
+        return record
+
+    def reference(self, seed: int):
+        """The reference values of one seed, in memory (on disk only for the course's own seed,
+        as `grade` does). Kept while consecutive jobs share the seed."""
+        from autograder.runner import make_reference
+
+        if seed not in self.references:
+            self.references = {seed: make_reference(self.kit, seed)}
+        return self.references[seed]
+
+    def close(self) -> None:
+        for sandbox in self.booted.values():
+            sandbox.close()
+        self.booted.clear()
+
+
+def serve(connection: Connection, course_file: str, language: str) -> None:
+    """The process's main loop (the target of `multiprocessing.Process`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the batch's to handle
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    grader = Grader(Kit.locate(course_file), language)
+    grader.warm_up()
+    queue: deque[dict] = deque()
+    finishing = False
+    try:
+        while queue or not finishing:
+            while not finishing and (not queue or connection.poll()):
+                job = connection.recv()  # blocks only when there is nothing to grade
+                if job is None:
+                    finishing = True
+                else:
+                    queue.append(job)
+            if not queue:
+                break
+            current = queue.popleft()
+            connection.send({"started": current["student"]})
+            if queue:
+                grader.boot(queue[0])  # the next worker boots while this submission is graded
+            connection.send(grader.grade(current))
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        return  # the batch went away
+    finally:
+        grader.close()

@@ -1,0 +1,104 @@
+"""The submissions of a class: one folder per student, found and made gradable.
+
+A class folder holds one folder per student, in either layout:
+
+    DIR/<student>/batchnorm.py ...                 laid out like exercises/
+    DIR/<student>/<assignment>/01_batchnorm.ipynb ... an nbgrader ``submitted/`` tree
+
+Folders are graded in place (the student's files are read, never written). The notebooks
+of an nbgrader submission (as `grade export nbgrader` names them) are first turned back into
+exercise files and ``quiz_answers.yml`` by `autograder.notebook_code`, written under the
+batch's own output folder, never next to the student's notebooks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.course import Course
+from autograder.notebook_code import notebook_names
+
+IGNORED = {"__pycache__", ".ipynb_checkpoints"}
+
+
+class SubmissionError(Exception):
+    """A student folder that cannot be turned into exercise files (the student gets 0)."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    student: str
+    source: Path
+    """The student's own folder, DIR/<student>."""
+    notebooks: Path | None = None
+    """For an nbgrader submission: the folder of its notebooks."""
+    problem: str | None = None
+    """Why its notebooks cannot be chosen (several assignments, none named)."""
+
+    @property
+    def kind(self) -> str:
+        return "folder" if self.notebooks is None else "nbgrader"
+
+
+def find_submissions(directory: Path, course: Course, *, exclude: list[Path] = (),
+                     assignment: str | None = None) -> list[Submission]:
+    """Every student folder in `directory`, sorted by name (hidden folders and `exclude` skipped)."""
+    excluded = {p.resolve() for p in exclude}
+    found = []
+    for folder in sorted(p for p in directory.iterdir() if p.is_dir()):
+        if folder.name.startswith((".", "_")) or folder.resolve() in excluded:
+            continue
+        found.append(_submission(folder.resolve(), course, assignment))
+    return found
+
+
+def _submission(folder: Path, course: Course, assignment: str | None) -> Submission:
+    files = {e.file for e in course.exercises if e.file}
+    candidates = _notebook_folders(folder)
+    notebooks = {f"{name}.ipynb" for name in notebook_names(course).values()}
+    if any((folder / name).is_file() for name in files) or not candidates:
+        return Submission(folder.name, folder)
+    if assignment is not None:
+        candidates = [c for c in candidates if c.name == assignment]
+    if len(candidates) > 1:  # several assignments: the one whose notebooks are the course's
+        matching = [c for c in candidates if {p.name for p in c.glob("*.ipynb")} & notebooks]
+        candidates = matching if len(matching) == 1 else candidates
+    if len(candidates) == 1:
+        return Submission(folder.name, folder, candidates[0])
+    names = ", ".join(c.name for c in candidates) or "-"
+    return Submission(folder.name, folder, folder, problem=f"{len(candidates)} assignment folders ({names})")
+
+
+def _notebook_folders(folder: Path) -> list[Path]:
+    """The folder itself and its subfolders, those that hold notebooks."""
+    places = [folder, *sorted(p for p in folder.iterdir() if p.is_dir() and p.name not in IGNORED)]
+    return [p for p in places if any(p.glob("*.ipynb"))]
+
+
+def digest(folder: Path) -> str:
+    """A fingerprint of every file in `folder` (names and contents): a changed submission
+    is graded again when a batch resumes."""
+    hasher = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not IGNORED & set(path.relative_to(folder).parts):
+            hasher.update(f"{path.relative_to(folder).as_posix()}\0{path.stat().st_size}\0".encode())
+            hasher.update(path.read_bytes())
+    return hasher.hexdigest()[:32]
+
+
+def stage(submission: Submission, course: Course, target: Path) -> Path:
+    """The folder to grade: the student's own for a folder submission; for notebooks, `target`
+    filled with one exercise file per notebook (replacing what an earlier run left there)."""
+    if submission.notebooks is None:
+        return submission.source
+    if submission.problem:
+        raise SubmissionError(submission.problem)
+    from autograder.notebook_code import write_submission
+
+    if target.exists():
+        shutil.rmtree(target)
+    write_submission(course, submission.notebooks, target)
+    return target
