@@ -61,11 +61,13 @@ def nbgrader_command(kit: Kit, args: argparse.Namespace, t: Translator) -> int:
         result = export(kit, root, assignment=args.assignment, t=t, quiz_seed=args.quiz_seed, force=args.force)
     except ExportError as error:
         raise UsageError(str(error)) from None
-    console = _console()
-    console.print(t("export.nbgrader.done", root=root, count=len(result.notebooks), assignment=result.assignment))
+    console = _console()  # soft wrap: paths and commands stay on one line, ready to copy
+    console.print(t("export.nbgrader.done", root=root, count=len(result.notebooks), assignment=result.assignment),
+                  soft_wrap=True)
     if not result.config_written:
-        console.print(t("export.nbgrader.config_kept", path=root / "nbgrader_config.py"), style="yellow")
-    console.print(t("export.nbgrader.next", root=root, assignment=result.assignment), style="cyan")
+        console.print(t("export.nbgrader.config_kept", path=root / "nbgrader_config.py"), style="yellow",
+                      soft_wrap=True)
+    console.print(t("export.nbgrader.next", root=root, assignment=result.assignment), style="cyan", soft_wrap=True)
     return OK
 
 
@@ -73,5 +75,5 @@ def gradescope_command(kit: Kit, args: argparse.Namespace, t: Translator) -> int
     from autograder.gradescope import build_zip
 
     path = build_zip(kit, Path(args.output), language=t.language)
-    _console().print(t("export.gradescope.done", path=path, size=max(1, path.stat().st_size // 1024)))
+    _console().print(t("export.gradescope.done", path=path, size=max(1, path.stat().st_size // 1024)), soft_wrap=True)
     return OK

@@ -21,6 +21,7 @@ limit per cell that does not kill the whole autograde, and hidden tests cleared 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -114,7 +115,8 @@ def export(kit: Kit, root: Path, *, assignment: str = DEFAULT_ASSIGNMENT, t: Tra
 
 
 def course_id(kit: Kit) -> str:
-    return kit.root.name.replace(" ", "_") or "course"
+    """The nbgrader course id (the exchange needs one): the English course title as a slug."""
+    return re.sub(r"[^a-z0-9]+", "-", kit.course.title("en").lower()).strip("-") or "course"
 
 
 # -- notebooks ------------------------------------------------------------------------------

@@ -61,11 +61,13 @@ def run_checks(exercise_id: str, *, lang: str | None = None, folder: str | Path 
         kit = Kit.locate()
         t = Translator(choose_language(lang, kit.course.default_language))
         try:
-            report = _grade(kit, Path(folder) if folder else notebooks_folder(), exercise_id)
+            from autograder.text_render import exercise_text
+
+            result = _grade(kit, Path(folder) if folder else notebooks_folder(), exercise_id).exercise(exercise_id)
+            text = exercise_text(kit.course, result, t)
         except Exception as error:  # noqa: BLE001 - shown as one line, never the hidden source
             raise GraderError(t("notebook.grader_failed", error=f"{type(error).__name__}: {error}")) from None
-    result = report.exercise(exercise_id)
-    print(exercise_text(kit, result, t), end="")
+    print(text, end="")
     return _publish(result.score)
 
 
@@ -104,32 +106,17 @@ def _grade(kit, notebooks: Path, exercise_id: str):
         return grade(kit, Path(work), exercises=[exercise_id])
 
 
-def exercise_text(kit, result, t: Translator) -> str:
-    """One exercise's score line and every check, as the terminal report shows them."""
-    from autograder.report import ReportView, points
-    from autograder.results import GradeReport
-    from autograder.text_render import plain_text
-
-    view = ReportView(GradeReport("", 0, [result]), kit.course, t, detail="all")
-    heading = t("notebook.score", exercise=result.id, score=points(result.score), max=points(result.max_points))
-    return heading + "\n" + plain_text(view.all_checks(result))
-
-
 def _quiz(kit, notebooks: Path, seed: int, t: Translator) -> tuple[str, float]:
+    from autograder.notebook_code import quiz_answers
     from autograder.quiz_answers import quiz_result
     from autograder.quiz_bank import load_bank
-    from autograder.quiz_check import check, variant_of
-    from autograder.quiz_views import AnswersView, QuizSummaryView
-    from autograder.notebook_code import quiz_answers
-    from autograder.text_render import plain_text
+    from autograder.text_render import quiz_text
 
-    bank, points = load_bank(kit), kit.course.quiz.points
+    bank = load_bank(kit)
     notebook = read_notebook(notebooks / f"{notebook_names(kit.course)[QUIZ_MODULE]}.ipynb")
     answers = quiz_answers(notebook) if notebook is not None else {}
-    result = quiz_result(bank, points, seed, answers, source="file")
-    numbers = {q.id: variant_of(q, seed) for q in bank.questions}
-    verdicts = {q.id: check(q, answers[q.id], seed) for q in bank.questions if q.id in answers}
-    return plain_text(AnswersView(bank, verdicts, numbers, t), QuizSummaryView(result, bank, t)), result.score
+    result = quiz_result(bank, kit.course.quiz.points, seed, answers, source="file")
+    return quiz_text(bank, result, answers, t), result.score
 
 
 def _publish(score: float) -> float | None:

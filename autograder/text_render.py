@@ -1,12 +1,14 @@
-"""Rich renderables as plain text: for notebook cell outputs and Gradescope, which show text
-in a fixed-width font and understand no terminal colours."""
+"""Plain-text views, for outputs shown in a fixed-width font without terminal colours: a
+notebook's test cell (nbgrader) and Gradescope's test results."""
 
 from __future__ import annotations
 
 import io
+from typing import Any
 
 
 def plain_text(*renderables: object, width: int = 100) -> str:
+    """Rich renderables as text."""
     from rich.console import Console
 
     console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False,
@@ -14,3 +16,25 @@ def plain_text(*renderables: object, width: int = 100) -> str:
     for renderable in renderables:
         console.print(renderable)
     return console.file.getvalue()
+
+
+def exercise_text(course, result, t) -> str:
+    """One exercise: its score line, then every check as `grade EXERCISE` shows them."""
+    from autograder.report import ReportView, points
+    from autograder.results import GradeReport
+
+    view = ReportView(GradeReport("", 0, [result]), course, t, detail="all")
+    heading = t("notebook.score", exercise=result.id, score=points(result.score), max=points(result.max_points))
+    return heading + "\n" + plain_text(view.all_checks(result))
+
+
+def quiz_text(bank, result, answers: dict[str, Any], t) -> str:
+    """The quiz: wrong answers with their feedback, unanswered questions, the score by topic."""
+    from autograder.quiz_check import check, variant_of
+    from autograder.quiz_views import AnswersView, QuizSummaryView
+
+    seed = result.seed
+    numbers = {q.id: variant_of(q, seed) for q in bank.questions} if seed is not None else {}
+    verdicts = {q.id: check(q, answers[q.id], seed) for q in bank.questions if q.id in answers} \
+        if seed is not None else {}
+    return plain_text(AnswersView(bank, verdicts, numbers, t), QuizSummaryView(result, bank, t))
