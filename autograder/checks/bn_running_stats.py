@@ -8,6 +8,7 @@ from autograder.cases import affine, features
 from autograder.compare import (expect_array, expect_raises, expect_tuple, expect_unchanged,
                                 explained)
 from autograder.i18n import msg
+from autograder.misconceptions import diagnosis
 
 UPDATE, EVAL = "update_running_stats", "batchnorm_eval"
 STATS = ("running_mean", "running_var")
@@ -44,10 +45,14 @@ def run_update(student, mean, var, x, momentum=0.1, **options):
     return expect_tuple(call.value, STATS, function=UPDATE), call
 
 
-def expect_stats(got, expected, step: int, tol, dtype) -> None:
-    """The student's (mean, var) (D,) against row `step` of the reference's running stats."""
+def expect_stats(got, expected, step: int, inputs: tuple, tol, dtype) -> None:
+    """The student's (mean, var) (D,) against row `step` of the reference's running stats,
+    naming a known mistake when one explains them; `inputs` are the update's (running_mean,
+    running_var, x, momentum)."""
+    named = dict(zip(("running_mean", "running_var", "x", "momentum"), inputs))
     for name, value, key in zip(STATS, got, ("mean", "var")):
-        expect_array(value, expected[key][step], name=name, function=UPDATE, tol=tol, dtype=dtype)
+        expect_array(value, expected[key][step], name=name, function=UPDATE, tol=tol, dtype=dtype,
+                     diagnose=diagnosis("bn_running_stats", name, **named))
 
 
 def eval_inputs(rng, n, d, *, eps=1e-5, dtype=np.float64):
@@ -66,6 +71,14 @@ def expected_eval(reference, x, gamma, beta, mean, var, eps) -> np.ndarray:
                                running_var=var)["out"]
 
 
+def expect_eval(out, reference, inputs: tuple, tol, dtype) -> None:
+    """batchnorm_eval's out (N, D) for `inputs` (see `eval_inputs`) against PyTorch's, naming
+    a known mistake when one explains it."""
+    named = dict(zip(("x", "gamma", "beta", "running_mean", "running_var", "eps"), inputs))
+    expect_array(out, expected_eval(reference, *inputs), name="out", function=EVAL, tol=tol, dtype=dtype,
+                 diagnose=diagnosis("bn_running_stats", "eval_out", **named))
+
+
 # -- update_running_stats ------------------------------------------------------------------
 
 
@@ -76,7 +89,7 @@ def test_update_matches_batchnorm1d(case, student, reference, rng, tolerance):
     x, momentum = batch(rng, n, d), options.get("momentum", 0.1)
     stats, _ = run_update(student, mean, var, x, momentum)
     expected = reference.running_stats([x], momentum=momentum, running_mean=mean, running_var=var)
-    expect_stats(stats, expected, 0, tolerance(x.dtype), x.dtype)
+    expect_stats(stats, expected, 0, (mean, var, x, momentum), tolerance(x.dtype), x.dtype)
 
 
 def test_update_five_batches_in_a_row(student, reference, rng, tolerance):
@@ -87,9 +100,10 @@ def test_update_five_batches_in_a_row(student, reference, rng, tolerance):
     expected = reference.running_stats(batches, running_mean=start[0], running_var=start[1])
     stats = start
     for step, x in enumerate(batches):
+        before = stats
         stats, _ = run_update(student, *stats, x)
         with explained(msg("checks.bn_running_stats.reasons.step", step=step + 1, steps=len(batches))):
-            expect_stats(stats, expected, step, tolerance(x.dtype), x.dtype)
+            expect_stats(stats, expected, step, (*before, x, 0.1), tolerance(x.dtype), x.dtype)
 
 
 def test_update_inputs_not_modified(student, reference, rng, tolerance):
@@ -99,7 +113,7 @@ def test_update_inputs_not_modified(student, reference, rng, tolerance):
     for name, before, after in zip((*STATS, "x"), (mean, var, x), call.args_after):
         expect_unchanged(before, after, name=name, function=UPDATE)
     expected = reference.running_stats([x], running_mean=mean, running_var=var)
-    expect_stats(stats, expected, 0, tolerance(x.dtype), x.dtype)
+    expect_stats(stats, expected, 0, (mean, var, x, 0.1), tolerance(x.dtype), x.dtype)
 
 
 def test_update_single_sample_raises(student, reference, rng, tolerance):
@@ -108,7 +122,7 @@ def test_update_single_sample_raises(student, reference, rng, tolerance):
     x = batch(rng, 3, 4)
     stats, _ = run_update(student, mean, var, x)
     expect_stats(stats, reference.running_stats([x], running_mean=mean, running_var=var), 0,
-                 tolerance(x.dtype), x.dtype)
+                 (mean, var, x, 0.1), tolerance(x.dtype), x.dtype)
     single = batch(rng, 1, 4)
     expect_raises(lambda: student.update_running_stats(*stats, single), "ValueError", function=UPDATE,
                   reason=msg("checks.bn_running_stats.reasons.single_sample"))
@@ -122,8 +136,7 @@ def test_eval_matches_batchnorm1d(case, student, reference, rng, tolerance):
     n, d, options = EVAL_CASES[case]
     inputs = eval_inputs(rng, n, d, **options)
     out = student.batchnorm_eval(*eval_args(inputs))
-    expect_array(out, expected_eval(reference, *inputs), name="out", function=EVAL,
-                 tol=tolerance(inputs[0].dtype), dtype=inputs[0].dtype)
+    expect_eval(out, reference, inputs, tolerance(inputs[0].dtype), inputs[0].dtype)
 
 
 def test_eval_inputs_not_modified(student, reference, rng, tolerance):
@@ -131,9 +144,9 @@ def test_eval_inputs_not_modified(student, reference, rng, tolerance):
     call = student.batchnorm_eval.call(*eval_args(inputs), echo_args=True)
     names = ("x", "gamma", "beta", *STATS)
     for name, before, after in zip(names, inputs, call.args_after):
-        expect_unchanged(before, after, name=name, function=EVAL)
-    expect_array(call.value, expected_eval(reference, *inputs), name="out", function=EVAL,
-                 tol=tolerance(np.float64), dtype=np.float64)
+        expect_unchanged(before, after, name=name, function=EVAL,
+                         misconception="eval_updates_running_stats" if name in STATS else None)
+    expect_eval(call.value, reference, inputs, tolerance(np.float64), np.float64)
 
 
 # -- both ------------------------------------------------------------------------------------
@@ -145,7 +158,6 @@ def test_float32_stays_float32(student, reference, rng, tolerance):
     x = batch(rng, 8, 5, np.float32)
     stats, _ = run_update(student, mean, var, x)
     expected = reference.running_stats([x], running_mean=mean, running_var=var)
-    expect_stats(stats, expected, 0, tolerance(np.float32), np.float32)
+    expect_stats(stats, expected, 0, (mean, var, x, 0.1), tolerance(np.float32), np.float32)
     inputs = eval_inputs(rng, 6, 5, dtype=np.float32)
-    expect_array(student.batchnorm_eval(*eval_args(inputs)), expected_eval(reference, *inputs), name="out", function=EVAL,
-                 tol=tolerance(np.float32), dtype=np.float32)
+    expect_eval(student.batchnorm_eval(*eval_args(inputs)), reference, inputs, tolerance(np.float32), np.float32)

@@ -2,15 +2,13 @@
 each step starts from the student's previous param and velocity, and both are checked
 after every step."""
 
-from contextlib import nullcontext
-
 import numpy as np
 import pytest
 
 from autograder.cases import affine, upstream
-from autograder.compare import (close_enough, expect_array, expect_none, expect_tuple, expect_unchanged,
-                                explained)
+from autograder.compare import expect_array, expect_none, expect_tuple, expect_unchanged, explained
 from autograder.i18n import msg
+from autograder.misconceptions import diagnosis
 
 FUNCTION = "sgd_step"
 REASONS = "checks.bn_sgd_step.reasons."
@@ -42,23 +40,22 @@ def run_step(student, param, grad, lr, velocity, momentum, weight_decay) -> tupl
     return expect_tuple(value, ("new_param", "new_velocity"), function=FUNCTION)
 
 
-def expect_step(param, velocity, expected: dict, k: int, lr: float, momentum: float, tol, dtype) -> None:
-    """The student's param and velocity (D,) after step k against row k of the reference's."""
-    expect_array(param, expected["param"][k], name="new_param", function=FUNCTION, tol=tol, dtype=dtype)
-    if not momentum:
-        expect_none(velocity, name="new_velocity", function=FUNCTION, reason=msg(REASONS + "no_buffer"))
-        return
-    hint = lr_in_buffer(velocity, expected["velocity"][k], lr, tol)
-    with explained(msg(REASONS + "lr_in_buffer")) if hint else nullcontext():
-        expect_array(velocity, expected["velocity"][k], name="new_velocity", function=FUNCTION, tol=tol,
-                     dtype=dtype)
+def expect_step(new_param, new_velocity, expected: dict, k: int, inputs: dict, tol, dtype) -> None:
+    """The student's param and velocity (D,) after step k against row k of the reference's,
+    naming a known mistake when one explains them. `inputs` are the step's arguments by name
+    (param, grad, lr, velocity, momentum, weight_decay)."""
+    for name, got in (("new_param", new_param), ("new_velocity", new_velocity)):
+        if name == "new_velocity" and not inputs["momentum"]:
+            expect_none(got, name=name, function=FUNCTION, reason=msg(REASONS + "no_buffer"))
+            return
+        expect_array(got, expected[name.removeprefix("new_")][k], name=name, function=FUNCTION, tol=tol,
+                     dtype=dtype, diagnose=diagnosis("bn_sgd_step", name, **inputs))
 
 
-def lr_in_buffer(velocity, expected: np.ndarray, lr: float, tol) -> bool:
-    """Is `velocity` plus or minus lr times torch's buffer (the `v = mu*v - lr*g` form)?"""
-    if type(velocity) is not np.ndarray or velocity.shape != expected.shape or velocity.dtype.kind != "f":
-        return False
-    return any(close_enough(velocity, sign * lr * expected, tol) for sign in (-1.0, 1.0))
+def step_inputs(param, grad, lr, velocity, momentum, weight_decay) -> dict:
+    """sgd_step's arguments by name, in the order of its signature."""
+    return {"param": param, "grad": grad, "lr": lr, "velocity": velocity, "momentum": momentum,
+            "weight_decay": weight_decay}
 
 
 def chain(student, reference, param, grads, *, momentum, weight_decay, tol) -> None:
@@ -67,9 +64,10 @@ def chain(student, reference, param, grads, *, momentum, weight_decay, tol) -> N
     expected = reference.sgd(param, grads, list(lrs), momentum=momentum, weight_decay=weight_decay)
     velocity = None
     for k, (grad, lr) in enumerate(zip(grads, lrs)):
+        inputs = step_inputs(param, grad, lr, velocity, momentum, weight_decay)
         param, velocity = run_step(student, param, grad, lr, velocity, momentum, weight_decay)
         with explained(msg(REASONS + "step", step=k + 1, steps=len(grads), lr=lr)):
-            expect_step(param, velocity, expected, k, lr, momentum, tol, grad.dtype)
+            expect_step(param, velocity, expected, k, inputs, tol, grad.dtype)
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -92,15 +90,14 @@ def test_inputs_not_modified(student, reference, rng, tolerance):
     expected = reference.sgd(param, grads, list(SCHEDULE[:2]), momentum=0.9, weight_decay=0.05)
     velocity = None
     for k, grad in enumerate(grads):
-        inputs = {"param": param, "grad": grad, "lr": None, "velocity": velocity}
-        call = student.sgd_step.call(param, grad, SCHEDULE[k], velocity, 0.9, 0.05, echo_args=True)
+        inputs = step_inputs(param, grad, SCHEDULE[k], velocity, 0.9, 0.05)
+        call = student.sgd_step.call(*inputs.values(), echo_args=True)
         for (name, before), after in zip(inputs.items(), call.args_after):
-            if before is not None:
+            if isinstance(before, np.ndarray):
                 expect_unchanged(before, after, name=name, function=FUNCTION)
         param, velocity = expect_tuple(call.value, ("new_param", "new_velocity"), function=FUNCTION)
         with explained(msg(REASONS + "step", step=k + 1, steps=len(grads), lr=SCHEDULE[k])):
-            expect_step(param, velocity, expected, k, SCHEDULE[k], 0.9, tolerance(np.float64),
-                        np.float64)
+            expect_step(param, velocity, expected, k, inputs, tolerance(np.float64), np.float64)
 
 
 def test_two_parameters_alternately(student, reference, rng, tolerance):
@@ -114,8 +111,8 @@ def test_two_parameters_alternately(student, reference, rng, tolerance):
     state = {name: (p, None) for name, p in starts.items()}
     for k in range(steps):
         for name, (param, velocity) in list(state.items()):
+            inputs = step_inputs(param, grads[name][k], lrs[k], velocity, momentum, weight_decay)
             param, velocity = run_step(student, param, grads[name][k], lrs[k], velocity, momentum, weight_decay)
             state[name] = (param, velocity)
             with explained(msg(REASONS + "alternating", param=name, step=k + 1, steps=steps, lr=lrs[k])):
-                expect_step(param, velocity, expected[name], k, lrs[k], momentum, tolerance(np.float64),
-                            np.float64)
+                expect_step(param, velocity, expected[name], k, inputs, tolerance(np.float64), np.float64)

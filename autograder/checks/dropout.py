@@ -5,16 +5,24 @@ exact zeros, hence a zero in `out` is a dropped unit. Statistical checks use int
 5 standard deviations around what a correct implementation gives (whatever it draws from
 rng), so a correct one essentially never fails, at any seed. Exact checks (survivors,
 backward, float32) compare with torch autograd of ``x * mask / (1 - p)`` for that mask.
+Known mistakes are named by rules on the output (`autograder.misconceptions.dropout`).
 """
 
 from contextlib import nullcontext
 
 import numpy as np
 
-from autograder.compare import (expect_array, expect_raises, expect_tuple, expect_unchanged, explained,
-                                fail)
+from autograder.compare import (
+    expect_array,
+    expect_raises,
+    expect_tuple,
+    expect_unchanged,
+    explained,
+    fail,
+)
 from autograder.course import Tolerance
 from autograder.i18n import Msg, msg
+from autograder.misconceptions import dropout as known
 from autograder.sandbox import Rng
 
 FORWARD, BACKWARD = "dropout_forward", "dropout_backward"
@@ -73,18 +81,23 @@ def wrong_scale(out: np.ndarray, x: np.ndarray, kept: np.ndarray, p: float) -> M
 
 def expect_identity(student, x: np.ndarray, dout: np.ndarray, p: float, train: bool, seed: int, tol,
                     reason: Msg) -> None:
-    """Forward gives x back and backward gives dout back (x and dout of the same shape)."""
+    """Forward gives x back and backward gives dout back (x and dout of the same shape); in
+    evaluation, a known mistake is named when one explains the difference."""
     out, cache, _ = run_forward(student, x, p, train, seed)
     with explained(reason):
-        expect_array(out, x, name="out", function=FORWARD, tol=tol, dtype=x.dtype)
+        expect_array(out, x, name="out", function=FORWARD, tol=tol, dtype=x.dtype,
+                     diagnose=None if train else known.evaluation(x, p))
         dx = student.dropout_backward(dout, cache)
-        expect_array(dx, dout, name="dx", function=BACKWARD, tol=tol, dtype=dout.dtype)
+        expect_array(dx, dout, name="dx", function=BACKWARD, tol=tol, dtype=dout.dtype,
+                     diagnose=None if train else known.evaluation(dout, p))
 
 
-def expect_out_and_dx(out, dx, expected: dict, tol, dtype) -> None:
+def expect_out_and_dx(out, dx, expected: dict, x, dout, p: float, tol, dtype) -> None:
     """out and dx (shape of x) against `Reference.masked_scale`'s, in the inputs' dtype."""
-    expect_array(out, expected["out"], name="out", function=FORWARD, tol=tol, dtype=dtype)
-    expect_array(dx, expected["dx"], name="dx", function=BACKWARD, tol=tol, dtype=dtype)
+    expect_array(out, expected["out"], name="out", function=FORWARD, tol=tol, dtype=dtype,
+                 diagnose=known.survivors(x, p))
+    expect_array(dx, expected["dx"], name="dx", function=BACKWARD, tol=tol, dtype=dtype,
+                 diagnose=known.gradient(dout, out, x, p))
 
 
 def interval(mean: float, std: float) -> tuple[float, float]:
@@ -104,13 +117,13 @@ def test_keep_rate(student, rng):
         low, high = interval(q, np.sqrt(q * p / n))
         rate = float(kept.mean())
         if not low <= rate <= high:
-            hints = [msg(REASONS + "keep_rate_is_p")] if abs(rate - p) <= high - q else []
             fail("property", msg(REASONS + "keep_rate", function=FORWARD, kept=int(kept.sum()), total=n,
                                  rate=f"{rate:.4f}", p=p, expected=f"{q:.4f}", low=f"{low:.4f}",
-                                 high=f"{high:.4f}"), *hints, rate=rate, low=low, high=high, p=p)
+                                 high=f"{high:.4f}"), misconception=known.keep_rate(rate, p, n),
+                 rate=rate, low=low, high=high, p=p)
 
 
-def test_mean_preserved(student, rng):
+def test_mean_preserved(student, rng, tolerance):
     """Positive inputs, so that a wrong scale moves the mean: E[out] = x. The interval uses
     the spread of out - x itself, so it holds whatever the scheme's variance."""
     p = 0.2
@@ -124,7 +137,8 @@ def test_mean_preserved(student, rng):
         fail("property", msg(REASONS + "mean", function=FORWARD, got=f"{got:.5g}",
                              expected=f"{expected:.5g}", ratio=f"{got / expected:.4g}", low=f"{low:.5g}",
                              high=f"{high:.5g}"),
-             *([hint] if hint else []), got=got, low=low, high=high)
+             *([hint] if hint else []), misconception=known.survivors(x, p)(out, x, tolerance(x.dtype)),
+             got=got, low=low, high=high)
 
 
 def test_survivors_scaled(student, reference, rng, tolerance):
@@ -137,7 +151,7 @@ def test_survivors_scaled(student, reference, rng, tolerance):
     hint = wrong_scale(out, x, kept, p)
     with explained(hint) if hint else nullcontext():
         expect_array(out, expected, name="out", function=FORWARD, tol=tolerance(x.dtype),
-                     dtype=x.dtype)
+                     dtype=x.dtype, diagnose=known.survivors(x, p))
 
 
 # -- special values of train and p ---------------------------------------------------------------
@@ -167,9 +181,9 @@ def test_p_one_gives_zeros(student, rng, tolerance):
     out, cache, _ = run_forward(student, x, 1.0, True, new_seed(rng))
     zeros, tol = np.zeros_like(x), tolerance(x.dtype)
     with explained(msg(REASONS + "p_one")):
-        expect_array(out, zeros, name="out", function=FORWARD, tol=tol, dtype=x.dtype)
+        expect_array(out, zeros, name="out", function=FORWARD, tol=tol, dtype=x.dtype, diagnose=known.p_one)
         dx = student.dropout_backward(rng.standard_normal(x.shape), cache)
-        expect_array(dx, zeros, name="dx", function=BACKWARD, tol=tol, dtype=x.dtype)
+        expect_array(dx, zeros, name="dx", function=BACKWARD, tol=tol, dtype=x.dtype, diagnose=known.p_one)
 
 
 def test_invalid_p_raises(student, rng):
@@ -193,7 +207,7 @@ def test_backward_uses_forward_mask(student, reference, rng, tolerance):
     expected = reference.masked_scale(x, kept, p, dout)["dx"]
     with explained(msg(REASONS + "backward_mask")):
         expect_array(dx, expected, name="dx", function=BACKWARD, tol=tolerance(x.dtype),
-                     dtype=x.dtype)
+                     dtype=x.dtype, diagnose=known.gradient(dout, out, x, p))
 
 
 def test_mask_comes_from_rng(student, rng):
@@ -205,10 +219,10 @@ def test_mask_comes_from_rng(student, rng):
     expect_form(again, x)
     if not np.array_equal(first, again):
         fail("property", msg(REASONS + "same_seed", function=FORWARD, count=int(np.sum(first != again)),
-                             total=x.size))
+                             total=x.size), misconception="mask_not_from_rng")
     other, _, _ = run_forward(student, x, p, True, seed + 1)
     if np.array_equal(kept, kept_units(other, x, p)):
-        fail("property", msg(REASONS + "different_seeds", function=FORWARD))
+        fail("property", msg(REASONS + "different_seeds", function=FORWARD), misconception="mask_not_from_rng")
 
 
 def test_mask_not_shared(student, rng):
@@ -217,9 +231,11 @@ def test_mask_not_shared(student, rng):
     out, _, _ = run_forward(student, x, p, True, new_seed(rng))
     kept = kept_units(out, x, p)
     if (kept == kept[:1]).all():
-        fail("property", msg(REASONS + "shared_rows", function=FORWARD, rows=x.shape[0]))
+        fail("property", msg(REASONS + "shared_rows", function=FORWARD, rows=x.shape[0]),
+             misconception="mask_shared_across_batch")
     if (kept == kept[:, :1]).all():
-        fail("property", msg(REASONS + "shared_columns", function=FORWARD, columns=x.shape[1]))
+        fail("property", msg(REASONS + "shared_columns", function=FORWARD, columns=x.shape[1]),
+             misconception="mask_shared_across_features")
 
 
 # -- dtypes and inputs -----------------------------------------------------------------------------
@@ -232,7 +248,8 @@ def test_float32_stays_float32(student, reference, rng, tolerance):
     out, cache, _ = run_forward(student, x, p, True, new_seed(rng))
     kept = kept_units(out, x, p)
     dx = student.dropout_backward(dout, cache)
-    expect_out_and_dx(out, dx, reference.masked_scale(x, kept, p, dout), tolerance(np.float32), np.float32)
+    expect_out_and_dx(out, dx, reference.masked_scale(x, kept, p, dout), x, dout, p, tolerance(np.float32),
+                      np.float32)
 
 
 def test_inputs_not_modified(student, reference, rng, tolerance):
@@ -244,4 +261,5 @@ def test_inputs_not_modified(student, reference, rng, tolerance):
     kept = kept_units(out, x, p)
     back = student.dropout_backward.call(dout, cache, echo_args=True)
     expect_unchanged(dout, back.args_after[0], name="dout", function=BACKWARD)
-    expect_out_and_dx(out, back.value, reference.masked_scale(x, kept, p, dout), tolerance(x.dtype), x.dtype)
+    expect_out_and_dx(out, back.value, reference.masked_scale(x, kept, p, dout), x, dout, p, tolerance(x.dtype),
+                      x.dtype)
