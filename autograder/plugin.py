@@ -177,7 +177,7 @@ def feedback_for(error: StudentError) -> Feedback:
     location = dict(error.frames[-1]) if error.frames else None
     if isinstance(error, ImportFailed):
         syntax = detail.get("syntax")
-        if syntax:
+        if syntax and syntax.get("file"):  # a file that cannot be decoded has no line to show
             location = {"file": syntax["file"], "line": syntax["line"], "function": None, "code": syntax["text"]}
         return Feedback("import", msg("feedback.import", **where, type=detail.get("type", "?"),
                                       message=detail.get("message", "")), location=location)
