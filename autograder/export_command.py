@@ -52,7 +52,10 @@ def _parser(t: Translator) -> argparse.ArgumentParser:
 
 
 def nbgrader_command(kit: Kit, args: argparse.Namespace, t: Translator) -> int:
-    from autograder.nbgrader_export import ExportError, export
+    try:
+        from autograder.nbgrader_export import ExportError, export
+    except ImportError as error:  # nbformat comes with the instructor extra
+        raise UsageError(t("export.errors.needs_instructor", module=error.name or error)) from None
 
     if not ASSIGNMENT.match(args.assignment):
         raise UsageError(t("export.errors.bad_assignment", name=args.assignment))

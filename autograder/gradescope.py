@@ -169,8 +169,14 @@ def collect(course, submission: Path, destination: Path) -> list[str]:
     """Copy the student files found in `submission` (at any depth, the shallowest first) into
     `destination`; a file not found is rebuilt from its exported notebook when there is one.
     Returns the names of what was found."""
-    from autograder.notebook_code import QUIZ_MODULE, exported_seed, module_source, notebook_names, quiz_answers, \
-        read_notebook
+    from autograder.notebook_code import (
+        QUIZ_MODULE,
+        exported_seed,
+        module_source,
+        notebook_names,
+        quiz_answers,
+        read_notebook,
+    )
     from autograder.quiz_answers import ANSWERS_FILE, write_answers
 
     found = []

@@ -22,9 +22,9 @@ limit per cell that does not kill the whole autograde, and hidden tests cleared 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import nbformat
 from nbformat import NotebookNode
@@ -36,8 +36,13 @@ from autograder.i18n import Translator
 from autograder.kit import Kit
 from autograder.nbgrader_quiz import HIDDEN_BEGIN, HIDDEN_END, quiz_cells
 from autograder.notebook_asserts import visible_asserts
-from autograder.notebook_code import (METADATA_KEY, QUIZ_MODULE, assignment_seed, notebook_names,
-                                      notebook_of_exercise)
+from autograder.notebook_code import (
+    METADATA_KEY,
+    QUIZ_MODULE,
+    assignment_seed,
+    notebook_names,
+    notebook_of_exercise,
+)
 from autograder.solution_cells import answer_cell, setup_code
 
 DEFAULT_ASSIGNMENT = "bn_dropout"

@@ -20,7 +20,16 @@ from nbformat import NotebookNode
 from autograder import nbgrader_cells as cells
 from autograder.i18n import Translator
 from autograder.notebook_code import ANSWERS_NAME
-from autograder.quiz_bank import LETTERS, Bank, Matching, Multiple, Numeric, Ordering, Question, Single
+from autograder.quiz_bank import (
+    LETTERS,
+    Bank,
+    Matching,
+    Multiple,
+    Numeric,
+    Ordering,
+    Question,
+    Single,
+)
 from autograder.quiz_check import key, variant_of
 from autograder.quiz_views import say, tolerance_text
 from autograder.solution_cells import BEGIN, END

@@ -37,8 +37,8 @@ import os
 import sys
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from autograder.i18n import Translator, choose_language
 from autograder.notebook_code import QUIZ_MODULE, notebook_names, read_notebook, write_submission

@@ -36,7 +36,7 @@ class Module:
     tree: ast.Module
 
     @classmethod
-    def parse(cls, source: str) -> "Module":
+    def parse(cls, source: str) -> Module:
         return cls(source, ast.parse(source))
 
     def function(self, name: str) -> ast.FunctionDef:

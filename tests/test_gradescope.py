@@ -15,13 +15,13 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from support import ROOT, SOLUTIONS, mutate
 
 from autograder.i18n import Translator
 from autograder.nbgrader_export import export
 from autograder.quiz_answers import ANSWERS_FILE, write_answers
 from autograder.quiz_bank import load_bank
 from autograder.quiz_check import key, variant_of
-from support import ROOT, SOLUTIONS, mutate
 
 GRADE = Path(sys.executable).with_name("grade")
 VISIBILITY = {"enum": ["hidden", "after_due_date", "after_published", "visible"]}

@@ -15,24 +15,31 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from support import EXERCISES, ROOT, SOLUTIONS, mutate
 
 from autograder.i18n import Translator
 from autograder.nbgrader_export import export
 from autograder.nbgrader_tests import run_checks, run_quiz
 from autograder.notebook_asserts import ASSERTS, visible_asserts
-from autograder.notebook_code import (METADATA_KEY, QUIZ_MODULE, is_test_cell, module_source, notebook_names,
-                                      notebook_of_exercise, quiz_answers, write_submission)
+from autograder.notebook_code import (
+    METADATA_KEY,
+    QUIZ_MODULE,
+    module_source,
+    notebook_names,
+    notebook_of_exercise,
+    quiz_answers,
+    write_submission,
+)
 from autograder.quiz_answers import ANSWERS_FILE, read_answers, write_answers
 from autograder.quiz_bank import load_bank
 from autograder.quiz_check import key, variant_of
 from autograder.stubs import unimplemented
-from support import EXERCISES, ROOT, SOLUTIONS, mutate
 
 BIN = Path(sys.executable).parent
 GRADE = BIN / "grade"
 ASSIGNMENT = "ps1"
-HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
-SOLUTION = re.compile(r"[ \t]*### BEGIN SOLUTION.*?### END SOLUTION\n?", re.S)
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.DOTALL)
+SOLUTION = re.compile(r"[ \t]*### BEGIN SOLUTION.*?### END SOLUTION\n?", re.DOTALL)
 
 
 @pytest.fixture(scope="module")
