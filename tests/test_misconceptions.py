@@ -8,19 +8,19 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-
 import test_checks_bn_backward as backward_checks
 import test_checks_bn_forward as forward_checks
 import test_checks_bn_running_stats as running_checks
 import test_checks_bn_sgd_step as sgd_checks
 import test_checks_dropout as dropout_checks
 import test_checks_spatial_bn as spatial_checks
+from support import mutate
+
 from autograder import misconceptions
 from autograder.course import Tolerance
 from autograder.i18n import Translator, catalog
 from autograder.misconceptions import dropout as dropout_rules
 from autograder.misconceptions import match
-from support import mutate
 
 
 @dataclass(frozen=True)
@@ -134,8 +134,8 @@ SPATIAL_CASES = [
          (SPATIAL_DX, "dx = inv_std / m * (m * dx_hat - x_hat * (dx_hat * x_hat).sum(axis=AXES, keepdims=True))")),
     edit("dx_missing_gamma", "spatial_bn", SPATIAL, ("dx_hat = dout * scale", "dx_hat = dout")),
     edit("gradient_n_minus_1", "spatial_bn", SPATIAL,
-         (SPATIAL_DX, "dx = inv_std * (dx_hat - dx_hat.sum(axis=AXES, keepdims=True) / m\n"
-                      "                   - x_hat * (dx_hat * x_hat).sum(axis=AXES, keepdims=True) / (m - 1))")),
+         (SPATIAL_DX, ("dx = inv_std * (dx_hat - dx_hat.sum(axis=AXES, keepdims=True) / m\n"
+                       "                   - x_hat * (dx_hat * x_hat).sum(axis=AXES, keepdims=True) / (m - 1))"))),
     edit("spatial_count_n_only", "spatial_bn", SPATIAL,
          ("m = dout.shape[0] * dout.shape[2] * dout.shape[3]", "m = dout.shape[0]")),
     edit("parameter_gradient_keepdims", "spatial_bn", SPATIAL,

@@ -98,8 +98,9 @@ def _copy(value):
 
 
 def same(a: np.ndarray, b: np.ndarray, tol: Tolerance) -> bool:
-    """Equal shapes, NaN/Inf in the same places, and the finite values within tolerance."""
-    if a.shape != b.shape:
+    """Equal shapes, NaN/Inf in the same places, and the finite values within tolerance
+    (arrays of other than numbers are never the same as anything)."""
+    if a.shape != b.shape or a.dtype.kind not in "biuf" or b.dtype.kind not in "biuf":
         return False
     a, b = a.astype(np.float64), b.astype(np.float64)
     finite_a, finite_b = np.isfinite(a), np.isfinite(b)
