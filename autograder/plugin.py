@@ -176,6 +176,8 @@ def feedback_for(error: StudentError) -> Feedback:
     where = {"function": error.function, "module": error.module}
     location = dict(error.frames[-1]) if error.frames else None
     if isinstance(error, ImportFailed):
+        if detail.get("type") == "ModuleNotFoundError" and f"'{error.module}'" in detail.get("message", ""):
+            return Feedback("import", msg("feedback.file_missing", **where))
         syntax = detail.get("syntax")
         if syntax and syntax.get("file"):  # a file that cannot be decoded has no line to show
             location = {"file": syntax["file"], "line": syntax["line"], "function": None, "code": syntax["text"]}
@@ -186,7 +188,8 @@ def feedback_for(error: StudentError) -> Feedback:
         return Feedback("missing", msg(key, **where))
     if isinstance(error, Forbidden):
         modules = ", ".join(detail.get("modules", [])) or detail.get("message", "")
-        return Feedback("forbidden", msg("feedback.forbidden", **where, modules=modules), location=location)
+        key = "feedback.forbidden_import" if detail.get("kind") == "import" else "feedback.forbidden"
+        return Feedback("forbidden", msg(key, **where, modules=modules), location=location)
     if isinstance(error, TimedOut):
         key = "feedback.timeout_import" if detail.get("importing") else "feedback.timeout"
         return Feedback("timeout", msg(key, **where, seconds=f"{detail['seconds']:g}"))
@@ -205,8 +208,8 @@ def feedback_for(error: StudentError) -> Feedback:
 
 def _crash_feedback(error: StudentError, where: dict) -> Feedback:
     detail = error.detail
-    if "protocol" in detail:
-        return Feedback("crash", msg("feedback.protocol", **where, message=detail["protocol"]))
+    if "protocol" in detail:  # the details are for instructors (JSON), not the student
+        return Feedback("crash", msg("feedback.protocol", **where), data={"protocol": detail["protocol"]})
     if detail.get("signal"):
         summary = msg("feedback.crash_signal", **where, signal=detail["signal"])
     else:

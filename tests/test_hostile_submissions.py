@@ -257,7 +257,7 @@ def test_missing_file(run):
     report = run({}, [FILE_VICTIM, FILE_OTHER], remove=("optim.py",))
     failing = assert_only(report, FILE_VICTIM, "import")
     text = english(failing[0].feedback.summary)
-    assert text.startswith("optim.py could not be imported") and "No module named 'optim'" in text
+    assert text.startswith("optim.py is not in the folder being graded: put your file there")
 
 
 def test_import_time_infinite_loop_fails_its_file_fast(run):
@@ -274,5 +274,5 @@ def test_import_torch_at_the_top_of_a_file(run):
     report = run({"optim.py": "import torch\n" + (SOLUTIONS / "optim.py").read_text()}, [FILE_VICTIM, FILE_OTHER])
     failing = assert_only(report, FILE_VICTIM, "forbidden")
     assert len(failing) == len(report.exercise(FILE_VICTIM).checks)
-    assert english(failing[0].feedback.summary).startswith("sgd_step imported torch: ")
+    assert english(failing[0].feedback.summary).startswith("optim.py imports torch: ")
 
