@@ -24,6 +24,16 @@ PYTEST_ARGS = [
 ]
 
 
+class ExceptionValueOnly:
+    """The grading plugin reads each failing check's exception, never pytest's report of it.
+    pytest would format a traceback with source for every failure (parsing the check file
+    again each time, about 60 ms per failing check): ask for the exception's value only."""
+
+    @staticmethod
+    def pytest_configure(config: pytest.Config) -> None:
+        config.option.tbstyle = "value"
+
+
 def make_reference(kit: Kit, seed: int) -> Reference:
     """Disk-cached for the course's own seed; memory only for any other seed, so expected
     values for a grader's private seed are never written where student code could read them."""
@@ -51,7 +61,7 @@ def grade(kit: Kit, directory: Path, *, exercises: list[str] | None = None, seed
                            not_started=stubs, on_check=on_check, advice=advice)
     files = [str(CHECKS_DIR / f"{course.exercise(e).checks}.py") for e in run]
     try:
-        code = pytest.main([*files, *PYTEST_ARGS], plugins=[plugin])
+        code = pytest.main([*files, *PYTEST_ARGS], plugins=[plugin, ExceptionValueOnly])
     finally:
         if own_sandbox:
             sandbox.close()
