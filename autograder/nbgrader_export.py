@@ -46,9 +46,18 @@ from autograder.notebook_code import (
 from autograder.solution_cells import answer_cell, setup_code
 
 DEFAULT_ASSIGNMENT = "bn_dropout"
-CELL_TIMEOUT = 180
-"""Seconds one cell may run under ``nbgrader autograde``. A test cell grades one exercise in the
-kit's sandbox, whose own limits (course.yml policy) stop student code much earlier."""
+
+
+def cell_timeout(course) -> int:
+    """Seconds one cell may run under ``nbgrader autograde``: enough for a test cell whose
+    every function hangs (the sandbox stops each after the course's per-call limit, and skips
+    the rest of a function's checks), with room to spare; a student cell that loops forever
+    costs no more than this."""
+    functions = max(len([f for e in course.with_requirements([x.id]) for f in course.exercise(e).functions])
+                    for x in course.exercises)
+    return int(30 + 2 * course.policy.seconds_per_call * max(functions, 1))
+
+
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 CONFIG_MARK = "written by `grade export nbgrader`"
@@ -103,7 +112,7 @@ def export(kit: Kit, root: Path, *, assignment: str = DEFAULT_ASSIGNMENT, t: Tra
     config = root / "nbgrader_config.py"
     config_written = not config.exists() or CONFIG_MARK in config.read_text(encoding="utf-8", errors="replace")
     if config_written:
-        config.write_text(CONFIG.format(course_id=course_id(kit), timeout=CELL_TIMEOUT), encoding="utf-8")
+        config.write_text(CONFIG.format(course_id=course_id(kit), timeout=cell_timeout(kit.course)), encoding="utf-8")
     names = notebook_names(kit.course)
     seed = quiz_seed if quiz_seed is not None else assignment_seed(assignment)
     written = []

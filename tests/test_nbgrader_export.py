@@ -18,7 +18,7 @@ import pytest
 from support import EXERCISES, ROOT, SOLUTIONS, mutate
 
 from autograder.i18n import Translator
-from autograder.nbgrader_export import export
+from autograder.nbgrader_export import cell_timeout, export
 from autograder.nbgrader_tests import run_checks, run_quiz
 from autograder.notebook_asserts import ASSERTS, visible_asserts
 from autograder.notebook_code import (
@@ -68,7 +68,7 @@ def cells_by_id(notebook) -> dict:
 def test_one_notebook_per_exercise_file_in_course_order_then_the_quiz(kit, course_dir):
     assert list(notebooks(course_dir)) == ["01_batchnorm", "02_optim", "03_spatial_batchnorm", "04_dropout", "05_quiz"]
     config = (course_dir / "nbgrader_config.py").read_text()
-    for setting in ("c.Execute.timeout = ", "c.Execute.raise_on_iopub_timeout = False",
+    for setting in (f"c.Execute.timeout = {cell_timeout(kit.course)}\n", "c.Execute.raise_on_iopub_timeout = False",
                     "c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]"):
         assert setting in config
     compile(config, "nbgrader_config.py", "exec")
