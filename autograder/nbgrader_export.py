@@ -43,7 +43,7 @@ from autograder.notebook_code import (
     notebook_names,
     notebook_of_exercise,
 )
-from autograder.solution_cells import answer_cell, setup_code
+from autograder.solution_cells import SpliceError, answer_cell, setup_code
 
 DEFAULT_ASSIGNMENT = "bn_dropout"
 
@@ -196,7 +196,12 @@ def exercises(ctx: Context) -> list[NotebookNode]:
     for exercise in ctx.exercises:
         result.append(cells.read_only_markdown(f"heading_{exercise.id}", heading(exercise, ctx.kit.course, ctx.t)))
         for function in exercise.functions:
-            result.append(cells.answer(f"answer_{function}", answer_cell(stub, solution, function, ctx.functions)))
+            try:
+                code = answer_cell(stub, solution, function, ctx.functions)
+            except (SpliceError, SyntaxError) as error:
+                raise ExportError(ctx.t("export.errors.splice", file=ctx.file, function=function,
+                                        error=error)) from None
+            result.append(cells.answer(f"answer_{function}", code))
         result.append(cells.tests(f"tests_{exercise.id}", tests_source(exercise, ctx.t), exercise.points))
     return result
 

@@ -270,6 +270,18 @@ def test_export_command_writes_refuses_to_overwrite_and_replaces_with_force(tmp_
     assert bad.returncode == 2 and "not a valid assignment name" in bad.stderr
 
 
+def test_a_stub_without_its_function_is_a_clear_export_error(kit, tmp_path):
+    from autograder.kit import Kit
+    from autograder.nbgrader_export import ExportError
+
+    shutil.copytree(EXERCISES, tmp_path / "exercises")
+    shutil.copytree(SOLUTIONS, tmp_path / "solutions")
+    stub = tmp_path / "exercises" / "optim.py"
+    stub.write_text(stub.read_text().replace("def sgd_step(", "def sgd_update("))
+    with pytest.raises(ExportError, match="sgd_step of optim.py cannot be turned into an answer cell"):
+        export(Kit(tmp_path, kit.course), tmp_path / "course")
+
+
 def test_an_instructors_own_config_is_kept(kit, tmp_path):
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\nc.Exchange.root = '/srv/x'\n")
     result = export(kit, tmp_path, assignment="hw2")
