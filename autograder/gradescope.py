@@ -10,7 +10,8 @@ The zip, unpacked by Gradescope into ``/autograder/source``::
     kit/              the kit without solutions/: course.yml, quiz.yml, lessons/, autograder/...
 
 ``AUTOGRADER_ROOT`` (default ``/autograder``) and ``GRADE_PYTHON`` (default the venv made by
-setup.sh) let the tests run the same script against a simulated tree.
+setup.sh) let the tests run the same script against a simulated tree; ``GRADE_TIMEOUT``
+(default 540 s, under Gradescope's default 10 minutes) bounds the grader itself.
 
 A submission holds the student files (``batchnorm.py``...) anywhere in the upload, or the
 exported notebooks instead (`autograder.notebook_code`), and ``quiz_answers.yml`` or the quiz
@@ -68,7 +69,10 @@ PYTHON="${{GRADE_PYTHON:-/autograder/venv/bin/python}}"
 RESULTS="$ROOT/results/results.json"
 mkdir -p "$ROOT/results"
 rm -f "$RESULTS"
-cd "$KIT" && GRADE_COURSE="$KIT/course.yml" "$PYTHON" -m autograder.gradescope --root "$ROOT" --lang {language}
+# The kit stops student code itself; this limit only guards against the grader hanging, so that
+# results.json is still written before Gradescope's own timeout.
+cd "$KIT" && GRADE_COURSE="$KIT/course.yml" timeout --kill-after=10 "${{GRADE_TIMEOUT:-540}}" \
+  "$PYTHON" -m autograder.gradescope --root "$ROOT" --lang {language}
 if [ ! -s "$RESULTS" ]; then
   cat > "$RESULTS" <<'FALLBACK_JSON'
 {fallback}
@@ -84,7 +88,7 @@ exit 0
 def build_zip(kit, output: Path, *, language: str = "en") -> Path:
     """Write the autograder zip to `output` (replaced atomically) and return its path."""
     t = Translator(language)
-    fallback = json.dumps(crash_results(t("gradescope.crashed", error="run_autograder")), ensure_ascii=False)
+    fallback = json.dumps(crash_results(t("gradescope.no_results")), ensure_ascii=False)
     output = output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
     temporary = output.with_name(f".{output.name}.tmp")

@@ -233,4 +233,6 @@ def test_a_broken_kit_or_a_missing_python_still_writes_results(tree, tmp_path):
     finally:
         course.write_bytes(saved)
     results = run_autograder(tree, {"batchnorm.py": SOLUTIONS / "batchnorm.py"}, python=str(tmp_path / "no-python"))
-    assert results["score"] == 0 and "could not grade this submission" in results["output"]
+    assert results["score"] == 0 and "stopped before writing its results" in results["output"]
+    results = run_autograder(tree, {"batchnorm.py": SOLUTIONS / "batchnorm.py"}, env={"GRADE_TIMEOUT": "0.2"})
+    assert results["score"] == 0 and "stopped before writing its results" in results["output"]
