@@ -24,18 +24,20 @@ A record (``OUT/results/<student>.json``; `RECORD_SCHEMA`)::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
 import os
 import random
+import signal
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from autograder.kit import Kit
 from autograder.state import atomic_write
@@ -68,6 +70,8 @@ class Settings:
 class Outcome:
     records: list[dict]
     """Every student's record (resumed and new), sorted by student."""
+    total: int = 0
+    """Student folders found."""
     graded: int = 0
     resumed: int = 0
     interrupted: bool = False
@@ -114,8 +118,9 @@ def run(kit: Kit, settings: Settings, on_record: OnRecord | None = None, *,
             done[submission.student] = old
         else:
             todo.append((submission, fingerprint))
-    outcome = Outcome([], resumed=len(done))
     total = len(submissions)
+    outcome = Outcome([], total=total, resumed=len(done))
+    pool = _Pool(kit, settings, target, start=bool(todo))  # imports torch while notebooks are converted
     if on_record is not None:
         on_record(None, len(done), total)
     seeds = _seeds(len(todo), settings.seed, {r.get("seed") for r in done.values()})
@@ -140,7 +145,7 @@ def run(kit: Kit, settings: Settings, on_record: OnRecord | None = None, *,
             continue
         jobs.append({**base, "folder": str(folder)})
     try:
-        _Pool(kit, settings, target).grade(jobs, finish)
+        pool.grade(jobs, finish)
     except KeyboardInterrupt:
         outcome.interrupted = True
     outcome.records = [done[s] for s in sorted(done)]
@@ -202,14 +207,21 @@ class _Process:
 
 
 class _Pool:
-    """Up to ``jobs`` grading processes. Each gets one job, plus the next one ahead while the
-    queue is long (it boots that submission's worker early); finished records come back on
+    """Up to ``jobs`` grading processes, forked from a fork server that has imported torch and
+    the kit once (`autograder.batch_preload`). Each gets one job, plus the next one ahead while
+    the queue is long (it boots that submission's worker early); finished records come back on
     its pipe."""
 
-    def __init__(self, kit: Kit, settings: Settings, target: Callable | None) -> None:
+    def __init__(self, kit: Kit, settings: Settings, target: Callable | None, *, start: bool) -> None:
+        from multiprocessing import forkserver
+
         from autograder.batch_worker import serve
 
-        self.context = multiprocessing.get_context("spawn")
+        self.context = multiprocessing.get_context("forkserver")
+        self.context.set_forkserver_preload(["autograder.batch_preload"])
+        if start:
+            with _sigint_ignored():  # the fork server, and every process it forks, ignore Ctrl-C
+                forkserver.ensure_running()
         self.course_file = str(kit.root / "course.yml")
         self.settings = settings
         self.target = target or serve
@@ -230,6 +242,10 @@ class _Pool:
                     problem = self._problem(process)
                     if problem is not None:
                         self._lost(process, problem, pending, attempts, finish)
+        except BaseException:
+            for process in self.processes:
+                _end(process.process)
+            raise
         finally:
             self._shutdown()
 
@@ -237,7 +253,8 @@ class _Pool:
         parent, child = self.context.Pipe()
         process = self.context.Process(target=self.target, args=(child, self.course_file, self.settings.language),
                                        daemon=True, name="grade-batch")
-        process.start()
+        with _sigint_ignored():
+            process.start()
         child.close()
         return _Process(process, parent)
 
@@ -282,8 +299,7 @@ class _Pool:
         """A grading process died or overran: its current submission is tried again (or
         recorded as failed), the ones sent ahead go back to the queue, and a new process
         takes its place while there is work left."""
-        process.process.kill()
-        process.process.join(5)
+        _end(process.process)
         process.connection.close()
         if process.jobs:
             current = process.jobs.popleft()
@@ -305,8 +321,32 @@ class _Pool:
         deadline = time.monotonic() + 5
         for process in self.processes:
             process.process.join(max(0.0, deadline - time.monotonic()))
-            if process.process.is_alive():
-                process.process.kill()
-                process.process.join(5)
+            _end(process.process)
         self.processes = []
 
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Start processes with Ctrl-C ignored: the terminal sends SIGINT to every process of the
+    command, and stopping the grading processes is the batch's job (they would only print
+    tracebacks)."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: nothing to change
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _end(process: multiprocessing.Process) -> None:
+    """Stop a grading process: SIGTERM first, so it kills its sandbox workers and whatever
+    student code started, then SIGKILL if it lingers."""
+    if process.is_alive():
+        process.terminate()
+        process.join(3)
+    if process.is_alive():
+        process.kill()
+        process.join(5)

@@ -73,8 +73,8 @@ def grade_class(kit: Kit, settings, t: Translator) -> int:
     console.print(t("batch.written", folder=settings.output,
                     files=", ".join(p.name for p in [*files, report_file]), results=batch.RESULTS))
     if outcome.interrupted:
-        print(t("errors.prefix") + t("batch.interrupted", done=len(outcome.records),
-                                     total=summary.students), file=sys.stderr)
+        print(t("errors.prefix") + t("batch.interrupted", done=len(outcome.records), total=outcome.total),
+              file=sys.stderr)
         return 130
     return FAILED if outcome.errors else OK
 

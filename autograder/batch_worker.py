@@ -2,10 +2,10 @@
 
 `autograder.batch` starts a few of these (``--jobs``) and sends each one jobs over a pipe.
 Everything that is slow to start is paid once per process, not once per submission: Python,
-pytest, the kit and ``import torch`` (the reference computations). After these imports the
-process freezes its heap (`gc.freeze`): torch leaves hundreds of thousands of long-lived
-objects, and every full garbage collection (pytest runs two at the end of each session) would
-walk them all again.
+pytest, the kit, ``import torch`` (the reference computations, first needed by the first
+submission that is not all stubs) and ``torch._dynamo`` (imported by torch's first optimizer).
+After each such import the process freezes its heap (`gc.freeze`): torch leaves hundreds of
+thousands of long-lived objects that every full garbage collection would walk again.
 
 Student code never runs here either: each submission gets its own `Sandbox` worker, as with
 ``grade --submission``. When the next job is already waiting in the pipe, its worker is booted
@@ -23,6 +23,7 @@ from __future__ import annotations
 import gc
 import os
 import signal
+import sys
 import time
 from collections import deque
 from multiprocessing.connection import Connection
@@ -41,17 +42,24 @@ class Grader:
         self.t = Translator(language)
         self.references: dict[int, Any] = {}
         self.booted: dict[str, Any] = {}  # student -> a sandbox started in advance
+        self.current = None  # the sandbox of the submission being graded
+        self.modules = 0  # len(sys.modules) at the last freeze
 
     def warm_up(self) -> None:
-        """Import what every grading needs, then move the heap out of the collector's way."""
+        """Import what every grading needs (torch comes with the first reference value)."""
         import pytest  # noqa: F401
 
         from autograder import json_report, quiz_answers, runner  # noqa: F401
-        from autograder.reference import _import_torch
 
-        _import_torch()
-        gc.collect()
-        gc.freeze()
+        self.settle()
+
+    def settle(self) -> None:
+        """After imports (torch, then torch._dynamo with the first optimizer): collect once,
+        then freeze what is left, so later collections skip those long-lived objects."""
+        if len(sys.modules) != self.modules:
+            gc.collect()
+            gc.freeze()
+            self.modules = len(sys.modules)
 
     def boot(self, job: dict) -> None:
         """Start the sandbox worker of a job that comes next (unless it is all stubs)."""
@@ -73,7 +81,7 @@ class Grader:
         started = time.perf_counter()
         folder = Path(job["folder"])
         seed = int(job["seed"])
-        sandbox = self.booted.pop(job["student"], None) or self.kit.sandbox(folder)
+        sandbox = self.current = self.booted.pop(job["student"], None) or self.kit.sandbox(folder)
         record: dict[str, Any] = {"student": job["student"], "seed": seed, "folder": str(folder),
                                   "error": None, "report": None}
         try:
@@ -85,7 +93,9 @@ class Grader:
             record["error"] = {"kind": "kit", "detail": f"{type(error).__name__}: {lines[0] if lines else ''}"}
         finally:
             sandbox.close()
+            self.current = None
         record["seconds"] = round(time.perf_counter() - started, 3)
+        self.settle()
         return record
 
     def reference(self, seed: int):
@@ -98,16 +108,29 @@ class Grader:
         return self.references[seed]
 
     def close(self) -> None:
-        for sandbox in self.booted.values():
-            sandbox.close()
+        for sandbox in [self.current, *self.booted.values()]:
+            if sandbox is not None:
+                sandbox.close()
         self.booted.clear()
+        self.current = None
+
+    def stop_workers(self) -> None:
+        """Kill every sandbox worker and what it started (safe inside a signal handler)."""
+        for sandbox in [self.current, *self.booted.values()]:
+            if sandbox is not None:
+                sandbox.stop()
 
 
 def serve(connection: Connection, course_file: str, language: str) -> None:
     """The process's main loop (the target of `multiprocessing.Process`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the batch's to handle
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     grader = Grader(Kit.locate(course_file), language)
+
+    def terminate(signum, frame) -> None:  # the batch stops this process: no orphans left behind
+        grader.stop_workers()
+        os._exit(1)
+
+    signal.signal(signal.SIGTERM, terminate)
     grader.warm_up()
     queue: deque[dict] = deque()
     finishing = False
