@@ -61,22 +61,25 @@ def grade_command(argv: list[str], t: Translator) -> int:
     directory = _graded_folder(kit, args, t)
     seed = _seed(kit, args.seed)
 
-    from autograder.stubs import not_started
+    from autograder.runner import grade, needs_worker, result_cache
 
-    sandbox = kit.sandbox(directory)
-    if set(exercises or kit.course.ids) - not_started(kit.course, directory):
+    advice = bool(exercises)  # timing advice when working on chosen exercises
+    cache = result_cache(kit, directory, seed, advice)
+    sandbox = None
+    if needs_worker(kit, directory, exercises, cache):
+        sandbox = kit.sandbox(directory)
         sandbox.start()  # boots while pytest and Rich are imported
-    from autograder.runner import grade
     from autograder.sandbox import SandboxError
 
     try:
         with _progress(t, enabled=not args.json) as on_check:
             report = grade(kit, directory, exercises=exercises, seed=seed, sandbox=sandbox, on_check=on_check,
-                           advice=bool(exercises))  # timing advice when working on chosen exercises
+                           advice=advice, cache=cache)
     except SandboxError as error:
         raise UsageError(t("errors.sandbox", message=str(error).splitlines()[0])) from None
     finally:
-        sandbox.close()
+        if sandbox is not None:
+            sandbox.close()
     if exercises is None:  # the whole course: the theory quiz counts too
         from autograder.quiz_answers import quiz_for_report
 

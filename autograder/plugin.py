@@ -31,7 +31,7 @@ OnCheck = Callable[[CheckResult, int, int], None]
 class GradingPlugin:
     def __init__(self, course: Course, sandbox: Sandbox, reference: Reference, *, seed: int,
                  run: list[str], not_started: set[str], on_check: OnCheck | None = None,
-                 advice: bool = False) -> None:
+                 advice: bool = False, known: dict[str, ExerciseResult] | None = None) -> None:
         self.course = course
         self.proxy = Student(sandbox, course)
         self._reference = reference
@@ -40,6 +40,7 @@ class GradingPlugin:
         self.on_check = on_check
         self.results = {e.id: ExerciseResult(e.id, e.points, not_started=e.id in not_started)
                         for e in course.exercises if e.id in run}
+        self.known = known or {}  # results of prerequisites graded earlier (for "blocked by")
         self.exercise_of_module = {e.checks: e.id for e in course.exercises}
         self.total = 0
         self.done = 0
@@ -145,7 +146,8 @@ class GradingPlugin:
         else:
             result.feedback = Feedback("internal", msg("feedback.internal", error=f"{type(error).__name__}: {error}"))
         result.outcome = "failed"
-        if owner and owner != exercise and owner in self.results and self.results[owner].status != "passed":
+        owner_result = self.results.get(owner) or self.known.get(owner)
+        if owner and owner != exercise and owner_result is not None and owner_result.status != "passed":
             result.outcome, result.blocked_by = "blocked", owner
         return result
 

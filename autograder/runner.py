@@ -1,19 +1,26 @@
-"""One grading run: a folder of student code in, a `GradeReport` out."""
+"""One grading run: a folder of student code in, a `GradeReport` out.
+
+pytest (and the checks) are imported only when some exercise has to run: untouched stubs are
+recognised without running anything, and results the `ResultCache` still holds are reused.
+"""
 
 from __future__ import annotations
 
 import os
 import time
 from pathlib import Path
-
-import pytest
+from typing import TYPE_CHECKING, Callable
 
 from autograder.kit import CHECKS_DIR, Kit
-from autograder.plugin import GradingPlugin, OnCheck
 from autograder.reference import Reference
+from autograder.result_cache import ResultCache
 from autograder.results import ExerciseResult, GradeReport
-from autograder.sandbox import Sandbox
 from autograder.stubs import not_started
+
+if TYPE_CHECKING:
+    import pytest
+
+    from autograder.sandbox import Sandbox
 
 PYTEST_ARGS = [
     "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir", str(CHECKS_DIR),
@@ -30,7 +37,7 @@ class ExceptionValueOnly:
     again each time, about 60 ms per failing check): ask for the exception's value only."""
 
     @staticmethod
-    def pytest_configure(config: pytest.Config) -> None:
+    def pytest_configure(config: "pytest.Config") -> None:
         config.option.tbstyle = "value"
 
 
@@ -42,24 +49,61 @@ def make_reference(kit: Kit, seed: int) -> Reference:
     return Reference(None)
 
 
+def result_cache(kit: Kit, directory: Path, seed: int, advice: bool = False) -> ResultCache | None:
+    """The result cache for `directory`, kept next to the reference cache (so only for the
+    course's own seed, and not when $GRADE_NO_CACHE is set)."""
+    if seed != kit.course.policy.seed or os.environ.get("GRADE_NO_CACHE"):
+        return None
+    return ResultCache(kit.state_dir / "cache" / "results", kit.course, kit.root / "course.yml",
+                       directory, seed, advice)
+
+
+def needs_worker(kit: Kit, directory: Path, exercises: list[str] | None = None,
+                 cache: ResultCache | None = None) -> bool:
+    """Whether grading these exercises will run student code (not all stubs or cached)."""
+    stubs = not_started(kit.course, directory)
+    run = kit.course.with_requirements(exercises or kit.course.ids)
+    return any(e not in stubs and (cache is None or cache.load(e) is None) for e in run)
+
+
 def grade(kit: Kit, directory: Path, *, exercises: list[str] | None = None, seed: int | None = None,
           sandbox: Sandbox | None = None, reference: Reference | None = None,
-          on_check: OnCheck | None = None, advice: bool = False) -> GradeReport:
+          on_check: Callable | None = None, advice: bool = False, cache: ResultCache | None = None) -> GradeReport:
     """Grade the student code in `directory`: the given exercises (all by default) and the
-    exercises they require. The report lists only the exercises asked for."""
+    exercises they require; results still in `cache` are reused. The report lists only the
+    exercises asked for."""
     started = time.perf_counter()
     course = kit.course
     seed = course.policy.seed if seed is None else seed
     wanted = exercises or course.ids
     run = course.with_requirements(wanted)
+    cached = {e: result for e in run if cache is not None and (result := cache.load(e)) is not None}
+    fresh = [e for e in run if e not in cached]
+    results = dict(cached)
+    if fresh:
+        results.update(_run_checks(kit, directory, fresh, cached, seed, sandbox, reference, on_check, advice))
+        if cache is not None:
+            for exercise_id in fresh:
+                cache.store(results[exercise_id])
+    return GradeReport(str(directory), seed, [results[e] for e in wanted], duration=time.perf_counter() - started)
+
+
+def _run_checks(kit: Kit, directory: Path, run: list[str], known: dict[str, ExerciseResult], seed: int,
+                sandbox: Sandbox | None, reference: Reference | None, on_check: Callable | None,
+                advice: bool) -> dict[str, ExerciseResult]:
+    """Run the checks of the exercises in `run` (`known` holds the results of the others)."""
+    import pytest
+
+    from autograder.plugin import GradingPlugin
+
     stubs = not_started(kit.course, directory)
     own_sandbox = sandbox is None
     sandbox = sandbox or kit.sandbox(directory)
-    if run != [e for e in run if e in stubs]:
+    if any(e not in stubs for e in run):
         sandbox.start()  # the worker boots while pytest collects
-    plugin = GradingPlugin(course, sandbox, reference or make_reference(kit, seed), seed=seed, run=run,
-                           not_started=stubs, on_check=on_check, advice=advice)
-    files = [str(CHECKS_DIR / f"{course.exercise(e).checks}.py") for e in run]
+    plugin = GradingPlugin(kit.course, sandbox, reference or make_reference(kit, seed), seed=seed, run=run,
+                           not_started=stubs, on_check=on_check, advice=advice, known=known)
+    files = [str(CHECKS_DIR / f"{kit.course.exercise(e).checks}.py") for e in run]
     try:
         code = pytest.main([*files, *PYTEST_ARGS], plugins=[plugin, ExceptionValueOnly])
     finally:
@@ -67,5 +111,4 @@ def grade(kit: Kit, directory: Path, *, exercises: list[str] | None = None, seed
             sandbox.close()
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise RuntimeError(f"the checks could not run (pytest exit code {int(code)})")
-    results: list[ExerciseResult] = [plugin.results[e] for e in wanted]
-    return GradeReport(str(directory), seed, results, duration=time.perf_counter() - started)
+    return {e: plugin.results[e] for e in run}

@@ -30,7 +30,7 @@ from autograder.kit import Kit
 from autograder.reference import Reference
 from autograder.report import HintView, ProgressView, ReportView
 from autograder.results import ExerciseResult, GradeReport
-from autograder.runner import grade, make_reference
+from autograder.runner import grade, make_reference, result_cache
 from autograder.sandbox import Sandbox
 from autograder.state import State
 
@@ -57,8 +57,9 @@ class Session:
         sandbox = self.spare or self.kit.sandbox(self.directory)
         self.spare = None
         try:
+            cache = result_cache(self.kit, self.directory, self.kit.course.policy.seed, advice)
             report = grade(self.kit, self.directory, exercises=self.kit.course.with_requirements(exercises),
-                           sandbox=sandbox, reference=self.reference, advice=advice)
+                           sandbox=sandbox, reference=self.reference, advice=advice, cache=cache)
         finally:
             sandbox.close()
             self.spare = self.kit.sandbox(self.directory)
