@@ -4,8 +4,9 @@
 
 Times, each the median of several runs of a fresh process:
 - the floors: ``python -c "import numpy, pytest, rich"`` and ``python -c "import torch"``;
-- ``grade --solutions`` with a warm reference cache (the everyday case) and with an empty one
-  (the first run after a clone: torch is imported once to build the cache);
+- ``grade --solutions`` with warm caches (nothing changed since the last grading), with only
+  the reference values cached (every exercise graded again, as after editing every file), and
+  with empty caches (the first run after a clone: torch is imported once to fill them);
 - ``grade`` on the untouched stubs;
 - ``grade watch``: from saving a file to the new feedback on screen, for the exercise being
   worked on (a real pseudo-terminal, a private copy of the kit).
@@ -92,15 +93,22 @@ def main() -> None:
         timed([*GRADE, "--solutions"], env)  # fill the warm cache
 
         def empty_cache() -> None:
-            for entry in Path(cold_state).rglob("*.ref"):
+            for entry in Path(cold_state).rglob("*"):
+                if entry.is_file():
+                    entry.unlink()
+
+        def forget_results() -> None:
+            for entry in Path(warm_state).rglob("results/*.json"):
                 entry.unlink()
 
         results = {
             "floor: import numpy, pytest, rich": median_time([PYTHON, "-c", "import numpy, pytest, rich"], runs, env),
             "floor: import torch": median_time([PYTHON, "-c", "import torch"], runs, env),
-            "grade --solutions (warm cache)": median_time([*GRADE, "--solutions"], runs, env),
-            "grade --solutions (empty cache)": median_time([*GRADE, "--solutions"], max(3, runs // 2), cold_env,
-                                                           prepare=empty_cache),
+            "grade --solutions (warm caches)": median_time([*GRADE, "--solutions"], runs, env),
+            "grade --solutions (all graded again)": median_time([*GRADE, "--solutions"], runs, env,
+                                                                prepare=forget_results),
+            "grade --solutions (empty caches)": median_time([*GRADE, "--solutions"], max(3, runs // 2), cold_env,
+                                                            prepare=empty_cache),
             "grade on the stubs": median_time([*GRADE, "--submission", "exercises"], runs, env),
         }
     watch = save_to_feedback(runs)
@@ -112,7 +120,7 @@ def main() -> None:
             ratio = f"{seconds / light:5.2f}x numpy+pytest+rich   {seconds / torch:5.2f}x torch"
         print(f"  {name:<36} {seconds:6.3f} s   {ratio}")
     print(f"  {'grade watch: save to feedback':<36} {watch:6.3f} s   (target 0.3 s)")
-    warm = results["grade --solutions (warm cache)"] / light
+    warm = results["grade --solutions (warm caches)"] / light
     print(f"warm full grade / numpy+pytest+rich floor: {warm:.2f} (target 1.5)")
 
 
