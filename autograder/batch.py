@@ -41,7 +41,8 @@ from typing import Callable, Iterator
 
 from autograder.kit import Kit
 from autograder.state import atomic_write
-from autograder.submissions import Submission, SubmissionError, digest, find_submissions, stage
+from autograder.stubs import not_started
+from autograder.submissions import Submission, digest, find_submissions, stage
 
 RECORD_SCHEMA = 1
 RESULTS = "results"
@@ -90,12 +91,17 @@ def default_jobs() -> int:
 
 
 def course_digest(kit: Kit) -> str:
-    """What makes old results stale: the course file and the check files."""
-    hasher = hashlib.sha256((kit.root / "course.yml").read_bytes())
-    from autograder.kit import CHECKS_DIR
+    """What makes old results stale: the course file, the quiz bank and the kit's own code and
+    messages (a fixed check, a changed tolerance...)."""
+    from autograder.kit import PACKAGE_DIR
 
-    for path in sorted(CHECKS_DIR.glob("*.py")):
-        hasher.update(path.read_bytes())
+    files = [kit.root / "course.yml"]
+    if kit.course.quiz is not None:
+        files.append(kit.root / kit.course.quiz.bank)
+    files += sorted(p for p in PACKAGE_DIR.rglob("*") if p.suffix in (".py", ".yml") and "__pycache__" not in p.parts)
+    hasher = hashlib.sha256()
+    for path in files:
+        hasher.update(path.read_bytes() if path.is_file() else b"-")
     return hasher.hexdigest()[:32]
 
 
@@ -133,18 +139,21 @@ def run(kit: Kit, settings: Settings, on_record: OnRecord | None = None, *,
         if on_record is not None:
             on_record(record, len(done), total)
 
-    jobs = []
-    for (submission, fingerprint), seed in zip(todo, seeds):
-        base = {"schema": RECORD_SCHEMA, "student": submission.student, "kind": submission.kind,
-                "source": str(submission.source), "digest": fingerprint, "course": course, "seed": seed}
-        try:
-            folder = stage(submission, kit.course, settings.output / STAGED / submission.student)
-        except (SubmissionError, OSError) as error:
-            finish({**base, "folder": None, "graded_at": _now(), "seconds": 0.0,
-                    "error": {"kind": "submission", "detail": str(error)}, "report": None})
-            continue
-        jobs.append({**base, "folder": str(folder)})
     try:
+        jobs = []
+        for (submission, fingerprint), seed in zip(todo, seeds):
+            base = {"schema": RECORD_SCHEMA, "student": submission.student, "kind": submission.kind,
+                    "source": str(submission.source), "digest": fingerprint, "course": course, "seed": seed}
+            try:
+                folder = stage(submission, kit.course, settings.output / STAGED / submission.student)
+            except Exception as error:  # noqa: BLE001 - unreadable notebooks cost that student only
+                finish({**base, "folder": None, "graded_at": _now(), "seconds": 0.0,
+                        "error": {"kind": "submission", "detail": str(error)}, "report": None})
+                continue
+            jobs.append({**base, "folder": str(folder)})
+        # Longest first, so no process is left alone with a long one at the end: code to run
+        # before untouched stubs (which cost almost nothing).
+        jobs.sort(key=lambda job: len(not_started(kit.course, Path(job["folder"]))))
         pool.grade(jobs, finish)
     except KeyboardInterrupt:
         outcome.interrupted = True

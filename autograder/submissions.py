@@ -14,6 +14,7 @@ batch's own output folder, never next to the student's notebooks.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,13 +80,21 @@ def _notebook_folders(folder: Path) -> list[Path]:
 
 
 def digest(folder: Path) -> str:
-    """A fingerprint of every file in `folder` (names and contents): a changed submission
-    is graded again when a batch resumes."""
+    """A fingerprint of every file in `folder` (names and contents; symbolic links are not
+    followed): a changed submission is graded again when a batch resumes."""
     hasher = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and not IGNORED & set(path.relative_to(folder).parts):
-            hasher.update(f"{path.relative_to(folder).as_posix()}\0{path.stat().st_size}\0".encode())
-            hasher.update(path.read_bytes())
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d not in IGNORED)
+        for name in sorted(files):
+            path = Path(root, name)
+            hasher.update(f"{path.relative_to(folder).as_posix()}\0".encode())
+            if path.is_symlink():
+                hasher.update(f"-> {os.readlink(path)}\0".encode())
+                continue
+            with open(path, "rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    hasher.update(chunk)
+            hasher.update(b"\0")
     return hasher.hexdigest()[:32]
 
 

@@ -1,6 +1,6 @@
 """How much faster is `grade batch` than `nbgrader autograde` on the same class?
 
-    python benchmarks/batch_vs_nbgrader.py [--students 12] [--jobs N] [--repeat 1] [--keep DIR]
+    python benchmarks/batch_vs_nbgrader.py [--students 24] [--jobs N] [--repeat 1] [--keep DIR]
 
 In one run: export the course with ``grade export nbgrader``, release it with ``nbgrader
 generate_assignment``, generate a class of notebook submissions (a mix of correct, partial,
@@ -73,7 +73,7 @@ def make_class(course: Path, students: int) -> dict[str, str]:
     source = {p.stem: load(p) for p in sorted((course / "source" / ASSIGNMENT).glob("*.ipynb"))}
     release = {p.stem: p for p in sorted((course / "release" / ASSIGNMENT).glob("*.ipynb"))}
     mistakes = [(stem, change) for stem in source for topic, changes in MISTAKES.items()
-                if stem.endswith(topic) for change in changes]
+                if stem.split("_", 1)[-1] == topic for change in changes]
     plan = {}
     for index in range(students):
         kind = ("correct", "partial", "mistake", "untouched")[index % 4]
@@ -118,7 +118,7 @@ def batch_totals(output: Path) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, default=12)
+    parser.add_argument("--students", type=int, default=24)
     parser.add_argument("--jobs", type=int, default=None, help="grade batch --jobs (default: every core)")
     parser.add_argument("--repeat", type=int, default=1, help="time each tool this many times (median)")
     parser.add_argument("--keep", metavar="DIR", help="build the course in DIR and keep it")
