@@ -284,7 +284,7 @@ def slow_import(seconds: float) -> str:
 
 def test_an_interrupted_run_resumes_where_it_stopped(course, tmp_path):
     classroom, output = tmp_path / "submitted", tmp_path / "grades"
-    make_submission(classroom / "a_stub", base=EXERCISES)
+    make_submission(classroom / "a_done")
     make_submission(classroom / "b_slow", {"batchnorm.py": slow_import(SECONDS * 0.6) +
                                            (SOLUTIONS / "batchnorm.py").read_text()})
     make_submission(classroom / "c_stub", base=EXERCISES)
@@ -293,15 +293,15 @@ def test_an_interrupted_run_resumes_where_it_stopped(course, tmp_path):
                                 "--course", str(course)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
     deadline = time.monotonic() + 120
-    while not (output / "results" / "a_stub.json").exists() and time.monotonic() < deadline:
+    while not (output / "results" / "a_done.json").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)  # while b_slow is being graded
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stdout + stderr
     assert "interrupted with 1 of 3 submissions graded" in stderr
-    assert sorted(p.name for p in (output / "results").glob("*.json")) == ["a_stub.json"]
+    assert sorted(p.name for p in (output / "results").glob("*.json")) == ["a_done.json"]
     with open(output / "gradebook.csv", newline="") as handle:
-        assert [row["student"] for row in csv.DictReader(handle)] == ["a_stub"]
+        assert [row["student"] for row in csv.DictReader(handle)] == ["a_done"]
 
     result = run_grade("batch", str(classroom), "--output", str(output), "--jobs", "1", course=course)
     assert result.returncode == 0, result.stderr
