@@ -25,6 +25,7 @@ A record (``OUT/results/<student>.json``; `RECORD_SCHEMA`)::
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import multiprocessing
@@ -117,6 +118,13 @@ def run(kit: Kit, settings: Settings, on_record: OnRecord | None = None, *,
     (``interrupted``)."""
     started = time.perf_counter()
     results_dir = settings.output / RESULTS
+    settings.output.mkdir(parents=True, exist_ok=True)
+    with _exclusive(settings.output):
+        return _run(kit, settings, on_record, target, started, results_dir)
+
+
+def _run(kit: Kit, settings: Settings, on_record: OnRecord | None, target: Callable | None, started: float,
+         results_dir: Path) -> Outcome:
     submissions = find_submissions(settings.directory, kit.course, exclude=[settings.output],
                                    assignment=settings.assignment)
     course = course_digest(kit)
@@ -165,6 +173,21 @@ def run(kit: Kit, settings: Settings, on_record: OnRecord | None = None, *,
     outcome.records = [done[s] for s in sorted(done)]
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+class Busy(Exception):
+    """Another batch is writing to the same output folder."""
+
+
+@contextlib.contextmanager
+def _exclusive(output: Path) -> Iterator[None]:
+    """Hold ``OUT/.lock`` for the run: two batches writing one gradebook would mix results."""
+    with open(output / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Busy(str(output)) from None
+        yield
 
 
 def load_record(path: Path) -> dict | None:

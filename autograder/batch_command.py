@@ -56,8 +56,11 @@ def grade_class(kit: Kit, settings, t: Translator) -> int:
     from autograder import batch, class_report, gradebook
     from autograder.state import atomic_write
 
-    with _Progress(t) as on_record:
-        outcome = batch.run(kit, settings, on_record)
+    try:
+        with _Progress(t) as on_record:
+            outcome = batch.run(kit, settings, on_record)
+    except batch.Busy:
+        raise UsageError(t("batch.errors.busy", path=settings.output)) from None
     if not outcome.records:
         if outcome.interrupted:
             raise KeyboardInterrupt

@@ -156,7 +156,7 @@ def direct(kit: Kit, folder: Path, seed: int) -> dict:
 def test_every_student_is_graded_and_the_class_report_printed(graded):
     result, output, _ = graded
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert sorted(p.name for p in output.iterdir()) == [
+    assert sorted(p.name for p in output.iterdir() if not p.name.startswith(".")) == [
         "checks.csv", "class_report.md", "gradebook.csv", "gradebook.json", "results", "submissions"]
     assert sorted(p.stem for p in (output / "results").glob("*.json")) == ["alice", "bob", "carol", "dave", "eve",
                                                                            "frank"]
@@ -323,6 +323,18 @@ def test_force_grades_again_and_a_fixed_seed_is_used_for_everyone(quick_kit, tmp
     forced = batch.run(quick_kit, settings)
     assert (forced.graded, forced.resumed) == (2, 0)
     assert [r["seed"] for r in forced.records] == [12, 12]
+
+
+def test_two_batches_never_write_the_same_output_at_once(quick_kit, tmp_path):
+    import fcntl
+
+    make_submission(tmp_path / "submitted" / "a", base=EXERCISES)
+    (tmp_path / "grades").mkdir()
+    with open(tmp_path / "grades" / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(batch.Busy):
+            batch.run(quick_kit, batch.Settings(tmp_path / "submitted", tmp_path / "grades", jobs=1))
+    assert not (tmp_path / "grades" / "results").exists()
 
 
 # -- grading processes that die or hang -----------------------------------------------------------
