@@ -34,11 +34,11 @@ import random
 import signal
 import time
 from collections import Counter, deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Callable, Iterator
 
 from autograder.kit import Kit
 from autograder.state import atomic_write

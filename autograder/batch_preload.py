@@ -19,10 +19,10 @@ import os
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")  # small arrays, several grading processes: no BLAS threads
 
-import pytest  # noqa: E402,F401
+import pytest  # noqa: F401
 
-from autograder import json_report, quiz_answers, runner  # noqa: E402,F401
-from autograder.reference import _import_torch  # noqa: E402
+from autograder import json_report, quiz_answers, runner  # noqa: F401
+from autograder.reference import _import_torch
 
 _import_torch()
 for _module in ("torch._dynamo", "autograder.compare", "autograder.cases", "autograder.gradcheck",

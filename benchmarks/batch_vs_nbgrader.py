@@ -49,7 +49,7 @@ def environment(state: Path) -> dict[str, str]:
 def run(command: list[str], cwd: Path, env: dict[str, str]) -> float:
     """Run a command to the end; return its wall-clock seconds (stop the script if it fails)."""
     started = time.perf_counter()
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")

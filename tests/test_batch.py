@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from support import EXERCISES, ROOT, SOLUTIONS, make_submission, mutate
 
 from autograder import batch
 from autograder.batch_worker import Grader, serve
@@ -35,7 +36,6 @@ from autograder.quiz_answers import ANSWERS_FILE, quiz_for_report, write_answers
 from autograder.quiz_bank import load_bank
 from autograder.quiz_check import key, variant_of
 from autograder.runner import grade, make_reference
-from support import EXERCISES, ROOT, SOLUTIONS, make_submission, mutate
 
 GRADE = Path(sys.executable).with_name("grade")
 SECONDS = 2
@@ -58,8 +58,8 @@ HOSTILE = {
 def run_grade(*args: str, course: Path, **kwargs) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "GRADE_LANG"}
     env.update({"COLUMNS": "100", "GRADE_STATE_DIR": str(course.parent / "state")})
-    return subprocess.run([str(GRADE), *args, "--course", str(course)], env=env, capture_output=True, text=True,
-                          timeout=600, **kwargs)
+    return subprocess.run([str(GRADE), *args, "--course", str(course)], env=env, capture_output=True,
+                          text=True, check=False, timeout=600, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -421,8 +421,9 @@ def test_class_report_counts_on_a_constructed_class(quick_kit):
     assert "| `f::a` | title of f::a | 1 / 4 | 25 % |" in text
     assert "| `unbiased_variance` | the batch was normalised with the unbiased variance (divided by N − 1) | 2 |" in text
     assert "- eli: grading it took longer than 900 s and was stopped" in text
-    from rich.console import Console
     import io
+
+    from rich.console import Console
 
     console = Console(file=io.StringIO(), width=100)
     console.print(ClassReportView(summary, quick_kit.course, Translator("es")))
