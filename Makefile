@@ -29,8 +29,10 @@ setup: $(VENV)/.kit
 
 setup-test: $(VENV)/.kit-test
 
+# Failing checks are the normal state while working: `grade` itself reports them (and its exit
+# code is for scripts), so make does not add an error line of its own.
 grade: setup
-	@$(BIN)/grade $(ARGS)
+	@$(BIN)/grade $(ARGS) || true
 
 test: setup-test
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(ARGS)
