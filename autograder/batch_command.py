@@ -18,8 +18,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from autograder.cli import FAILED, OK, UsageError, _common_options, _console
-from autograder.i18n import Translator, choose_language
+from autograder.cli import FAILED, OK, UsageError, common_options, make_console, open_kit
+from autograder.i18n import Translator
 from autograder.kit import Kit
 
 
@@ -34,10 +34,9 @@ def main(argv: list[str], t: Translator) -> int:
     parser.add_argument("--seed", metavar="N|random", default="random", help=t("batch.help.seed"))
     parser.add_argument("--force", action="store_true", help=t("batch.help.force"))
     parser.add_argument("--assignment", metavar="NAME", help=t("batch.help.assignment"))
-    _common_options(parser, t)
+    common_options(parser, t)
     args = parser.parse_args(argv)
-    kit = Kit.locate(args.course)
-    t = Translator(choose_language(args.lang, kit.course.default_language))
+    kit, t = open_kit(args)
     directory = Path(args.directory)
     if not directory.is_dir():
         raise UsageError(t("errors.not_a_folder", path=directory))
@@ -69,7 +68,7 @@ def grade_class(kit: Kit, settings, t: Translator) -> int:
     summary = class_report.summarize(outcome.records, kit.course)
     report_file = settings.output / "class_report.md"
     atomic_write(report_file, class_report.markdown(summary, kit.course, t).encode("utf-8"))
-    console = _console()
+    console = make_console()
     console.print(class_report.ClassReportView(summary, kit.course, t))
     console.print(t("batch.summary", graded=outcome.graded, resumed=outcome.resumed, errors=len(outcome.errors),
                     seconds=f"{outcome.seconds:.1f}"))

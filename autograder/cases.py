@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 # float32 checks judge the dtype and rough values (tolerance 1e-3). Their features spread wide
 # (variance >= 2), so that mistakes about eps, whose effect is about eps / variance, stay far
 # below that tolerance at any seed: only the float64 checks judge eps.
@@ -42,3 +41,25 @@ def with_flat_features(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if x.shape[1] > 1:
         x[:, 1] = -1.25
     return x
+
+
+# The mini-batch cases of the batch-norm forward and backward checks: name -> (N, D, options).
+# Every case draws a random gamma and beta (and, for the backward, a random upstream gradient).
+BATCH_CASES = {
+    "random_batch": (16, 10, {}),
+    "two_samples": (2, 6, {}),
+    "odd_batch_one_feature": (7, 1, {}),
+    "flat_features": (12, 5, {"flat": True}),
+    "large_offset": (32, 4, {"offset": 1e4, "spread": 1e-3}),
+    "custom_eps": (9, 5, {"eps": 1e-2}),
+}
+
+
+def batch_inputs(rng: np.random.Generator, n: int, d: int, *, offset: float = 0.0, spread: float = 1.0,
+                 flat: bool = False, eps: float = 1e-5, dtype=np.float64):
+    """One batch-norm case: x (N, D), gamma and beta (D,), and eps."""
+    x = features(rng, (n, d), offset=offset, spread=spread, dtype=dtype)
+    if flat:
+        x = with_flat_features(x, rng)
+    gamma, beta = affine(rng, d, dtype)
+    return x, gamma, beta, eps

@@ -55,8 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def grade_command(argv: list[str], t: Translator) -> int:
     args = _grade_parser(t).parse_args(argv)
-    kit = Kit.locate(args.course)
-    t = Translator(choose_language(args.lang, kit.course.default_language))
+    kit, t = open_kit(args)
     exercises = [_exercise_id(kit, name, t) for name in args.exercises] or None
     directory = _graded_folder(kit, args, t)
     seed = _seed(kit, args.seed)
@@ -93,7 +92,7 @@ def grade_command(argv: list[str], t: Translator) -> int:
     else:
         from autograder.report import ReportView
 
-        _console().print(ReportView(report, kit.course, t, detail="all" if exercises else "first"))
+        make_console().print(ReportView(report, kit.course, t, detail="all" if exercises else "first"))
     return OK if report.all_passed else FAILED
 
 
@@ -104,12 +103,18 @@ def _grade_parser(t: Translator) -> argparse.ArgumentParser:
     folder = parser.add_mutually_exclusive_group()
     folder.add_argument("--solutions", action="store_true", help=t("help.solutions"))
     folder.add_argument("--submission", metavar="DIR", help=t("help.submission"))
-    _common_options(parser, t)
+    common_options(parser, t)
     parser.add_argument("--seed", help=t("help.seed"))
     return parser
 
 
-def _common_options(parser: argparse.ArgumentParser, t: Translator) -> None:
+def open_kit(args: argparse.Namespace) -> tuple[Kit, Translator]:
+    """The kit named by ``--course`` (or found from here) and a translator for ``--lang``."""
+    kit = Kit.locate(args.course)
+    return kit, Translator(choose_language(args.lang, kit.course.default_language))
+
+
+def common_options(parser: argparse.ArgumentParser, t: Translator) -> None:
     parser.add_argument("--lang", choices=["en", "es"], help=t("help.lang"))
     parser.add_argument("--course", metavar="PATH", help=t("help.course"))
 
@@ -191,7 +196,7 @@ class _progress:
             self.bar.stop()
 
 
-def _console():
+def make_console():
     from rich.console import Console
 
     return Console(highlight=False)
@@ -202,25 +207,23 @@ def _console():
 
 def list_command(argv: list[str], t: Translator) -> int:
     parser = argparse.ArgumentParser(prog="grade list", description=t("help.list"))
-    _common_options(parser, t)
+    common_options(parser, t)
     args = parser.parse_args(argv)
-    kit = Kit.locate(args.course)
-    t = Translator(choose_language(args.lang, kit.course.default_language))
+    kit, t = open_kit(args)
     from autograder.report import ProgressView
     from autograder.state import State
 
     state = State.load(kit.state_dir)
-    _console().print(ProgressView(kit.course, state.progress, state.hints, t, quiz=state.data.get("quiz")))
+    make_console().print(ProgressView(kit.course, state.progress, state.hints, t, quiz=state.data.get("quiz")))
     return OK
 
 
 def hint_command(argv: list[str], t: Translator) -> int:
     parser = argparse.ArgumentParser(prog="grade hint", description=t("help.hint"))
     parser.add_argument("exercise", nargs="?", metavar="EXERCISE", help=t("help.hint_exercise"))
-    _common_options(parser, t)
+    common_options(parser, t)
     args = parser.parse_args(argv)
-    kit = Kit.locate(args.course)
-    t = Translator(choose_language(args.lang, kit.course.default_language))
+    kit, t = open_kit(args)
     from autograder.report import HintView
     from autograder.state import State
 
@@ -233,19 +236,18 @@ def hint_command(argv: list[str], t: Translator) -> int:
         state.save()
     except OSError:
         pass
-    _console().print(HintView(exercise, shown, t))
+    make_console().print(HintView(exercise, shown, t))
     return OK
 
 
 def watch_command(argv: list[str], t: Translator) -> int:
     parser = argparse.ArgumentParser(prog="grade watch", description=t("help.watch"))
-    _common_options(parser, t)
+    common_options(parser, t)
     args = parser.parse_args(argv)
-    kit = Kit.locate(args.course)
-    t = Translator(choose_language(args.lang, kit.course.default_language))
+    kit, t = open_kit(args)
     from autograder.watch import run
 
-    return run(kit, t, _console())
+    return run(kit, t, make_console())
 
 
 def _current_exercise(kit: Kit, state) -> str:

@@ -12,8 +12,8 @@ import argparse
 import re
 from pathlib import Path
 
-from autograder.cli import OK, UsageError, _common_options, _console
-from autograder.i18n import Translator, choose_language
+from autograder.cli import OK, UsageError, common_options, make_console, open_kit
+from autograder.i18n import Translator
 from autograder.kit import Kit
 
 ASSIGNMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
@@ -22,8 +22,7 @@ DEFAULT_ZIP = "gradescope-autograder.zip"
 
 def main(argv: list[str], t: Translator) -> int:
     args = _parser(t).parse_args(argv)
-    kit = Kit.locate(args.course)
-    t = Translator(choose_language(args.lang, kit.course.default_language))
+    kit, t = open_kit(args)
     if not kit.solutions_dir.is_dir():
         raise UsageError(t("export.errors.no_solutions", path=kit.solutions_dir))
     return args.run(kit, args, t)
@@ -40,13 +39,13 @@ def _parser(t: Translator) -> argparse.ArgumentParser:
                           help=t("export.help.assignment", default=DEFAULT_ASSIGNMENT))
     nbgrader.add_argument("--quiz-seed", metavar="N", type=int, help=t("export.help.quiz_seed"))
     nbgrader.add_argument("--force", action="store_true", help=t("export.help.force"))
-    _common_options(nbgrader, t)
+    common_options(nbgrader, t)
     nbgrader.set_defaults(run=nbgrader_command)
     gradescope = targets.add_parser("gradescope", help=t("export.help.gradescope"),
                                     description=t("export.help.gradescope"))
     gradescope.add_argument("--output", metavar="FILE", default=DEFAULT_ZIP,
                             help=t("export.help.output", default=DEFAULT_ZIP))
-    _common_options(gradescope, t)
+    common_options(gradescope, t)
     gradescope.set_defaults(run=gradescope_command)
     return parser
 
@@ -64,7 +63,7 @@ def nbgrader_command(kit: Kit, args: argparse.Namespace, t: Translator) -> int:
         result = export(kit, root, assignment=args.assignment, t=t, quiz_seed=args.quiz_seed, force=args.force)
     except ExportError as error:
         raise UsageError(str(error)) from None
-    console = _console()  # soft wrap: paths and commands stay on one line, ready to copy
+    console = make_console()  # soft wrap: paths and commands stay on one line, ready to copy
     console.print(t("export.nbgrader.done", root=root, count=len(result.notebooks), assignment=result.assignment),
                   soft_wrap=True)
     if not result.config_written:
@@ -78,5 +77,5 @@ def gradescope_command(kit: Kit, args: argparse.Namespace, t: Translator) -> int
     from autograder.gradescope import build_zip
 
     path = build_zip(kit, Path(args.output), language=t.language)
-    _console().print(t("export.gradescope.done", path=path, size=max(1, path.stat().st_size // 1024)), soft_wrap=True)
+    make_console().print(t("export.gradescope.done", path=path, size=max(1, path.stat().st_size // 1024)), soft_wrap=True)
     return OK

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from autograder.cli import OK, UsageError, _common_options, _console
-from autograder.i18n import Translator, choose_language
-from autograder.kit import Kit
+from autograder.cli import OK, UsageError, common_options, make_console, open_kit
+from autograder.i18n import Translator
 from autograder.quiz_bank import lesson_path, load_bank
 from autograder.quiz_command import find_topic
 from autograder.state import State
@@ -19,16 +18,15 @@ from autograder.state import State
 def main(argv: list[str], t: Translator) -> int:
     parser = argparse.ArgumentParser(prog="grade learn", description=t("learn.help.description"))
     parser.add_argument("topic", nargs="?", metavar="TOPIC", help=t("learn.help.topic"))
-    _common_options(parser, t)
+    common_options(parser, t)
     args = parser.parse_args(argv)
-    kit = Kit.locate(args.course)
-    t = Translator(choose_language(args.lang, kit.course.default_language))
+    kit, t = open_kit(args)
     if kit.course.quiz is None:
         raise UsageError(t("quiz.errors.no_quiz"))
     bank = load_bank(kit)
     from autograder.quiz_views import LessonView, TopicsView
 
-    console = _console()
+    console = make_console()
     if args.topic is None:
         from autograder.quiz_answers import QuizStore
 

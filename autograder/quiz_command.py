@@ -16,8 +16,8 @@ import difflib
 import json
 from pathlib import Path
 
-from autograder.cli import OK, FAILED, UsageError, _common_options, _console
-from autograder.i18n import Translator, choose_language
+from autograder.cli import FAILED, OK, UsageError, common_options, make_console, open_kit
+from autograder.i18n import Translator
 from autograder.kit import Kit
 from autograder.quiz_bank import Bank, Question, Topic, load_bank
 from autograder.state import State
@@ -25,8 +25,7 @@ from autograder.state import State
 
 def main(argv: list[str], t: Translator) -> int:
     args = _parser(t).parse_args(argv)
-    kit = Kit.locate(args.course)
-    t = Translator(choose_language(args.lang, kit.course.default_language))
+    kit, t = open_kit(args)
     if kit.course.quiz is None:
         raise UsageError(t("quiz.errors.no_quiz"))
     bank = load_bank(kit)
@@ -58,7 +57,7 @@ def _parser(t: Translator) -> argparse.ArgumentParser:
     mode.add_argument("--export", metavar="FILE", help=t("quiz.help.export"))
     mode.add_argument("--reset", action="store_true", help=t("quiz.help.reset"))
     parser.add_argument("--json", action="store_true", help=t("quiz.help.json"))
-    _common_options(parser, t)
+    common_options(parser, t)
     return parser
 
 
@@ -89,9 +88,9 @@ def find_topic(bank: Bank, name: str, t: Translator) -> Topic:
 
 
 def interactive(bank: Bank, store, points: float, questions: list[Question], t: Translator) -> int:
-    from autograder.quiz_session import QuizSession, Quit
+    from autograder.quiz_session import Quit, QuizSession
 
-    console = _console()
+    console = make_console()
     session = QuizSession(bank, store, points, t, console)
     try:
         session.run(questions)
@@ -129,7 +128,7 @@ def grade_file(kit: Kit, bank: Bank, path: Path, t: Translator, *, as_json: bool
         numbers = {q.id: variant_of(q, answers.seed) for q in bank.questions}
         verdicts = {q.id: check(q, answers.answers[q.id], answers.seed)
                     for q in bank.questions if q.id in answers.answers}
-        console = _console()
+        console = make_console()
         console.print(Text(t("quiz.answers.heading", file=path.name, seed=answers.seed), style="bold"))
         console.print(AnswersView(bank, verdicts, numbers, t))
         if unknown:
@@ -141,5 +140,5 @@ def grade_file(kit: Kit, bank: Bank, path: Path, t: Translator, *, as_json: bool
 def export(store, path: Path, t: Translator) -> int:
     """Write the student's answers to an answers file, for a graded submission."""
     count = store.export(path, t("quiz.answers.file_header", file=path.name))
-    _console().print(t("quiz.answers.exported", count=count, file=path, seed=store.seed), style="cyan")
+    make_console().print(t("quiz.answers.exported", count=count, file=path, seed=store.seed), style="cyan")
     return OK

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from autograder import speed
-from autograder.cases import FLOAT32_SPREAD, affine, features, upstream, with_flat_features
+from autograder.cases import BATCH_CASES, FLOAT32_SPREAD, batch_inputs, upstream
 from autograder.compare import expect_array, expect_tuple, expect_unchanged, explained
 from autograder.gradcheck import gradient_rows
 from autograder.i18n import msg
@@ -18,24 +18,13 @@ FUNCTION = "batchnorm_backward"
 FORWARD, FORWARD_FUNCTION = "bn_forward", "batchnorm_forward"
 GRADIENTS = ("dx", "dgamma", "dbeta")
 
-# name -> (N, D, options); every case uses random gamma, beta and upstream gradient.
-CASES = {
-    "random_batch": (16, 10, {}),
-    "two_samples": (2, 6, {}),
-    "odd_batch_one_feature": (7, 1, {}),
-    "flat_features": (12, 5, {"flat": True}),
-    "large_offset": (32, 4, {"offset": 1e4, "spread": 1e-3}),
-    "custom_eps": (9, 5, {"eps": 1e-2}),
-}
+CASES = BATCH_CASES  # the forward's cases, each with a random upstream gradient
 
 
-def make_inputs(rng, n, d, *, offset=0.0, spread=1.0, flat=False, eps=1e-5, dtype=np.float64):
+def make_inputs(rng, n, d, **options):
     """x and dout (N, D), gamma and beta (D,), and eps."""
-    x = features(rng, (n, d), offset=offset, spread=spread, dtype=dtype)
-    if flat:
-        x = with_flat_features(x, rng)
-    gamma, beta = affine(rng, d, dtype)
-    return x, gamma, beta, upstream(rng, (n, d), dtype), eps
+    x, gamma, beta, eps = batch_inputs(rng, n, d, **options)
+    return x, gamma, beta, upstream(rng, (n, d), x.dtype), eps
 
 
 def expected_for(reference, x, gamma, beta, dout, eps) -> dict:

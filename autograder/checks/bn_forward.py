@@ -4,30 +4,14 @@ import numpy as np
 import pytest
 
 from autograder import speed
-from autograder.cases import FLOAT32_SPREAD, affine, features, with_flat_features
+from autograder.cases import BATCH_CASES, FLOAT32_SPREAD, batch_inputs
 from autograder.compare import expect_array, expect_raises, expect_tuple, expect_unchanged
 from autograder.i18n import msg
 from autograder.misconceptions import diagnosis
 
 FUNCTION = "batchnorm_forward"
-
-# name -> (N, D, options); every case uses random gamma and beta.
-CASES = {
-    "random_batch": (16, 10, {}),
-    "two_samples": (2, 6, {}),
-    "odd_batch_one_feature": (7, 1, {}),
-    "flat_features": (12, 5, {"flat": True}),
-    "large_offset": (32, 4, {"offset": 1e4, "spread": 1e-3}),
-    "custom_eps": (9, 5, {"eps": 1e-2}),
-}
-
-
-def make_inputs(rng, n, d, *, offset=0.0, spread=1.0, flat=False, eps=1e-5, dtype=np.float64):
-    x = features(rng, (n, d), offset=offset, spread=spread, dtype=dtype)
-    if flat:
-        x = with_flat_features(x, rng)
-    gamma, beta = affine(rng, d, dtype)
-    return x, gamma, beta, eps
+CASES = BATCH_CASES
+make_inputs = batch_inputs  # x (N, D), gamma and beta (D,), eps
 
 
 def expect_out(out, expected, x, gamma, beta, eps, tol, dtype) -> None:
