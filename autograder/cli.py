@@ -20,13 +20,15 @@ import difflib
 import json
 import random
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from autograder.course import CourseError
 from autograder.i18n import Translator, choose_language
 from autograder.kit import Kit
+
+if TYPE_CHECKING:
+    from autograder.results import GradeReport
 
 OK, FAILED, USAGE = 0, 1, 2
 
@@ -150,20 +152,13 @@ def _exercise_id(kit: Kit, name: str, t: Translator) -> str:
     raise UsageError(t("errors.unknown_exercise", name=name, suggestion=suggestion))
 
 
-def _remember(kit: Kit, report) -> None:
+def _remember(kit: Kit, report: GradeReport) -> None:
     """Store each graded exercise's status in the state file (for `grade list`)."""
     from autograder.state import State
 
     state = State.load(kit.state_dir)
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    for result in report.exercises:
-        state.progress[result.id] = {"status": result.status, "score": result.score, "max": result.max_points,
-                                     "passed": result.passed_checks, "checks": len(result.checks),
-                                     "graded_at": now}
-    try:
-        state.save()
-    except OSError:
-        pass  # a read-only kit still grades
+    state.record_progress(report.exercises)
+    state.try_save()
 
 
 class _progress:
@@ -230,12 +225,8 @@ def hint_command(argv: list[str], t: Translator) -> int:
     state = State.load(kit.state_dir)
     exercise_id = _exercise_id(kit, args.exercise, t) if args.exercise else _current_exercise(kit, state)
     exercise = kit.course.exercise(exercise_id)
-    shown = min(int(state.hints.get(exercise_id, 0)) + 1, len(exercise.hints))
-    state.hints[exercise_id] = shown
-    try:
-        state.save()
-    except OSError:
-        pass
+    shown = state.reveal_hint(exercise_id, len(exercise.hints))
+    state.try_save()
     make_console().print(HintView(exercise, shown, t))
     return OK
 

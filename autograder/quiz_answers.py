@@ -98,7 +98,7 @@ class QuizStore:
         seed = self.section.get("seed")
         if not isinstance(seed, int):
             seed = self.section["seed"] = secrets.randbelow(2**31)
-            self.state.save()
+            self.state.save()  # merged into the file: other sections written meanwhile stay
         return seed
 
     @property

@@ -65,15 +65,9 @@ class Session:
             self.spare = self.kit.sandbox(self.directory)
             self.spare.start()
         self.graded_in = time.perf_counter() - started
-        for result in report.exercises:
-            self.results[result.id] = result
-            self.state.progress[result.id] = {"status": result.status, "score": result.score,
-                                              "max": result.max_points, "passed": result.passed_checks,
-                                              "checks": len(result.checks)}
-        try:
-            self.state.save()
-        except OSError:
-            pass
+        self.results.update({result.id: result for result in report.exercises})
+        self.state.record_progress(report.exercises)
+        self.state.try_save()
 
     def regrade(self) -> None:
         """After a save: the current exercise first (shown at once), then everything again with
@@ -103,12 +97,8 @@ class Session:
             return False
         if key == "h":
             exercise = self.kit.course.exercise(self.current)
-            shown = min(int(self.state.hints.get(self.current, 0)) + 1, len(exercise.hints))
-            self.state.hints[self.current] = shown
-            try:
-                self.state.save()
-            except OSError:
-                pass
+            shown = self.state.reveal_hint(self.current, len(exercise.hints))
+            self.state.try_save()
             self.overlay = HintView(exercise, shown, self.t)
         elif key == "n":
             ids = self.kit.course.ids

@@ -163,3 +163,13 @@ def test_a_syntax_error_names_the_file_and_line(cache_dir, tmp_path):
     assert "dropout.py could not be imported: SyntaxError" in result.stdout
     assert "dropout.py, line 1" in result.stdout
     assert "✔ passed" in result.stdout  # the other files are still graded
+
+
+def test_a_state_file_with_sections_of_the_wrong_shape_is_no_traceback(tmp_path):
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "state.json").write_text(json.dumps({"hints": {"bn_forward": "x"}, "progress": {"bn_forward": "x"},
+                                                     "quiz": [1]}))
+    for args in (["list"], ["hint", "bn_forward"]):
+        result = run(*args, state=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr
