@@ -208,6 +208,9 @@ def load_yaml(path: Path, model: type[M]) -> tuple[M, yaml.Node | None]:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise CourseError(f"{path}: cannot be read ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        line = path.read_bytes()[: error.start].count(b"\n") + 1
+        raise CourseError(f"{path.name}, line {line}: not UTF-8 text (save the file as UTF-8)") from None
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:  # parsed once: the node tree gives the lines, the data is built from it
         root = loader.get_single_node()

@@ -173,3 +173,15 @@ def test_a_state_file_with_sections_of_the_wrong_shape_is_no_traceback(tmp_path)
         result = run(*args, state=tmp_path)
         assert result.returncode == 0, result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_an_answers_file_that_is_not_utf8_costs_only_the_quiz(cache_dir, tmp_path):
+    folder = make_submission(tmp_path / "work")
+    (folder / "quiz_answers.yml").write_bytes("seed: 5\nanswers:\n  ics_debated: sí\n".encode("cp1252"))
+    result = run("--submission", str(folder), "--json", state=cache_dir)
+    report = json.loads(result.stdout)
+    assert report["score"] == 100 and all(e["status"] == "passed" for e in report["exercises"])
+    assert "not UTF-8" in report["quiz"]["error"] and report["quiz"]["score"] == 0
+    direct = run("quiz", "--answers", str(folder / "quiz_answers.yml"), state=tmp_path)
+    assert direct.returncode == 2 and "Traceback" not in direct.stderr
+    assert "quiz_answers.yml, line 3: not UTF-8 text" in direct.stderr
