@@ -192,6 +192,11 @@ def feedback_for(error: StudentError) -> Feedback:
         key = "feedback.not_callable" if detail.get("present") else "feedback.missing"
         return Feedback("missing", msg(key, **where))
     if isinstance(error, Forbidden):
+        operation = detail.get("operation")
+        if isinstance(operation, dict) and operation.get("kind") in ("process", "signal", "native", "write"):
+            who = f"{error.module}.py" if detail.get("kind") == "import" else error.function
+            return Feedback("forbidden", msg(f"feedback.forbidden_{operation['kind']}", who=who,
+                                             target=str(operation.get("target", ""))), location=location)
         modules = ", ".join(detail.get("modules", [])) or detail.get("message", "")
         key = "feedback.forbidden_import" if detail.get("kind") == "import" else "feedback.forbidden"
         return Feedback("forbidden", msg(key, **where, modules=modules), location=location)

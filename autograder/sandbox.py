@@ -263,13 +263,10 @@ class Sandbox:
         return not select.select([self.answers], [], [], 0)[0]
 
     def stop(self) -> None:
-        """Kill the worker (and anything it started)."""
+        """Kill the worker and every process below it (even one that left its session)."""
         if self.process is None:
             return
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        kill_tree(self.process.pid)
         self.last_exit = self.process.wait()
         for fd in (self.requests, self.answers):
             try:
@@ -416,8 +413,9 @@ class Sandbox:
 
     def _failure(self, module: str, function: str, header: dict, output: str, output_bytes: int) -> StudentError:
         kind = header.get("kind")
+        forbidden = header.get("type", "").endswith(("ForbiddenImportError", "ForbiddenOperationError"))
         if kind == "import":
-            if header.get("type", "").endswith("ForbiddenImportError"):
+            if forbidden:
                 error = self._error(Forbidden, module, function, header, output, output_bytes)
             else:
                 error = self._error(ImportFailed, module, function, header, output, output_bytes)
@@ -429,7 +427,7 @@ class Sandbox:
             return self._error(Unencodable, module, function, header, output, output_bytes)
         if header.get("type") == "SystemExit":
             return self._error(Exited, module, function, header, output, output_bytes)
-        if header.get("type", "").endswith("ForbiddenImportError"):
+        if forbidden:
             return self._error(Forbidden, module, function, header, output, output_bytes)
         return self._error(Raised, module, function, header, output, output_bytes)
 
@@ -463,6 +461,46 @@ class Sandbox:
         size = os.fstat(self.capture).st_size
         data = os.pread(self.capture, min(size, limit), max(size - limit, 0) if tail else 0)
         return data.decode("utf-8", errors="replace"), size
+
+
+def kill_tree(root: int) -> None:
+    """SIGKILL `root`, its process group, and all its descendants. The worker is the reaper
+    of its descendants (see `worker.die_with_parent`), so one that double-forked or called
+    setsid is still below it; descendants die first, while they are still found there."""
+    for _ in range(10):
+        below = descendants(root)
+        if not below:
+            break
+        for pid in below:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    for kill, target in ((os.killpg, root), (os.kill, root)):
+        try:
+            kill(target, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def descendants(root: int) -> list[int]:
+    """Every live process below `root`, from /proc (empty where there is no /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if fields and fields[0] != "Z":  # zombies are dead already
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, pending = [], list(children.get(root, []))
+    while pending:
+        pid = pending.pop()
+        found.append(pid)
+        pending.extend(children.get(pid, []))
+    return found
 
 
 def faulthandler_frames(output: str, directory: Path) -> list[dict]:

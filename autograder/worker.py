@@ -46,6 +46,62 @@ class ForbiddenImportError(ImportError):
     """Raised when student code imports a library the course forbids."""
 
 
+class ForbiddenOperationError(PermissionError):
+    """Raised when student code tries something the exercises never need and that could reach
+    outside the sandbox: starting a process, signalling one, loading native code by name, or
+    changing files outside the worker's own temporary folder. ``kind`` says which."""
+
+    def __init__(self, kind: str, target: str = "") -> None:
+        super().__init__(f"{kind}: {target}" if target else kind)
+        self.kind, self.target = kind, target
+
+
+PROCESS_EVENTS = frozenset({"os.fork", "os.forkpty", "os.exec", "os.posix_spawn", "os.spawn", "os.system",
+                            "os.startfile", "subprocess.Popen", "pty.spawn"})
+SIGNAL_EVENTS = frozenset({"os.kill", "os.killpg", "signal.pthread_kill"})
+NATIVE_EVENTS = frozenset({"ctypes.dlopen", "ctypes.dlsym", "ctypes.dlsym/handle"})
+FILE_EVENTS = frozenset({"os.remove", "os.rename", "os.replace", "os.rmdir", "os.truncate", "os.chmod", "os.chown",
+                         "os.link", "os.symlink", "os.utime", "shutil.rmtree", "shutil.move"})
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+
+
+def install_guard(workdir: Path) -> None:
+    """An audit hook (it cannot be removed) refusing what could reach outside the sandbox.
+    `_posixsubprocess.fork_exec` starts processes without an audit event: it is replaced."""
+    import _posixsubprocess
+
+    def fork_exec(*args: Any, **kwargs: Any) -> None:
+        raise ForbiddenOperationError("process", "_posixsubprocess.fork_exec")
+
+    _posixsubprocess.fork_exec = fork_exec
+    workdir = workdir.resolve()
+
+    def outside(path: Any) -> bool:
+        if isinstance(path, int):
+            return False  # an open file descriptor
+        target = Path(os.fsdecode(path))
+        target = (target if target.is_absolute() else workdir / target).resolve()
+        return target != Path(os.devnull) and workdir not in (target, *target.parents)
+
+    def guard(event: str, args: tuple) -> None:
+        if event in PROCESS_EVENTS:
+            raise ForbiddenOperationError("process", event)
+        if event in SIGNAL_EVENTS:
+            raise ForbiddenOperationError("signal", event)
+        if event in NATIVE_EVENTS:
+            raise ForbiddenOperationError("native", str(args[-1]) if args else event)
+        if event == "open":
+            path, mode, flags = args
+            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or \
+                (isinstance(flags, int) and flags & WRITE_FLAGS)
+            if writing and outside(path):
+                raise ForbiddenOperationError("write", os.fsdecode(path))
+        elif event in FILE_EVENTS and args and outside(args[0]):
+            raise ForbiddenOperationError("write", os.fsdecode(args[0]))
+
+    sys.addaudithook(guard)
+
+
 class ImportBlocker(importlib.abc.MetaPathFinder):
     """Refuses imports of the forbidden top-level packages."""
 
@@ -199,6 +255,8 @@ class Worker:
             answer["exit_code"] = safe_str(error.code)
         if isinstance(error, ForbiddenImportError):
             answer["modules"] = [str(error.name)]
+        if isinstance(error, ForbiddenOperationError):
+            answer["operation"] = {"kind": error.kind, "target": error.target[:300]}
         return {**answer, **self.epilogue()}
 
     def student_frames(self, error: BaseException) -> list[dict]:
@@ -274,10 +332,13 @@ def confine(settings: dict) -> int | None:
 
 
 def die_with_parent() -> None:
-    """Ask Linux to kill this process when the grader goes away (even mid-infinite-loop)."""
+    """Ask Linux to kill this process when the grader goes away (even mid-infinite-loop), and
+    to make it the reaper of its descendants, so that none can leave its process tree (the
+    grader kills the whole tree, see `sandbox.kill_tree`)."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        libc.prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
     except (OSError, AttributeError):
         pass
 
@@ -294,6 +355,7 @@ def main(argv: list[str]) -> None:
     limit = confine(settings)
     if limit:  # leave a quarter of the budget free for the next requests
         worker.crowded_at = limit - int(settings["memory_mb"]) * 1024 * 1024 // 4
+    install_guard(Path.cwd())
     protocol.write_frame(answers, {"ok": True, "pid": os.getpid()})
     worker.serve(requests, answers)
 

@@ -276,3 +276,16 @@ def test_import_torch_at_the_top_of_a_file(run):
     assert len(failing) == len(report.exercise(FILE_VICTIM).checks)
     assert english(failing[0].feedback.summary).startswith("optim.py imports torch: ")
 
+
+
+@pytest.mark.parametrize("escape, words", [
+    ("import os\n    if os.fork() == 0:\n        os._exit(0)\n", "sgd_step tried to start another process"),
+    ("open('/tmp/grade-escape-marker', 'w').write('x')\n", "sgd_step tried to change the file /tmp/grade-escape-marker"),
+    ("import os, signal\n    os.kill(os.getppid(), signal.SIGKILL)\n", "sgd_step tried to send a signal"),
+])
+def test_escaping_the_sandbox_costs_only_its_exercise(run, escape, words):
+    source = (SOLUTIONS / "optim.py").read_text().replace('    """\n    step = ', f'    """\n    {escape}    step = ')
+    report = run({"optim.py": source}, [FILE_VICTIM, FILE_OTHER])
+    failing = assert_only(report, FILE_VICTIM, "forbidden")
+    assert english(failing[0].feedback.summary).startswith(words)
+    assert not Path("/tmp/grade-escape-marker").exists()

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import subprocess
+import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,7 +25,7 @@ from autograder.compare import expect_array
 from autograder.course import Tolerance
 from autograder.feedback import CheckFailed
 from autograder.sandbox import (Crashed, Exited, Forbidden, ImportFailed, MissingFunction, Opaque, Raised,
-                                RemoteDict, RemoteTuple, Sandbox, TimedOut, Unencodable)
+                                RemoteDict, RemoteTuple, Sandbox, TimedOut, Unencodable, descendants, kill_tree)
 
 SECONDS = 0.5  # per request: short, every hang in this file costs about this much
 
@@ -638,3 +641,93 @@ def test_protocol_rejects_deep_nesting_and_bad_arrays():
         with pytest.raises(protocol.ProtocolError):
             protocol.blob_to_array(bad_meta, blob)
     np.testing.assert_array_equal(protocol.blob_to_array(meta, good), np.arange(3.0))
+
+
+# -- nothing leaves the sandbox: processes, signals, native code, files ---------------------------
+
+ESCAPES = """
+import ctypes, os, signal, sys
+import numpy as np
+
+MARKER = {marker!r}
+
+def daemon():
+    if os.fork() == 0:  # the classic escape: fork, setsid, fork, write later
+        os.setsid()
+        if os.fork() == 0:
+            import time; time.sleep(1); open(MARKER, "w").write("escaped")
+        os._exit(0)
+    return 1.0
+
+def popen():
+    import subprocess
+    subprocess.Popen(["sh", "-c", "sleep 1; touch " + MARKER])
+    return 1.0
+
+def raw_fork():
+    import _posixsubprocess
+    return _posixsubprocess.fork_exec()
+
+def libc_fork():
+    return ctypes.CDLL(None).fork()
+
+def kill_grader():
+    os.kill(os.getppid(), signal.SIGKILL)
+    return 1.0
+
+def write_outside():
+    with open(MARKER, "w") as handle:
+        handle.write("written")
+    return 1.0
+
+def overwrite_myself():
+    open(__file__, "w").write("# gone")
+    return 1.0
+
+def remove_outside():
+    os.remove({victim!r})
+    return 1.0
+
+def write_here():
+    np.save("scratch.npy", np.arange(3.0))  # the worker's own temporary folder: allowed
+    return float(np.load("scratch.npy").sum())
+"""
+
+
+@pytest.mark.parametrize("function, kind", [
+    ("daemon", "process"), ("popen", "process"), ("raw_fork", "process"), ("libc_fork", "native"),
+    ("kill_grader", "signal"), ("write_outside", "write"), ("overwrite_myself", "write"),
+    ("remove_outside", "write"),
+])
+def test_student_code_cannot_reach_outside_the_sandbox(sandbox, tmp_path, function, kind):
+    marker, victim = tmp_path / "marker", tmp_path / "victim"
+    victim.write_text("keep me")
+    box = sandbox({"mod.py": ESCAPES.format(marker=str(marker), victim=str(victim))})
+    source = (box.directory / "mod.py").read_bytes()
+    with pytest.raises(Forbidden) as error:
+        box.call("mod", function)
+    assert error.value.detail["operation"]["kind"] == kind
+    assert box.call("mod", "write_here").value == 3.0  # the worker goes on
+    box.close()
+    time.sleep(1.5)  # longer than any escapee would wait before writing
+    assert not marker.exists()
+    assert victim.read_text() == "keep me"
+    assert (box.directory / "mod.py").read_bytes() == source
+
+
+def test_the_whole_process_tree_dies_with_the_worker(tmp_path):
+    """Even a process that double-forked into its own session (the worker is its reaper)."""
+    script = ("import ctypes, subprocess, time; ctypes.CDLL(None).prctl(36, 1); "
+              "subprocess.Popen(['sh', '-c', '(setsid sleep 60 &); sleep 60']); time.sleep(60)")
+    parent = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    deadline = time.monotonic() + 10
+    while len(descendants(parent.pid)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    tree = descendants(parent.pid)
+    assert len(tree) >= 3  # sh, its sleep, and the setsid sleep (reparented to the reaper)
+    kill_tree(parent.pid)
+    parent.wait(timeout=5)
+    time.sleep(0.2)
+    alive = [pid for pid in tree if Path(f"/proc/{pid}").exists()
+             and Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"]
+    assert alive == []
