@@ -90,7 +90,9 @@ class GradingPlugin:
         order = {exercise_id: i for i, exercise_id in enumerate(self.course.ids)}
         items[:] = [item for item in items if self.exercise(item) in self.results
                      and (self.advice or not is_advice(item))]
-        items.sort(key=lambda item: (order[self.exercise(item)], is_advice(item)))
+        # Advice runs after every scored check: its large batch may time out, and a timed-out
+        # function is not called again in the same run.
+        items.sort(key=lambda item: (is_advice(item), order[self.exercise(item)]))
         self.total = sum(not is_advice(item) for item in items)
 
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem) -> bool | None:
@@ -109,8 +111,8 @@ class GradingPlugin:
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
         report = yield
         if is_advice(item):
-            if call.when == "call" and call.excinfo is not None and isinstance(call.excinfo.value, CheckFailed):
-                self.results[self.exercise(item)].notes.append(call.excinfo.value.feedback.summary)
+            if call.when == "call" and call.excinfo is not None:
+                self._advise(self.results[self.exercise(item)], call.excinfo.value)
         elif call.when == "call" or (call.when == "setup" and report.failed):
             self._add(self._result(item, call))
         return report
@@ -130,6 +132,17 @@ class GradingPlugin:
         if callspec is not None:
             params["case"] = msg(f"checks.{self.exercise(item)}.cases.{callspec.id}")
         return Msg(f"checks.{self.exercise(item)}.{name}", params)
+
+    @staticmethod
+    def _advise(result: ExerciseResult, error: BaseException) -> None:
+        """An advisory check's failure becomes a note; a timeout there is advice too."""
+        note = None
+        if isinstance(error, CheckFailed):
+            note = error.feedback.summary
+        elif isinstance(error, TimedOut):
+            note = msg("advice.too_slow", function=error.function, seconds=f"{error.detail.get('seconds', 0):g}")
+        if note is not None and note not in result.notes:
+            result.notes.append(note)
 
     def _result(self, item: pytest.Item, call: pytest.CallInfo) -> CheckResult:
         exercise = self.exercise(item)

@@ -51,3 +51,16 @@ def test_no_tip_unless_asked_or_when_the_code_is_wrong(kit, reference, tmp_path)
     (folder / "batchnorm.py").write_text((folder / "batchnorm.py").read_text().replace("+ beta[j]", "- beta[j]"))
     report = grade(kit, folder, exercises=["bn_forward"], reference=reference, advice=True)
     assert report.exercise("bn_forward").status == "failed" and report.exercise("bn_forward").notes == []
+
+
+def test_a_tip_that_times_out_costs_no_points_anywhere(kit, reference, tmp_path):
+    """The large batch of the tip may exceed the time limit: the scored checks (of every
+    exercise) run before it, so they never meet the timed-out function."""
+    from support import fast_kit
+
+    quick = fast_kit(kit, seconds=0.5)
+    report = grade(quick, loopy_submission(tmp_path), exercises=["bn_forward", "bn_backward"],
+                   reference=reference, advice=True)
+    assert [r.status for r in report.exercises] == ["passed", "passed"]
+    notes = [Translator("en")(n) for n in report.exercise("bn_forward").notes]
+    assert len(notes) == 1 and "did not finish within 0.5 s on a 2048×512 batch" in notes[0]
