@@ -30,6 +30,7 @@ Errors, all raised by `Sandbox.call`::
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import select
@@ -311,8 +312,8 @@ class Sandbox:
         """Run ``module.function(*args, **kwargs)`` in the worker; raise a `StudentError`."""
         # Known failures fail fast. A fresh traceback each time: re-raising an exception object
         # appends to its old one, which would grow (and keep every check's frames) check after check.
-        if module in self.import_failures:
-            raise self.import_failures[module].with_traceback(None)
+        if module in self.import_failures:  # reported for the function asked for now
+            raise dataclasses.replace(self.import_failures[module], function=function)
         if (module, function) in self.timed_out:
             raise self.timed_out[(module, function)].with_traceback(None)
         blobs: list[bytes] = []

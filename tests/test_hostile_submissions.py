@@ -289,3 +289,14 @@ def test_escaping_the_sandbox_costs_only_its_exercise(run, escape, words):
     failing = assert_only(report, FILE_VICTIM, "forbidden")
     assert english(failing[0].feedback.summary).startswith(words)
     assert not Path("/tmp/grade-escape-marker").exists()
+
+
+def test_a_file_that_does_not_import_blames_no_other_exercise(run):
+    """bn_running_stats never calls batchnorm_forward: a syntax error in their shared file is
+    its own failure, not "blocked by bn_forward"."""
+    source = (SOLUTIONS / "batchnorm.py").read_text() + "\ndef broken(:\n"
+    report = run({"batchnorm.py": source}, ["bn_forward", "bn_running_stats"])
+    for exercise in ("bn_forward", "bn_running_stats"):
+        checks = report.exercise(exercise).checks
+        assert {c.outcome for c in checks} == {"failed"}
+        assert {c.feedback.stage for c in checks} == {"import"}
