@@ -19,6 +19,7 @@ import argparse
 import difflib
 import json
 import random
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from autograder.results import GradeReport
 
 OK, FAILED, USAGE = 0, 1, 2
+GLOBAL_OPTIONS = ("--lang", "--course")
 
 
 class UsageError(Exception):
@@ -40,9 +42,11 @@ class UsageError(Exception):
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     t = Translator(choose_language(_peek_language(argv)))
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `grade --json | head` ends quietly
     try:
-        if argv and argv[0] in COMMANDS:
-            return COMMANDS[argv[0]](argv[1:], t)
+        command, rest = _split_command(argv)
+        if command is not None:
+            return COMMANDS[command](rest, t)
         return grade_command(argv, t)
     except (UsageError, CourseError) as error:
         print(t("errors.prefix") + str(error), file=sys.stderr)
@@ -247,6 +251,24 @@ def _current_exercise(kit: Kit, state) -> str:
         if (state.progress.get(exercise_id) or {}).get("status") != "passed":
             return exercise_id
     return kit.course.ids[-1]
+
+
+def _split_command(argv: list[str]) -> tuple[str | None, list[str]]:
+    """The subcommand, if any, and its arguments; ``--lang``/``--course`` may come before it
+    (``grade --lang es hint``) and are passed on to it."""
+    global_options, i = [], 0
+    while i < len(argv):
+        if argv[i] in GLOBAL_OPTIONS and i + 1 < len(argv):
+            global_options += argv[i:i + 2]
+            i += 2
+        elif argv[i].startswith(tuple(f"{option}=" for option in GLOBAL_OPTIONS)):
+            global_options.append(argv[i])
+            i += 1
+        else:
+            break
+    if i < len(argv) and argv[i] in COMMANDS:
+        return argv[i], global_options + argv[i + 1:]
+    return None, argv
 
 
 def _peek_language(argv: list[str]) -> str | None:

@@ -185,3 +185,20 @@ def test_an_answers_file_that_is_not_utf8_costs_only_the_quiz(cache_dir, tmp_pat
     direct = run("quiz", "--answers", str(folder / "quiz_answers.yml"), state=tmp_path)
     assert direct.returncode == 2 and "Traceback" not in direct.stderr
     assert "quiz_answers.yml, line 3: not UTF-8 text" in direct.stderr
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--lang", "es", "hint", "bn_forward"], "Pista 1 de 3"),
+    (["--lang=es", "list"], "progreso"),
+    (["--course", str(ROOT / "course.yml"), "--lang", "es", "list"], "sin corregir todavía"),
+])
+def test_global_options_may_come_before_the_command(tmp_path, args, expected):
+    result = run(*args, state=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert expected in result.stdout
+
+
+def test_output_piped_into_a_closed_pipe_ends_quietly(cache_dir):
+    piped = subprocess.run(f"'{GRADE}' --solutions --json | head -c 10", shell=True, capture_output=True, text=True,
+                           env={**os.environ, "GRADE_STATE_DIR": str(cache_dir)}, timeout=120)
+    assert "Traceback" not in piped.stderr and "BrokenPipe" not in piped.stderr
