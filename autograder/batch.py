@@ -133,7 +133,7 @@ def _run(kit: Kit, settings: Settings, on_record: OnRecord | None, target: Calla
     for submission in submissions:
         fingerprint = digest(submission.source)
         old = None if settings.force else load_record(results_dir / f"{submission.student}.json")
-        if old and old.get("digest") == fingerprint and old.get("course") == course and old.get("report"):
+        if old and reusable(old, fingerprint, course, settings):
             done[submission.student] = old
         else:
             todo.append((submission, fingerprint))
@@ -156,7 +156,8 @@ def _run(kit: Kit, settings: Settings, on_record: OnRecord | None, target: Calla
         jobs = []
         for (submission, fingerprint), seed in zip(todo, seeds):
             base = {"schema": RECORD_SCHEMA, "student": submission.student, "kind": submission.kind,
-                    "source": str(submission.source), "digest": fingerprint, "course": course, "seed": seed}
+                    "source": str(submission.source), "digest": fingerprint, "course": course, "seed": seed,
+                    "language": settings.language}
             try:
                 folder = stage(submission, kit.course, settings.output / STAGED / submission.student)
             except Exception as error:  # noqa: BLE001 - unreadable notebooks cost that student only
@@ -188,6 +189,14 @@ def _exclusive(output: Path) -> Iterator[None]:
         except BlockingIOError:
             raise Busy(str(output)) from None
         yield
+
+
+def reusable(record: dict, fingerprint: str, course: str, settings: Settings) -> bool:
+    """A finished record still stands: same files, same kit, the language asked for, and the
+    seed asked for (any recorded seed when each student gets a fresh one)."""
+    return (bool(record.get("report")) and record.get("digest") == fingerprint and record.get("course") == course
+            and record.get("language", "en") == settings.language
+            and (settings.seed is None or record.get("seed") == settings.seed))
 
 
 def load_record(path: Path) -> dict | None:

@@ -18,8 +18,8 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import os
 import random
-import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -42,7 +42,6 @@ class UsageError(Exception):
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     t = Translator(choose_language(_peek_language(argv)))
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `grade --json | head` ends quietly
     try:
         command, rest = _split_command(argv)
         if command is not None:
@@ -54,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(t("errors.prefix") + t("errors.interrupted"), file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `grade --json | head`: the reader left; end quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return FAILED
 
 
 # -- grade [EXERCISE ...] ------------------------------------------------------------------------

@@ -278,6 +278,18 @@ def test_resume_keeps_finished_results_and_redoes_missing_corrupt_failed_and_cha
     assert all(batch.load_record(results / f"{s}.json")["report"] for s in ("bob", "carol", "dave", "frank"))
 
 
+def test_resume_regrades_results_made_with_another_seed_or_language(graded, klass, quick_kit, tmp_path):
+    classroom, output = tmp_path / "submitted", tmp_path / "grades"
+    shutil.copytree(klass, classroom)
+    shutil.copytree(graded[1], output)  # a fresh random seed per student, in English
+    outcome = batch.run(quick_kit, batch.Settings(classroom, output, jobs=2, seed=42))
+    assert outcome.resumed == 0 and {r["seed"] for r in outcome.records} == {42}
+    again = batch.run(quick_kit, batch.Settings(classroom, output, jobs=2, seed=42))
+    assert again.resumed == len(again.records) and again.graded == 0
+    spanish = batch.run(quick_kit, batch.Settings(classroom, output, jobs=2, seed=42, language="es"))
+    assert spanish.resumed == 0 and {r["language"] for r in spanish.records} == {"es"}
+
+
 def slow_import(seconds: float) -> str:
     return f"import time\ntime.sleep({seconds})\n"
 
