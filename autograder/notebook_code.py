@@ -33,7 +33,7 @@ QUIZ_MODULE = "quiz"
 ANSWERS_NAME = "quiz_answers"
 METADATA_KEY = "grade_kit"
 """Notebook metadata written by the exporter: {"file": ..., "exercises": [...], "quiz_seed": ...}."""
-MAGIC = re.compile(r"^(\s*)([%!])", re.MULTILINE)
+MAGIC = re.compile(r"^(\s*)(%|!(?!=))", re.MULTILINE)
 DEF_NAME = re.compile(r"^def\s+([A-Za-z_]\w*)", re.MULTILINE)
 
 
@@ -107,11 +107,21 @@ def module_source(notebook: Any) -> str:
     for cell in code_cells(notebook):
         if is_test_cell(cell):
             continue
-        source = MAGIC.sub(r"\1# \2", _source(cell))
+        source = without_magics(_source(cell))
         part = whole_cell(source) if is_kept_whole(cell) else definitions(source)
         if part.strip():
             parts.append(part.rstrip() + "\n")
     return "\n\n".join(parts)
+
+
+def without_magics(source: str) -> str:
+    """`source` with IPython magics (``%timeit``, ``!ls``) commented out, when it needs it:
+    Python that compiles is left alone (``% 2`` or ``!= 0`` may start a continuation line)."""
+    try:
+        compile(source, "<cell>", "exec", dont_inherit=True)
+        return source
+    except (SyntaxError, ValueError, OverflowError):
+        return MAGIC.sub(r"\1# \2", source)
 
 
 def whole_cell(source: str) -> str:
@@ -173,7 +183,7 @@ def quiz_answers(notebook: Any) -> dict[str, Any]:
             continue
         source = _source(cell)
         try:
-            tree = ast.parse(MAGIC.sub(r"\1# \2", source))
+            tree = ast.parse(without_magics(source))
         except (SyntaxError, ValueError, OverflowError):
             continue
         for node in tree.body:

@@ -419,3 +419,17 @@ def test_nbgrader_round_trip_scores_equal_grade_submission(kit, tmp_path):
             assert secret not in html, (page, secret)
     carol = (course / "feedback" / "carol" / ASSIGNMENT / "01_batchnorm.html").read_text()
     assert "does not match PyTorch" in carol and "bn_forward: " in carol
+
+
+@pytest.mark.parametrize("source, kept", [
+    ("keep = (rng.random(x.shape)\n        != 0)\n", "!= 0)"),
+    ("total = (a\n         % 2)\n", "% 2)"),
+    ("%timeit f()\ny = 1\n", "# %timeit f()"),
+    ("!ls\ny = 1\n", "# !ls"),
+])
+def test_magics_are_commented_out_but_continuation_lines_are_python(source, kept):
+    from autograder.notebook_code import without_magics
+
+    converted = without_magics(source)
+    assert kept in converted
+    compile(converted, "<cell>", "exec")
