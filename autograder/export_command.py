@@ -45,6 +45,7 @@ def _parser(t: Translator) -> argparse.ArgumentParser:
                                     description=t("export.help.gradescope"))
     gradescope.add_argument("--output", metavar="FILE", default=DEFAULT_ZIP,
                             help=t("export.help.output", default=DEFAULT_ZIP))
+    gradescope.add_argument("--seed", type=int, metavar="N", help=t("export.help.seed"))
     common_options(gradescope, t)
     gradescope.set_defaults(run=gradescope_command)
     return parser
@@ -76,6 +77,6 @@ def nbgrader_command(kit: Kit, args: argparse.Namespace, t: Translator) -> int:
 def gradescope_command(kit: Kit, args: argparse.Namespace, t: Translator) -> int:
     from autograder.gradescope import build_zip
 
-    path = build_zip(kit, Path(args.output), language=t.language)
+    path = build_zip(kit, Path(args.output), language=t.language, seed=args.seed)
     make_console().print(t("export.gradescope.done", path=path, size=max(1, path.stat().st_size // 1024)), soft_wrap=True)
     return OK

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -85,8 +86,9 @@ exit 0
 # -- the zip ------------------------------------------------------------------------------------
 
 
-def build_zip(kit, output: Path, *, language: str = "en") -> Path:
-    """Write the autograder zip to `output` (replaced atomically) and return its path."""
+def build_zip(kit, output: Path, *, language: str = "en", seed: int | None = None) -> Path:
+    """Write the autograder zip to `output` (replaced atomically) and return its path. With a
+    `seed`, the zip's course.yml uses it: private inputs, unknown to students who have the kit."""
     t = Translator(language)
     fallback = json.dumps(crash_results(t("gradescope.no_results")), ensure_ascii=False)
     output = output.resolve()
@@ -96,9 +98,20 @@ def build_zip(kit, output: Path, *, language: str = "en") -> Path:
         _add_text(archive, "setup.sh", SETUP_SH)
         _add_text(archive, "run_autograder", RUN_AUTOGRADER.format(language=language, fallback=fallback))
         for path, name in kit_files(kit):
-            archive.write(path, f"{KIT_DIR}/{name}")
+            if name == "course.yml" and seed is not None:
+                archive.writestr(f"{KIT_DIR}/{name}", with_seed(path.read_text(encoding="utf-8"), seed))
+            else:
+                archive.write(path, f"{KIT_DIR}/{name}")
     temporary.replace(output)
     return output
+
+
+def with_seed(course_text: str, seed: int) -> str:
+    """course.yml's text with the policy's seed set to `seed` (comments and layout kept)."""
+    replaced, count = re.subn(r"(?m)^(\s+seed:\s*)-?\d+", rf"\g<1>{int(seed)}", course_text, count=1)
+    if count:
+        return replaced
+    return re.sub(r"(?m)^policy:[ \t]*\n", f"policy:\n  seed: {int(seed)}\n", course_text, count=1)
 
 
 def _add_text(archive: zipfile.ZipFile, name: str, text: str) -> None:
@@ -112,8 +125,9 @@ def kit_files(kit) -> list[tuple[Path, str]]:
     """(path, name in kit/) of every file the graded kit needs; never the solutions."""
     from autograder.kit import PACKAGE_DIR
 
-    root = kit.root
-    files = [(root / name, name) for name in KIT_FILES if (root / name).is_file()]
+    root = kit.root  # the course's own files; the package's from where the kit is installed
+    files = [(root / name if name == "course.yml" else PACKAGE_DIR.parent / name, name) for name in KIT_FILES]
+    files = [(path, name) for path, name in files if path.is_file()]
     folders = [(PACKAGE_DIR, "autograder"), (kit.exercises_dir, kit.course.exercises_dir)]
     if kit.course.quiz is not None:
         files.append((root / kit.course.quiz.bank, kit.course.quiz.bank))

@@ -236,3 +236,19 @@ def test_a_broken_kit_or_a_missing_python_still_writes_results(tree, tmp_path):
     assert results["score"] == 0 and "stopped before writing its results" in results["output"]
     results = run_autograder(tree, {"batchnorm.py": SOLUTIONS / "batchnorm.py"}, env={"GRADE_TIMEOUT": "0.2"})
     assert results["score"] == 0 and "stopped before writing its results" in results["output"]
+
+
+def test_a_private_seed_goes_into_the_zip(kit, tmp_path):
+    import zipfile
+
+    from autograder.course import load_course
+    from autograder.gradescope import build_zip
+
+    path = build_zip(kit, tmp_path / "private.zip", seed=777)
+    with zipfile.ZipFile(path) as archive:
+        archive.extractall(tmp_path / "unzipped")
+        names = archive.namelist()
+    course = tmp_path / "unzipped" / "kit" / "course.yml"
+    assert load_course(course).policy.seed == 777
+    assert (ROOT / "course.yml").read_text().count("\n") == course.read_text().count("\n")  # comments kept
+    assert not [n for n in names if n.startswith("kit/solutions/")]
