@@ -66,7 +66,7 @@ def grade_command(argv: list[str], t: Translator) -> int:
     kit, t = open_kit(args)
     exercises = [_exercise_id(kit, name, t) for name in args.exercises] or None
     directory = _graded_folder(kit, args, t)
-    seed = _seed(kit, args.seed)
+    seed = _seed(kit, args.seed, t)
 
     from autograder.runner import grade, needs_worker, result_cache
 
@@ -139,7 +139,7 @@ def _graded_folder(kit: Kit, args: argparse.Namespace, t: Translator) -> Path:
     return folder.resolve()
 
 
-def _seed(kit: Kit, value: str | None) -> int:
+def _seed(kit: Kit, value: str | None, t: Translator) -> int:
     if value is None:
         return kit.course.policy.seed
     if value == "random":
@@ -147,7 +147,7 @@ def _seed(kit: Kit, value: str | None) -> int:
     try:
         return int(value)
     except ValueError:
-        raise UsageError(f"--seed: '{value}' is not an integer (or 'random')") from None
+        raise UsageError(t("errors.seed", value=value)) from None
 
 
 def _exercise_id(kit: Kit, name: str, t: Translator) -> str:

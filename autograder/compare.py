@@ -24,16 +24,16 @@ Diagnose = Callable[[np.ndarray, np.ndarray, Tolerance], "str | None"]
 (see `autograder.misconceptions.diagnosis`)."""
 
 
-def describe_type(value: Any) -> str:
+def describe_type(value: Any) -> Msg | str:
     """A short, student-friendly name for the type of a returned value."""
     if isinstance(value, Opaque):
         return value.type_name
     if isinstance(value, np.ndarray):
-        return f"numpy.ndarray of shape {value.shape}"
+        return msg("types.array", shape=_shape(value.shape))
     if isinstance(value, np.generic):
-        return f"numpy scalar ({type(value).__name__})"
+        return msg("types.scalar", name=type(value).__name__)
     if isinstance(value, (tuple, list)):
-        return f"{'tuple' if isinstance(value, tuple) else 'list'} of length {len(value)}"
+        return msg(f"types.{'tuple' if isinstance(value, tuple) else 'list'}", length=len(value))
     return "None" if value is None else type(value).__name__
 
 
@@ -100,12 +100,7 @@ def _diagnosed(feedback: Feedback, diagnose: Diagnose | None, got: np.ndarray, e
     return feedback
 
 
-def close_enough(got: np.ndarray, expected: np.ndarray, tol: Tolerance) -> bool:
-    """The tolerance test of `Tolerance`, for same-shaped finite arrays."""
-    return value_mismatch(got, expected, tol) is None
-
-
-def value_mismatch(got: np.ndarray, expected: np.ndarray, tol: Tolerance):
+def value_mismatch(got: np.ndarray, expected: np.ndarray, tol: Tolerance) -> tuple[dict, list[Msg], dict] | None:
     """None when `got` is within tolerance; else (summary params, detail lines, data)."""
     got64 = np.asarray(got, dtype=np.float64)
     exp64 = np.asarray(expected, dtype=np.float64)
