@@ -167,6 +167,27 @@ def explained(reason: Msg) -> Iterator[None]:
         raise
 
 
+@contextmanager
+def after_property(held: Msg) -> Iterator[None]:
+    """A check of one property (inputs left unchanged, an error raised) also compares the
+    results, so that code doing nothing right cannot earn it. When the property held and only
+    the results are wrong, the failure says so first."""
+    try:
+        yield
+    except CheckFailed as failure:
+        failure.feedback.summary = msg("compare.property_held", held=held, problem=failure.feedback.summary)
+        raise
+
+
+def unchanged(*names: str) -> Msg:
+    """"x, gamma and beta are left unchanged" (what `after_property` says held)."""
+    return msg("compare.held_unchanged", names=", ".join(names))
+
+
+def raised(function: str, exception: str) -> Msg:
+    return msg("compare.held_raised", function=function, exception=exception)
+
+
 def _shape(shape: tuple) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 

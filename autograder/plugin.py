@@ -163,9 +163,14 @@ class GradingPlugin:
             result.feedback = Feedback("internal", msg("feedback.internal", error=f"{type(error).__name__}: {error}"))
         result.outcome = "failed"
         owner_result = self.results.get(owner) or self.known.get(owner)
-        if owner and owner != exercise and owner_result is not None and owner_result.status != "passed":
+        if (owner and owner != exercise and owner_result is not None and owner_result.status != "passed"
+                and not self._own_file_broken(exercise, error)):
             result.outcome, result.blocked_by = "blocked", owner
         return result
+
+    def _own_file_broken(self, exercise: str, error: BaseException) -> bool:
+        """The exercise's own file does not import: that, not a prerequisite, is its problem."""
+        return isinstance(error, ImportFailed) and error.module == self.course.exercise(exercise).module
 
     def _owner(self, error: StudentError) -> str | None:
         """The exercise whose function failed: the innermost graded function on the stack."""

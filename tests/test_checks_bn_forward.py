@@ -3,7 +3,8 @@ different-but-correct implementations pass them all."""
 
 import pytest
 
-from support import Mutant, check_ids, failures
+from autograder.i18n import Translator
+from support import Mutant, check_ids, failures, mutate
 
 EXERCISE = "bn_forward"
 ALL_CASES = ["random_batch", "two_samples", "odd_batch_one_feature", "flat_features", "large_offset", "custom_eps"]
@@ -93,3 +94,16 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5):
 def test_different_correct_implementations_pass(source, grade_files):
     report = grade_files({"batchnorm.py": source}, [EXERCISE])
     assert failures(report, EXERCISE) == {}
+
+
+def test_a_property_check_failing_on_values_says_the_property_held(grade_files):
+    """eps outside the root leaves the inputs alone and raises for N = 1: those two checks fail
+    on the values only, and say first that their own property held."""
+    wrong = mutate("batchnorm.py", "np.sqrt(x.var(axis=0) + eps)", "(np.sqrt(x.var(axis=0)) + eps)")
+    report = grade_files({"batchnorm.py": wrong}, [EXERCISE])
+    summaries = {check.id.split("::")[1]: Translator("en")(check.feedback.summary)
+                 for check in report.exercise(EXERCISE).checks if not check.passed}
+    assert summaries["inputs_not_modified"].startswith(
+        "The inputs (x, gamma, beta) are left unchanged, but this check also needs correct results: "
+        "out returned by batchnorm_forward does not match PyTorch")
+    assert summaries["single_sample_raises"].startswith("batchnorm_forward raises ValueError where it should, but")

@@ -11,7 +11,8 @@ EXERCISE = "dropout"
 FILE = "dropout.py"
 # A wrong scale of the survivors shows in every check that compares values in training.
 WRONG_SCALE = {"survivors_scaled": "values", "backward_uses_forward_mask": "values",
-               "float32_stays_float32": "values", "inputs_not_modified": "values"}
+               "float32_stays_float32": "values", "inputs_not_modified": "values",
+               "backward_where_x_is_zero": "values", "conv_activations": "values"}
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,26 @@ def dropout_backward(dout, cache):
     return dout.copy() if cache is None else dout * cache
 '''
 
+MASK_FROM_OUTPUT = '''
+import numpy as np
+
+def dropout_forward(x, p, train, rng):
+    if not 0 <= p <= 1:
+        raise ValueError("p must be a probability")
+    if not train or p == 0:
+        return x.copy(), (None, 0.0)
+    if p == 1:
+        return np.zeros_like(x), (None, 1.0)
+    out = x * (rng.random(x.shape) >= p) / (1 - p)
+    return out, (out, p)
+
+def dropout_backward(dout, cache):
+    out, p = cache
+    if out is None:
+        return np.zeros_like(dout) if p == 1 else dout.copy()
+    return dout * (out != 0) / (1 - p)   # the mask, rebuilt
+'''
+
 MUTANTS = [
     whole("p used as the keep probability", P_AS_KEEP,
           {"keep_rate": "property", **WRONG_SCALE, "p_zero_is_identity": "nonfinite",
@@ -127,18 +148,30 @@ MUTANTS = [
     Mutant("mask shared across the batch", FILE, "keep = rng.random(x.shape) >= p",
            "keep = rng.random(x.shape[1:]) >= p", {"mask_not_shared": "property"}),
     Mutant("whole samples dropped (one draw per row)", FILE, "keep = rng.random(x.shape) >= p",
-           "keep = rng.random((x.shape[0], 1)) >= p", {"mask_not_shared": "property"}),
+           "keep = rng.random((x.shape[0], 1)) >= p", {"mask_not_shared": "property", "conv_activations": "exception"}),
     whole("a new mask drawn in backward (rng kept in the cache)", NEW_MASK_IN_BACKWARD,
           {"backward_uses_forward_mask": "values", "float32_stays_float32": "values",
-           "inputs_not_modified": "values"}),
+           "inputs_not_modified": "values", "backward_where_x_is_zero": "values", "conv_activations": "values"}),
     Mutant("dropout active in evaluation", FILE, "if not train or p == 0.0:", "if p == 0.0:",
            {"eval_is_identity": "values"}),
     Mutant("division by zero at p = 1", FILE,
            "    if p == 1.0:\n        return np.zeros_like(x), (keep, p)\n", "", {"p_one_gives_zeros": "nonfinite"}),
     Mutant("np.random instead of rng", FILE, "keep = rng.random(x.shape) >= p",
-           "keep = np.random.random(x.shape) >= p", {"mask_comes_from_rng": "property"}),
+           "keep = np.random.random(x.shape) >= p", {"mask_comes_from_rng": "property",
+                                                     "backward_where_x_is_zero": "property"}),
     Mutant("a fixed-seed generator of its own", FILE, "keep = rng.random(x.shape) >= p",
            "keep = np.random.default_rng(0).random(x.shape) >= p", {"mask_comes_from_rng": "property"}),
+    whole("the mask rebuilt in backward as out != 0", MASK_FROM_OUTPUT, {"backward_where_x_is_zero": "values"}),
+    Mutant("a mask that depends on the values of x", FILE, "keep = rng.random(x.shape) >= p",
+           "keep = (rng.random(x.shape) >= p) | (x == 0)", {"backward_where_x_is_zero": "values"}),
+    Mutant("a mask for 2-D inputs only", FILE, "keep = rng.random(x.shape) >= p",
+           "n, d = x.shape\n    keep = rng.random((n, d)) >= p", {"conv_activations": "exception"}),
+    Mutant("p = 1 gives zeros in evaluation too", FILE, "    if not train or p == 0.0:",
+           "    if p == 1.0:\n        return np.zeros_like(x), (np.zeros(x.shape, bool), p)\n"
+           "    if not train or p == 0.0:", {"eval_is_identity": "values"}),
+    Mutant("evaluation scaled by 1 - p on top of inverted training", FILE,
+           "    if not train or p == 0.0:\n        return x.copy(), (None, p)",
+           "    if not train or p == 0.0:\n        return x * (1 - p), (None, p)", {"eval_is_identity": "values"}),
     Mutant("no ValueError for an invalid p", FILE, "if not 0.0 <= p <= 1.0:", "if False:",
            {"invalid_p_raises": "raises"}),
     whole("float64 output for float32 input (pre-scaled float64 mask)", PRESCALED_FLOAT64_MASK,
@@ -152,7 +185,9 @@ MUTANTS = [
             "eval_is_identity": "property", "p_zero_is_identity": "property",
             "p_one_gives_zeros": "values", "backward_uses_forward_mask": "property",
             "mask_comes_from_rng": "property", "mask_not_shared": "property",
-            "float32_stays_float32": "property", "inputs_not_modified": "property"}),
+            "float32_stays_float32": "property", "inputs_not_modified": "property",
+            "invalid_p_raises": "property", "backward_where_x_is_zero": "property",
+            "conv_activations": "property"}),
 ]
 
 

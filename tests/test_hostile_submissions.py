@@ -291,12 +291,14 @@ def test_escaping_the_sandbox_costs_only_its_exercise(run, escape, words):
     assert not Path("/tmp/grade-escape-marker").exists()
 
 
-def test_a_file_that_does_not_import_blames_no_other_exercise(run):
-    """bn_running_stats never calls batchnorm_forward: a syntax error in their shared file is
-    its own failure, not "blocked by bn_forward"."""
+@pytest.mark.parametrize("graded", [["bn_forward", "bn_backward", "bn_running_stats"], ["bn_backward"]])
+def test_a_file_that_does_not_import_blames_no_other_exercise(run, graded):
+    """A syntax error in batchnorm.py is the failure of every exercise in that file, not
+    "blocked by bn_forward" (bn_backward's checks call batchnorm_forward first), also when
+    bn_backward is graded alone."""
     source = (SOLUTIONS / "batchnorm.py").read_text() + "\ndef broken(:\n"
-    report = run({"batchnorm.py": source}, ["bn_forward", "bn_running_stats"])
-    for exercise in ("bn_forward", "bn_running_stats"):
+    report = run({"batchnorm.py": source}, graded)
+    for exercise in graded:
         checks = report.exercise(exercise).checks
         assert {c.outcome for c in checks} == {"failed"}
         assert {c.feedback.stage for c in checks} == {"import"}

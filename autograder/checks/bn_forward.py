@@ -5,7 +5,8 @@ import pytest
 
 from autograder import speed
 from autograder.cases import BATCH_CASES, FLOAT32_SPREAD, batch_inputs
-from autograder.compare import expect_array, expect_raises, expect_tuple, expect_unchanged
+from autograder.compare import (after_property, expect_array, expect_raises, expect_tuple, expect_unchanged,
+                                raised, unchanged)
 from autograder.i18n import msg
 from autograder.misconceptions import diagnosis
 
@@ -50,17 +51,19 @@ def test_inputs_not_modified(student, reference, rng, tolerance):
     for name, before, after in zip(("x", "gamma", "beta"), (x, gamma, beta), call.args_after):
         expect_unchanged(before, after, name=name, function=FUNCTION)
     expected = reference.batchnorm(x, gamma, beta, eps=eps)["out"]
-    expect_out(out, expected, x, gamma, beta, eps, tolerance(x.dtype), x.dtype)
+    with after_property(unchanged("x", "gamma", "beta")):
+        expect_out(out, expected, x, gamma, beta, eps, tolerance(x.dtype), x.dtype)
 
 
 def test_single_sample_raises(student, reference, rng, tolerance):
+    """A batch of one sample must raise; a normal batch (checked) must not."""
     x, gamma, beta, eps = make_inputs(rng, 3, 4)
-    out, _ = run_forward(student, x, gamma, beta, eps)
-    expect_out(out, reference.batchnorm(x, gamma, beta, eps=eps)["out"], x, gamma, beta, eps,
-               tolerance(x.dtype), x.dtype)
-    single = x[:1]
-    expect_raises(lambda: run_forward(student, single, gamma, beta, eps), "ValueError",
+    expect_raises(lambda: run_forward(student, x[:1], gamma, beta, eps), "ValueError",
                   function=FUNCTION, reason=msg("reasons.single_sample"))
+    out, _ = run_forward(student, x, gamma, beta, eps)
+    with after_property(raised(FUNCTION, "ValueError")):
+        expect_out(out, reference.batchnorm(x, gamma, beta, eps=eps)["out"], x, gamma, beta, eps,
+                   tolerance(x.dtype), x.dtype)
 
 
 @pytest.mark.advice

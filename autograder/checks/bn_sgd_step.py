@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from autograder.cases import affine, upstream
-from autograder.compare import expect_array, expect_none, expect_tuple, expect_unchanged, explained
+from autograder.compare import (after_property, expect_array, expect_none, expect_tuple, expect_unchanged,
+                                explained, unchanged)
 from autograder.i18n import msg
 from autograder.misconceptions import diagnosis
 
@@ -95,8 +96,10 @@ def test_inputs_not_modified(student, reference, rng, tolerance):
         for (name, before), after in zip(inputs.items(), call.args_after):
             if isinstance(before, np.ndarray):
                 expect_unchanged(before, after, name=name, function=FUNCTION)
-        param, velocity = expect_tuple(call.value, ("new_param", "new_velocity"), function=FUNCTION)
-        with explained(msg(REASONS + "step", step=k + 1, steps=len(grads), lr=SCHEDULE[k])):
+        arrays = [name for name, value in inputs.items() if isinstance(value, np.ndarray)]
+        with after_property(unchanged(*arrays)), \
+                explained(msg(REASONS + "step", step=k + 1, steps=len(grads), lr=SCHEDULE[k])):
+            param, velocity = expect_tuple(call.value, ("new_param", "new_velocity"), function=FUNCTION)
             expect_step(param, velocity, expected, k, inputs, tolerance(np.float64), np.float64)
 
 

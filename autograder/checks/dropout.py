@@ -13,12 +13,15 @@ from contextlib import nullcontext
 import numpy as np
 
 from autograder.compare import (
+    after_property,
     expect_array,
     expect_raises,
     expect_tuple,
     expect_unchanged,
     explained,
     fail,
+    raised,
+    unchanged,
 )
 from autograder.course import Tolerance
 from autograder.i18n import Msg, msg
@@ -80,16 +83,17 @@ def wrong_scale(out: np.ndarray, x: np.ndarray, kept: np.ndarray, p: float) -> M
 
 
 def expect_identity(student, x: np.ndarray, dout: np.ndarray, p: float, train: bool, seed: int, tol,
-                    reason: Msg) -> None:
+                    reason: Msg, training_inverted: bool | None = None) -> None:
     """Forward gives x back and backward gives dout back (x and dout of the same shape); in
-    evaluation, a known mistake is named when one explains the difference."""
+    evaluation, a known mistake is named when one explains the difference (whether training
+    scaled its survivors right tells two of them apart)."""
     out, cache, _ = run_forward(student, x, p, train, seed)
     with explained(reason):
         expect_array(out, x, name="out", function=FORWARD, tol=tol, dtype=x.dtype,
-                     diagnose=None if train else known.evaluation(x, p))
+                     diagnose=None if train else known.evaluation(x, p, training_inverted))
         dx = student.dropout_backward(dout, cache)
         expect_array(dx, dout, name="dx", function=BACKWARD, tol=tol, dtype=dout.dtype,
-                     diagnose=None if train else known.evaluation(dout, p))
+                     diagnose=None if train else known.evaluation(dout, p, training_inverted))
 
 
 def expect_out_and_dx(out, dx, expected: dict, x, dout, p: float, tol, dtype) -> None:
@@ -119,7 +123,8 @@ def test_keep_rate(student, rng):
         if not low <= rate <= high:
             fail("property", msg(REASONS + "keep_rate", function=FORWARD, kept=int(kept.sum()), total=n,
                                  rate=f"{rate:.4f}", p=p, expected=f"{q:.4f}", low=f"{low:.4f}",
-                                 high=f"{high:.4f}"), misconception=known.keep_rate(rate, p, n),
+                                 high=f"{high:.4f}"),
+                 misconception=known.shared_mask(kept) or known.keep_rate(rate, p, n),
                  rate=rate, low=low, high=high, p=p)
 
 
@@ -137,7 +142,8 @@ def test_mean_preserved(student, rng, tolerance):
         fail("property", msg(REASONS + "mean", function=FORWARD, got=f"{got:.5g}",
                              expected=f"{expected:.5g}", ratio=f"{got / expected:.4g}", low=f"{low:.5g}",
                              high=f"{high:.5g}"),
-             *([hint] if hint else []), misconception=known.survivors(x, p)(out, x, tolerance(x.dtype)),
+             *([hint] if hint else []),
+             misconception=known.shared_mask(kept) or known.survivors(x, p)(out, x, tolerance(x.dtype)),
              got=got, low=low, high=high)
 
 
@@ -158,12 +164,15 @@ def test_survivors_scaled(student, reference, rng, tolerance):
 
 
 def test_eval_is_identity(student, rng, tolerance):
-    """train=False: out == x and dx == dout (while train=True does drop units)."""
+    """train=False: out == x and dx == dout at p = 0.7 and at p = 1 (while train=True does drop
+    units)."""
     p, x = 0.7, signed(rng, (50, 40))
     dout, seed = rng.standard_normal(x.shape), new_seed(rng)
-    expect_identity(student, x, dout, p, False, seed, tolerance(x.dtype), msg(REASONS + "eval"))
     train_out, _, _ = run_forward(student, x, p, True, seed)
-    kept_units(train_out, x, p)
+    inverted = wrong_scale(train_out, x, kept_units(train_out, x, p), p) is None
+    for p_eval in (p, 1.0):
+        expect_identity(student, x, dout, p_eval, False, seed, tolerance(x.dtype), msg(REASONS + "eval", p=p_eval),
+                        training_inverted=inverted)
 
 
 def test_p_zero_is_identity(student, rng, tolerance):
@@ -187,13 +196,36 @@ def test_p_one_gives_zeros(student, rng, tolerance):
 
 
 def test_invalid_p_raises(student, rng):
+    """p outside [0, 1] must raise; p = 0.5 must not (and must drop some units, not all)."""
     x = signed(rng, (4, 5))
     for p in (-0.1, 1.5):
         expect_raises(lambda: student.dropout_forward(x, p, True, Rng(new_seed(rng))), "ValueError",
                       function=FORWARD, reason=msg(REASONS + "invalid_p", p=p))
+    x = signed(rng, (40, 50))
+    out, _, _ = run_forward(student, x, 0.5, True, new_seed(rng))
+    with after_property(raised(FORWARD, "ValueError")):
+        kept_units(out, x, 0.5)
 
 
 # -- the mask ----------------------------------------------------------------------------------
+
+
+def test_backward_where_x_is_zero(student, reference, rng, tolerance):
+    """Half the inputs exactly 0, as after a ReLU: a kept unit still passes its gradient, so the
+    backward pass needs the forward's mask, not ``out != 0``. The mask is read from a first
+    forward pass with the same seed on inputs without zeros."""
+    p, x, seed = 0.3, signed(rng, (60, 50)), new_seed(rng)
+    kept = kept_units(run_forward(student, x, p, True, seed)[0], x, p)
+    relu = np.where(rng.random(x.shape) < 0.5, 0.0, x)
+    out, cache, _ = run_forward(student, relu, p, True, seed)
+    expect_form(out, relu)
+    if not np.array_equal((out != 0)[relu != 0], kept[relu != 0]):
+        fail("property", msg(REASONS + "mask_depends_on_x", function=FORWARD), misconception="mask_not_from_rng")
+    dout = rng.standard_normal(x.shape)
+    dx = student.dropout_backward(dout, cache)
+    with explained(msg(REASONS + "zero_inputs")):
+        expect_array(dx, reference.masked_scale(relu, kept, p, dout)["dx"], name="dx", function=BACKWARD,
+                     tol=tolerance(x.dtype), dtype=x.dtype, diagnose=known.mask_from_output(dout, out, p))
 
 
 def test_backward_uses_forward_mask(student, reference, rng, tolerance):
@@ -252,14 +284,25 @@ def test_float32_stays_float32(student, reference, rng, tolerance):
                       np.float32)
 
 
+def test_conv_activations(student, reference, rng, tolerance):
+    """x of shape (N, C, H, W), as after a convolution: the same element-wise inverted dropout."""
+    p = 0.4
+    x, dout = signed(rng, (6, 3, 5, 5)), rng.standard_normal((6, 3, 5, 5))
+    out, cache, _ = run_forward(student, x, p, True, new_seed(rng))
+    kept = kept_units(out, x, p)
+    dx = student.dropout_backward(dout, cache)
+    expect_out_and_dx(out, dx, reference.masked_scale(x, kept, p, dout), x, dout, p, tolerance(x.dtype), x.dtype)
+
+
 def test_inputs_not_modified(student, reference, rng, tolerance):
     """Forward leaves x unchanged and backward leaves dout unchanged; both values right."""
     p = 0.2
     x, dout = signed(rng, (30, 40)), rng.standard_normal((30, 40))
     out, cache, call = run_forward(student, x, p, True, new_seed(rng), echo_args=True)
     expect_unchanged(x, call.args_after[0], name="x", function=FORWARD)
-    kept = kept_units(out, x, p)
     back = student.dropout_backward.call(dout, cache, echo_args=True)
     expect_unchanged(dout, back.args_after[0], name="dout", function=BACKWARD)
-    expect_out_and_dx(out, back.value, reference.masked_scale(x, kept, p, dout), x, dout, p, tolerance(x.dtype),
-                      x.dtype)
+    with after_property(unchanged("x", "dout")):
+        kept = kept_units(out, x, p)
+        expect_out_and_dx(out, back.value, reference.masked_scale(x, kept, p, dout), x, dout, p,
+                          tolerance(x.dtype), x.dtype)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from autograder.cases import FLOAT32_SPREAD, affine, features, upstream
-from autograder.compare import expect_array, expect_raises, expect_tuple, expect_unchanged
+from autograder.compare import (after_property, expect_array, expect_raises, expect_tuple, expect_unchanged, raised,
+                                unchanged)
 from autograder.gradcheck import gradient_rows
 from autograder.i18n import msg
 from autograder.misconceptions import diagnosis
@@ -119,15 +120,17 @@ def test_inputs_not_modified(student, reference, rng, tolerance):
         expect_unchanged(before, after, name=name, function=FORWARD)
     grads, call = run_backward(student, dout, cache, echo_args=True)
     expect_unchanged(dout, call.args_after[0], name="dout", function=BACKWARD)
-    expect_out(out, expected["out"], x, gamma, beta, eps, tolerance(x.dtype), x.dtype)
-    expect_gradients(grads, expected, (x, gamma, beta, dout, eps), tolerance(x.dtype), x.dtype)
+    with after_property(unchanged("x", "gamma", "beta", "dout")):
+        expect_out(out, expected["out"], x, gamma, beta, eps, tolerance(x.dtype), x.dtype)
+        expect_gradients(grads, expected, (x, gamma, beta, dout, eps), tolerance(x.dtype), x.dtype)
 
 
 def test_single_value_per_channel_raises(student, reference, rng, tolerance):
+    """One value per channel (N=1, H=W=1) must raise; two (N=2) must not (checked)."""
     x, gamma, beta, _, eps = make_inputs(rng, (2, 3, 1, 1))
+    expect_raises(lambda: run_forward(student, x[:1], gamma, beta, eps), "ValueError",
+                  function=FORWARD, reason=msg("checks.spatial_bn.reasons.single_value"))
     out, _, _ = run_forward(student, x, gamma, beta, eps)
     expected = reference.batchnorm(x, gamma, beta, eps=eps)["out"]
-    expect_out(out, expected, x, gamma, beta, eps, tolerance(x.dtype), x.dtype)
-    single = x[:1]
-    expect_raises(lambda: run_forward(student, single, gamma, beta, eps), "ValueError",
-                  function=FORWARD, reason=msg("checks.spatial_bn.reasons.single_value"))
+    with after_property(raised(FORWARD, "ValueError")):
+        expect_out(out, expected, x, gamma, beta, eps, tolerance(x.dtype), x.dtype)

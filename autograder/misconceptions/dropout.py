@@ -23,7 +23,7 @@ RTOL = 1e-4  # how close two scales must be, for checks without a tolerance of t
 named_by_checks(EXERCISE, "dropout_not_inverted", "p_as_keep_probability", "dropout_mixed_convention",
                 "backward_scale_missing", "new_mask_in_backward", "dropout_active_in_eval",
                 "division_by_zero_at_p_one", "mask_shared_across_batch", "mask_shared_across_features",
-                "mask_not_from_rng")
+                "mask_not_from_rng", "eval_scaled_twice", "mask_from_output")
 
 
 @variant("dropout_not_inverted", EXERCISE, "eval")
@@ -119,14 +119,41 @@ def gradient(dout: np.ndarray, out, x: np.ndarray, p: float) -> Diagnose:
     return diagnose
 
 
-def evaluation(base: np.ndarray, p: float) -> Diagnose:
+def evaluation(base: np.ndarray, p: float, training_inverted: bool | None = None) -> Diagnose:
     """For out (base x) or dx (base dout) with train=False: a dropout mask applied, or the
-    classic scaling by 1 - p."""
+    classic scaling by 1 - p; that scaling on top of a training pass that already divides by
+    1 - p (`training_inverted`) is a mistake of its own."""
 
     def diagnose(got, expected, tol):
         found = {"dropout_active_in_eval"} if masked(got, base, tol) is not None else set()
         named = match(EXERCISE, "eval", got, expected, tol, {"x": base, "p": p})
+        if named == "dropout_not_inverted" and training_inverted:
+            named = "eval_scaled_twice"
         return _one(found | ({named} if named else set()))
+
+    return diagnose
+
+
+def shared_mask(kept: np.ndarray) -> str | None:
+    """A 2-D keep mask whose rows (or columns) are all the same: one draw shared by the batch
+    (or by the features of each sample)."""
+    if kept.ndim != 2 or kept.all() or not kept.any():
+        return None
+    if (kept == kept[:1]).all():
+        return "mask_shared_across_batch"
+    if (kept == kept[:, :1]).all():
+        return "mask_shared_across_features"
+    return None
+
+
+def mask_from_output(dout: np.ndarray, out, p: float) -> Diagnose:
+    """For dx when some inputs are exactly 0: the mask rebuilt in backward as ``out != 0``."""
+
+    def diagnose(got, expected, tol):
+        if type(out) is not np.ndarray or out.shape != dout.shape or not 0 < p < 1:
+            return None
+        rebuilt = dout * (out != 0) / (1 - p)
+        return "mask_from_output" if same(got, rebuilt, tol) and not same(expected, rebuilt, tol) else None
 
     return diagnose
 
