@@ -15,7 +15,7 @@ def dropout_forward(x, p, train, rng):
     """Forward pass of inverted dropout.
 
     Args:
-        x: inputs, any shape (e.g. (N, D)).
+        x: inputs, any shape (e.g. (N, D), or (N, C, H, W) after a convolution).
         p: drop probability, 0 <= p <= 1. p = 0 keeps everything; p = 1 drops everything
            (the output is all zeros, without dividing by zero).
         train: True in training, False in evaluation.
