@@ -35,6 +35,11 @@ def display_path(path: str | Path) -> str:
         return str(path)
 
 
+def display_folder(path: str | Path) -> str:
+    """A folder as `display_path` shows it, with a final slash ("exercises/")."""
+    return display_path(path).rstrip("/") + "/"
+
+
 def points(value: float) -> str:
     return f"{value:g}"
 
@@ -79,7 +84,7 @@ class ReportView:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         t = self.t
         yield Text(t("report.heading", course=t.text(self.course.title),
-                     directory=display_path(self.report.directory)), style="bold")
+                     directory=display_folder(self.report.directory)), style="bold")
         yield self.table(options.max_width)
         for result in self.report.exercises:
             if self.detail == "all":
@@ -154,10 +159,13 @@ class ReportView:
         body = [self.check_line(check), *CheckDetails(check, t).renderables()]
         if len(failing) > 1:
             body.append(Text(t("report.more_failures", count=len(failing) - 1, exercise=result.id), style="dim"))
-        checkpoint = self.checkpoint_line(result.id)
+        checkpoint = self.checkpoint_line(result.id) if about_the_idea(check) else None
         if checkpoint is not None:
             body.append(checkpoint)
-        title = t("report.failing", exercise=result.id, failing=len(failing), total=len(result.checks))
+        if result.status == "blocked":
+            title = t("report.blocked_title", exercise=result.id, blocker=check.blocked_by)
+        else:
+            title = t("report.failing", exercise=result.id, failing=len(failing), total=len(result.checks))
         return Panel(Group(*body), title=title, title_align="left", border_style=STATUS_STYLE[result.status])
 
     def all_checks(self, result: ExerciseResult) -> Panel:
@@ -172,7 +180,7 @@ class ReportView:
                     body.append(Padding(reason, (0, 0, 0, 2)))
                 previous = reason.plain
         first = result.first_failure
-        if first is not None and first.outcome != "not_started":
+        if first is not None and first.outcome not in ("not_started", "blocked"):
             body += [Text(""), self.check_line(first), *CheckDetails(first, self.t).renderables()]
         gradients = next((c for c in result.checks if c.gradients), None)
         if gradients is not None and (first is None or not first.gradients):
@@ -210,12 +218,22 @@ class ReportView:
             if result.status == "failed":
                 return Text(t("report.next_failed", exercise=result.id, title=t.text(exercise.title)),
                             style="bold cyan")
+        graded = [result.id for result in self.report.exercises]
+        if self.report.all_passed and graded != list(self.course.ids):
+            return Text(t("report.selection_passed", exercises=", ".join(graded)), style="bold green")
         quiz = self.report.quiz
         if self.report.all_passed and quiz is not None and quiz.correct < len(quiz.questions):
             return Text(t("quiz.next", left=len(quiz.questions) - quiz.correct), style="bold cyan")
         if self.report.all_passed:
             return Text(t("report.all_passed"), style="bold green")
         return Text("")
+
+
+def about_the_idea(check: CheckResult) -> bool:
+    """Did the code run and give a wrong answer (where a checkpoint question can help), rather
+    than not import, hang, crash or wait for another exercise?"""
+    return check.outcome == "failed" and check.feedback is not None and check.feedback.stage in (
+        "exception", "type", "shape", "dtype", "nonfinite", "values", "raises", "mutation", "property")
 
 
 @dataclass
@@ -355,6 +373,8 @@ class HintView:
     exercise: Exercise
     shown: int
     t: Translator
+    more: str = "hint.more"
+    """The key of the line saying how to see the next hint."""
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         t, exercise = self.t, self.exercise
@@ -365,5 +385,5 @@ class HintView:
                         title=t("hint.heading", number=number, total=total, exercise=exercise.id,
                                 title=t.text(exercise.title)),
                         title_align="left", border_style="cyan" if newest else "dim")
-        key = "hint.last" if self.shown >= total else "hint.more"
+        key = "hint.last" if self.shown >= total else self.more
         yield Text(t(key, exercise=exercise.id), style="dim")

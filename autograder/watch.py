@@ -99,12 +99,13 @@ class Session:
             exercise = self.kit.course.exercise(self.current)
             shown = self.state.reveal_hint(self.current, len(exercise.hints))
             self.state.try_save()
-            self.overlay = HintView(exercise, shown, self.t)
+            self.overlay = HintView(exercise, shown, self.t, more="watch.hint_more")
         elif key == "n":
             ids = self.kit.course.ids
             self.current = ids[(ids.index(self.current) + 1) % len(ids)]
         elif key == "l":
-            self.overlay = ProgressView(self.kit.course, self.state.progress, self.state.hints, self.t)
+            quiz = State.load(self.kit.state_dir).data.get("quiz")  # the quiz may run in another terminal
+            self.overlay = ProgressView(self.kit.course, self.state.progress, self.state.hints, self.t, quiz=quiz)
         elif key == "r":
             self.regrade()
             return True
@@ -142,7 +143,11 @@ class Session:
                 parts.append(Text(t("watch.passed", exercise=exercise.id), style="bold green"))
         if self.overlay is not None:
             parts.append(self.overlay)
-        parts.append(Text(t("watch.keys", seconds=f"{self.graded_in:.2f}"), style="dim"))
+        footer = Table.grid(expand=True)
+        footer.add_column(no_wrap=True)
+        footer.add_column(justify="right", no_wrap=True)
+        footer.add_row(Text(t("watch.keys"), style="bold"), Text(t("watch.status", seconds=f"{self.graded_in:.2f}"), style="dim"))
+        parts.append(footer)
         return Group(*parts)
 
     def close(self) -> None:

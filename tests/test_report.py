@@ -68,7 +68,21 @@ def test_course_run_shows_table_total_and_first_failure(report, kit):
     assert "Your code printed (21 bytes):" in text and "│ debug: shapes (4, 5)" in text
     assert "1 more failing checks: grade bn_backward shows them all." in text
     assert "Blocked: this check calls bn_forward" in text
+    assert "bn_running_stats · blocked by bn_forward" in text  # not "1 of 1 checks fail"
     assert "Next: fix bn_backward" in text
+    assert "Every exercise passes" not in text
+
+
+def test_a_blocked_exercise_is_not_explained_twice(report, kit):
+    only = GradeReport("exercises", 7, [report.exercise("bn_running_stats")])
+    text = render(ReportView(only, kit.course, Translator("en"), detail="all"))
+    assert text.count("Blocked: this check calls bn_forward") == 1
+
+
+def test_one_passing_exercise_is_not_the_whole_course(report, kit):
+    only = GradeReport("exercises", 7, [report.exercise("bn_forward")])
+    text = render(ReportView(only, kit.course, Translator("en")))
+    assert "Everything graded here passes (bn_forward)." in text and "Every exercise passes" not in text
 
 
 def test_single_exercise_lists_every_check(report, kit):
@@ -102,6 +116,9 @@ def test_progress_and_hints(kit):
     assert "1 of 7 exercises pass · 20 / 100 points" in text
     hints = render(HintView(kit.course.exercise("bn_forward"), 2, Translator("es")))
     assert "Pista 1 de 3" in hints and "Pista 2 de 3" in hints and "Pista 3 de 3" not in hints
+    assert "grade hint bn_forward" in hints
+    in_watch = render(HintView(kit.course.exercise("bn_forward"), 1, Translator("en"), more="watch.hint_more"))
+    assert "Press h again for the next hint." in in_watch and "grade hint" not in in_watch
 
 
 def test_json_of_a_blocked_check_explains_the_block(report):
