@@ -13,12 +13,11 @@ Exit codes: 0 every submission graded (whatever its score), 1 some could not be 
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from autograder.cli import FAILED, OK, UsageError, common_options, make_console, open_kit
+from autograder.cli import FAILED, OK, Parser, UsageError, common_options, make_console, open_kit
 from autograder.i18n import Translator
 from autograder.kit import Kit
 
@@ -26,7 +25,7 @@ from autograder.kit import Kit
 def main(argv: list[str], t: Translator) -> int:
     from autograder.batch import Settings, default_jobs
 
-    parser = argparse.ArgumentParser(prog="grade batch", description=t("batch.help.description"))
+    parser = Parser(t, prog="grade batch", description=t("batch.help.description"))
     parser.add_argument("directory", metavar="DIR", help=t("batch.help.directory"))
     parser.add_argument("--jobs", "-j", type=int, metavar="N", default=default_jobs(),
                         help=t("batch.help.jobs", cores=default_jobs()))

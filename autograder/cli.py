@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 import json
 import os
 import random
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, NoReturn
 
 from autograder.course import CourseError
 from autograder.i18n import Translator, choose_language
@@ -37,6 +38,21 @@ GLOBAL_OPTIONS = ("--lang", "--course")
 
 class UsageError(Exception):
     """Something the user typed is wrong; the message is shown as one line."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage mistake reported as one line (a `UsageError`) that points to the
+    command's --help, instead of the usage block."""
+
+    def __init__(self, t: Translator | None = None, **options) -> None:
+        super().__init__(**options)
+        self.t = t or Translator()
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(self.t("errors.usage", message=message, command=self.prog))
+
+    def add_subparsers(self, **options):
+        return super().add_subparsers(parser_class=functools.partial(Parser, self.t), **options)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,7 +121,7 @@ def grade_command(argv: list[str], t: Translator) -> int:
 
 
 def _grade_parser(t: Translator) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="grade", description=t("help.description"), epilog=t("help.commands"))
+    parser = Parser(t, prog="grade", description=t("help.description"), epilog=t("help.commands"))
     parser.add_argument("exercises", nargs="*", metavar="EXERCISE", help=t("help.exercises"))
     parser.add_argument("--json", action="store_true", help=t("help.json"))
     folder = parser.add_mutually_exclusive_group()
@@ -207,7 +223,7 @@ def make_console():
 
 
 def list_command(argv: list[str], t: Translator) -> int:
-    parser = argparse.ArgumentParser(prog="grade list", description=t("help.list"))
+    parser = Parser(t, prog="grade list", description=t("help.list"))
     common_options(parser, t)
     args = parser.parse_args(argv)
     kit, t = open_kit(args)
@@ -220,7 +236,7 @@ def list_command(argv: list[str], t: Translator) -> int:
 
 
 def hint_command(argv: list[str], t: Translator) -> int:
-    parser = argparse.ArgumentParser(prog="grade hint", description=t("help.hint"))
+    parser = Parser(t, prog="grade hint", description=t("help.hint"))
     parser.add_argument("exercise", nargs="?", metavar="EXERCISE", help=t("help.hint_exercise"))
     common_options(parser, t)
     args = parser.parse_args(argv)
@@ -238,7 +254,7 @@ def hint_command(argv: list[str], t: Translator) -> int:
 
 
 def watch_command(argv: list[str], t: Translator) -> int:
-    parser = argparse.ArgumentParser(prog="grade watch", description=t("help.watch"))
+    parser = Parser(t, prog="grade watch", description=t("help.watch"))
     common_options(parser, t)
     args = parser.parse_args(argv)
     kit, t = open_kit(args)
@@ -257,7 +273,8 @@ def _current_exercise(kit: Kit, state) -> str:
 
 def _split_command(argv: list[str]) -> tuple[str | None, list[str]]:
     """The subcommand, if any, and its arguments; ``--lang``/``--course`` may come before it
-    (``grade --lang es hint``) and are passed on to it."""
+    (``grade --lang es hint``) and are passed on to it, after its own arguments so that a
+    command with subcommands (``grade --lang es export nbgrader DIR``) reads them too."""
     global_options, i = [], 0
     while i < len(argv):
         if argv[i] in GLOBAL_OPTIONS and i + 1 < len(argv):
@@ -269,7 +286,7 @@ def _split_command(argv: list[str]) -> tuple[str | None, list[str]]:
         else:
             break
     if i < len(argv) and argv[i] in COMMANDS:
-        return argv[i], global_options + argv[i + 1:]
+        return argv[i], argv[i + 1:] + global_options
     return None, argv
 
 

@@ -12,7 +12,7 @@ import argparse
 import re
 from pathlib import Path
 
-from autograder.cli import OK, UsageError, common_options, make_console, open_kit
+from autograder.cli import OK, Parser, UsageError, common_options, make_console, open_kit
 from autograder.i18n import Translator
 from autograder.kit import Kit
 
@@ -31,7 +31,7 @@ def main(argv: list[str], t: Translator) -> int:
 def _parser(t: Translator) -> argparse.ArgumentParser:
     from autograder.nbgrader_export import DEFAULT_ASSIGNMENT
 
-    parser = argparse.ArgumentParser(prog="grade export", description=t("export.help.description"))
+    parser = Parser(t, prog="grade export", description=t("export.help.description"))
     targets = parser.add_subparsers(dest="target", required=True, metavar="{nbgrader,gradescope}")
     nbgrader = targets.add_parser("nbgrader", help=t("export.help.nbgrader"), description=t("export.help.nbgrader"))
     nbgrader.add_argument("directory", metavar="DIR", help=t("export.help.directory"))

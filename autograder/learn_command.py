@@ -6,9 +6,8 @@ in the order of quiz.yml's topics.
 
 from __future__ import annotations
 
-import argparse
 
-from autograder.cli import OK, UsageError, common_options, make_console, open_kit
+from autograder.cli import OK, Parser, UsageError, common_options, make_console, open_kit
 from autograder.i18n import Translator
 from autograder.quiz_bank import lesson_path, load_bank
 from autograder.quiz_command import find_topic
@@ -16,7 +15,7 @@ from autograder.state import State
 
 
 def main(argv: list[str], t: Translator) -> int:
-    parser = argparse.ArgumentParser(prog="grade learn", description=t("learn.help.description"))
+    parser = Parser(t, prog="grade learn", description=t("learn.help.description"))
     parser.add_argument("topic", nargs="?", metavar="TOPIC", help=t("learn.help.topic"))
     common_options(parser, t)
     args = parser.parse_args(argv)

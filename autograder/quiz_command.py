@@ -16,7 +16,7 @@ import difflib
 import json
 from pathlib import Path
 
-from autograder.cli import FAILED, OK, UsageError, common_options, make_console, open_kit
+from autograder.cli import FAILED, OK, Parser, UsageError, common_options, make_console, open_kit
 from autograder.i18n import Translator
 from autograder.kit import Kit
 from autograder.quiz_bank import Bank, Question, Topic, load_bank
@@ -47,7 +47,7 @@ def main(argv: list[str], t: Translator) -> int:
 
 
 def _parser(t: Translator) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="grade quiz", description=t("quiz.help.description"),
+    parser = Parser(t, prog="grade quiz", description=t("quiz.help.description"),
                                      epilog=t("quiz.help.epilog"))
     focus = parser.add_mutually_exclusive_group()
     focus.add_argument("--topic", metavar="TOPIC", help=t("quiz.help.topic"))

@@ -109,6 +109,9 @@ def test_language_from_the_environment(tmp_path):
     (["bn_fwd"], "grade: unknown exercise 'bn_fwd'. Did you mean 'bn_forward'?"),
     (["--submission", "/no/such/folder"], "grade: /no/such/folder is not a folder."),
     (["--seed", "abc"], "grade: --seed: 'abc' is not an integer"),
+    (["--bogus"], "grade: unrecognized arguments: --bogus (grade --help lists what it accepts)"),
+    (["quiz", "--bogus"], "grade: unrecognized arguments: --bogus (grade quiz --help lists what it accepts)"),
+    (["export", "nbgrader"], "grade: the following arguments are required: DIR (grade export nbgrader --help"),
 ])
 def test_usage_errors_are_one_line_and_exit_2(tmp_path, args, message):
     result = run(*args, state=tmp_path)
@@ -194,9 +197,10 @@ def test_an_answers_file_that_is_not_utf8_costs_only_the_quiz(cache_dir, tmp_pat
     (["--lang", "es", "hint", "bn_forward"], "Pista 1 de 3"),
     (["--lang=es", "list"], "progreso"),
     (["--course", str(ROOT / "course.yml"), "--lang", "es", "list"], "sin corregir todavía"),
+    (["--lang", "es", "export", "nbgrader", "{tmp}/course"], "Curso de nbgrader escrito en"),
 ])
 def test_global_options_may_come_before_the_command(tmp_path, args, expected):
-    result = run(*args, state=tmp_path)
+    result = run(*[arg.format(tmp=tmp_path) for arg in args], state=tmp_path)
     assert result.returncode == 0, result.stderr
     assert expected in result.stdout
 
