@@ -247,6 +247,8 @@ def _locate(filename: str, root: yaml.Node | None, message: str) -> str:
         where += ("" if inner.group(1).startswith("[") else ".") + inner.group(1)
     steps: list[str | int] = [int(i) if i else k for k, i in re.findall(r"\.(\w+)|\[(\d+)\]", where)]
     key = where.lstrip(".") or "top level"
+    reason = re.sub(r"^Object contains unknown field (`[^`]+`)", r"unknown key \1 (a misspelling?)", reason)
+    reason = re.sub(r"^Object missing required field (`[^`]+`)", r"the key \1 is missing", reason)
     return f"{filename}, line {_line_of(root, steps)} ({key}): {reason}"
 
 

@@ -43,19 +43,27 @@ class Verdict:
 
     correct: bool
     feedback: list[Text | Msg] = field(default_factory=list)
+    readable: bool = True
+    """False when the answer could not be read at all (a letter out of range, not a number)."""
 
 
-def variant_of(question: Question, seed: int) -> Variant | None:
-    """The student's numbers for a numeric question (None for the other types)."""
-    return variant(question.generator, seed, question.id) if isinstance(question, Numeric) else None
+def variant_of(question: Question, seed: int | None) -> Variant | None:
+    """The student's numbers for a numeric question (None for the other types, or without a
+    seed)."""
+    if not isinstance(question, Numeric) or seed is None:
+        return None
+    return variant(question.generator, seed, question.id)
 
 
-def check(question: Question, raw: Any, seed: int) -> Verdict:
-    """Read `raw` and judge it; an unreadable answer is wrong, with the reason."""
+def check(question: Question, raw: Any, seed: int | None) -> Verdict:
+    """Read `raw` and judge it; an unreadable answer is wrong, with the reason. A numeric
+    answer needs the seed its numbers came from."""
+    if seed is None and isinstance(question, Numeric):
+        return Verdict(False, [msg("quiz.answers.no_seed")], readable=False)
     try:
         answer = parse(question, raw)
     except AnswerError as error:
-        return Verdict(False, [error.message])
+        return Verdict(False, [error.message], readable=False)
     return judge(question, answer, variant_of(question, seed))
 
 

@@ -129,7 +129,8 @@ def grade_file(kit: Kit, bank: Bank, path: Path, t: Translator, *, as_json: bool
         verdicts = {q.id: check(q, answers.answers[q.id], answers.seed)
                     for q in bank.questions if q.id in answers.answers}
         console = make_console()
-        console.print(Text(t("quiz.answers.heading", file=path.name, seed=answers.seed), style="bold"))
+        seed = t("quiz.answers.no_seed_heading") if answers.seed is None else answers.seed
+        console.print(Text(t("quiz.answers.heading", file=path.name, seed=seed), style="bold"))
         console.print(AnswersView(bank, verdicts, numbers, t))
         if unknown:
             console.print(Text(t("quiz.answers.unknown", ids=", ".join(unknown)), style="yellow"))

@@ -154,7 +154,8 @@ class AnswersView:
             table.add_column(t("quiz.answers.result"))
             for question in wrong:
                 reasons = " ".join(say(t, item, self.numbers[question.id]) for item in self.verdicts[question.id].feedback)
-                table.add_row(question.id, Markdown(f"{t('quiz.wrong')} {reasons}"))
+                verdict = t("quiz.wrong") if self.verdicts[question.id].readable else t("quiz.answers.unreadable")
+                table.add_row(question.id, Markdown(f"{verdict} {reasons}"))
             yield table
         missing = [q.id for q in self.bank.questions if q.id not in self.verdicts]
         if missing:

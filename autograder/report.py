@@ -86,6 +86,8 @@ class ReportView:
         yield Text(t("report.heading", course=t.text(self.course.title),
                      directory=display_folder(self.report.directory)), style="bold")
         yield self.table(options.max_width)
+        if self.report.quiz is not None and self.report.quiz.error:
+            yield Text("✘ " + t("quiz.file_error", error=self.report.quiz.error), style="red")
         for result in self.report.exercises:
             if self.detail == "all":
                 yield self.all_checks(result)

@@ -31,7 +31,7 @@ def test_the_shipped_course_loads():
 @pytest.mark.parametrize("old, new, expected, line_with", [
     ("    points: 20\n", "    points: twenty\n", "exercises[1].points): Expected `float`, got `str`", "twenty"),
     ("    checks: bn_backward\n", "    checks: bn_backward\n    colour: red\n",
-     "exercises[1].colour): Object contains unknown field `colour`", "colour"),
+     "exercises[1].colour): unknown key `colour` (a misspelling?)", "colour"),
     ("  seconds_per_call: 5 ", "  seconds_per_call: -1 ", "policy.seconds_per_call): `seconds_per_call` must be positive",
      "seconds_per_call: -1"),
     ("    requires: [bn_forward]\n", "    requires: [dropout]\n",
@@ -51,7 +51,7 @@ def test_a_mistake_names_its_line_and_key(tmp_path, old, new, expected, line_wit
 
 def test_a_missing_key_is_named(tmp_path):
     text = COURSE.replace("    points: 15\n    checks: bn_forward\n", "    checks: bn_forward\n")
-    with pytest.raises(CourseError, match=r"exercises\[0\]\): Object missing required field `points`"):
+    with pytest.raises(CourseError, match=r"exercises\[0\]\): the key `points` is missing"):
         load_text(tmp_path, text)
 
 
@@ -73,7 +73,7 @@ def test_too_few_hints(tmp_path):
 
 def test_a_text_missing_its_spanish_is_named(tmp_path):
     text = COURSE.replace("      es: Dropout invertido\n", "")
-    with pytest.raises(CourseError, match=r"line \d+ \(exercises\[5\]\.title\): Object missing required field `es`"):
+    with pytest.raises(CourseError, match=r"line \d+ \(exercises\[5\]\.title\): the key `es` is missing"):
         load_text(tmp_path, text)
 
 

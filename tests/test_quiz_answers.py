@@ -229,11 +229,23 @@ def test_an_answers_file_written_by_hand(bank, tmp_path):
     assert (result.answered, result.correct) == (4, 4)
 
 
+def test_a_file_without_seed_grades_all_but_numeric_answers(tmp_path, bank):
+    path = tmp_path / "answers.yml"
+    single = next(q for q in bank.questions if isinstance(q, Single))
+    numeric = next(q for q in bank.questions if isinstance(q, Numeric))
+    right = next(LETTERS[i] for i, choice in enumerate(single.choices) if choice.correct)
+    path.write_text(f"answers:\n  {single.id}: {right}\n  {numeric.id}: 0.5\n")
+    read = read_answers(path)
+    result = quiz_result(bank, 10, read.seed, read.answers, source="file")
+    assert (result.answered, result.correct) == (2, 1)
+    verdict = check(numeric, 0.5, None)
+    assert not verdict.readable and verdict.feedback == [Msg("quiz.answers.no_seed", {})]
+
+
 @pytest.mark.parametrize("text, message", [
-    ("answers: {ics_definition: b}\n", "(top level): Object missing required field `seed`"),
-    ("seed: lots\nanswers: {}\n", "line 1 (seed): Expected `int`, got `str`"),
+    ("seed: lots\nanswers: {}\n", "line 1 (seed): Expected `int | null`, got `str`"),
     ("seed: 1\nanswers: [b, c]\n", "line 2 (answers): Expected `object`, got `array`"),
-    ("seed: 1\nanswer: {}\n", "line 2 (answer): Object contains unknown field `answer`"),
+    ("seed: 1\nanswer: {}\n", "line 2 (answer): unknown key `answer` (a misspelling?)"),
     ("seed: 1\nanswers: {a: [b\n", "not valid YAML"),
 ])
 def test_a_broken_answers_file_names_line_and_key(tmp_path, text, message):
@@ -359,3 +371,20 @@ def test_grade_list_shows_the_saved_quiz_score(kit):
     assert "Theory quiz: 12/58 right · 2.07 / 10 points (grade quiz)" in render(
         ProgressView(kit.course, {}, {}, Translator("en"), quiz=saved))
     assert "Cuestionario de teoría: sin empezar" in render(ProgressView(kit.course, {}, {}, Translator("es")))
+
+
+def test_an_unreadable_answers_file_says_why_in_the_report(kit, bank):
+    report = report_with_quiz(kit, bank, correct=0)
+    report.quiz.error = "quiz_answers.yml, line 2 (answrs): unknown key `answrs` (a misspelling?)"
+    text = render(ReportView(report, kit.course, Translator("en")), width=200)
+    assert "✘ answers file unreadable" in text
+    assert ("The quiz answers could not be read, so the quiz scores 0: quiz_answers.yml, line 2 (answrs): "
+            "unknown key `answrs`") in text
+
+
+def test_an_unreadable_answer_is_not_called_a_wrong_idea(bank):
+    single = next(q for q in bank.questions if isinstance(q, Single))
+    verdict = check(single, "z", 1)
+    assert not verdict.correct and not verdict.readable
+    text = render(AnswersView(bank, {single.id: verdict}, {single.id: None}, Translator("en")), width=200)
+    assert "⚠ Could not read this answer (it counts as wrong)." in text and "Not quite" not in text
