@@ -135,7 +135,11 @@ def _grade_parser(t: Translator) -> argparse.ArgumentParser:
 def open_kit(args: argparse.Namespace) -> tuple[Kit, Translator]:
     """The kit named by ``--course`` (or found from here) and a translator for ``--lang``."""
     kit = Kit.locate(args.course)
-    return kit, Translator(choose_language(args.lang, kit.course.default_language))
+    t = Translator(choose_language(args.lang, kit.course.default_language))
+    here = Path.cwd().resolve()
+    if not (args.course or os.environ.get("GRADE_COURSE")) and kit.root != here and kit.root not in here.parents:
+        print(t("errors.prefix") + t("errors.kit_elsewhere", root=kit.root), file=sys.stderr)
+    return kit, t
 
 
 def common_options(parser: argparse.ArgumentParser, t: Translator) -> None:

@@ -192,9 +192,16 @@ class ReportView:
         title = f"{result.id} · {self.t.text(exercise.title)}"
         return Panel(Group(*body), title=title, title_align="left", border_style=STATUS_STYLE[result.status])
 
-    def notes(self, result: ExerciseResult) -> list[Text]:
-        """Advice that costs no points."""
-        return [Text("💡 " + self.t(note), style="cyan") for note in result.notes]
+    def notes(self, result: ExerciseResult) -> list[Table]:
+        """Advice that costs no points; a long note wraps under itself, not under the icon."""
+        lines = []
+        for note in result.notes:
+            line = Table.grid(padding=(0, 1))
+            line.add_column(no_wrap=True)
+            line.add_column()
+            line.add_row("💡", Text(self.t(note), style="cyan"))
+            lines.append(line)
+        return lines
 
     def check_line(self, check: CheckResult) -> Table:
         """The check's icon and title; a long title wraps under itself, not under the icon."""

@@ -47,10 +47,17 @@ def batchnorm_backward(dout: np.ndarray, cache: tuple):
     return dx, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
 
 
-def expect_vectorised(student_seconds: float, numpy_seconds: float, *, function: str) -> None:
-    """Advise (fail the advisory check) when the student is more than SLOWER_THAN times slower."""
+def dropout_forward(x: np.ndarray, p: float, rng: np.random.Generator) -> np.ndarray:
+    """Vectorised inverted dropout in training: x (N, D) -> out (N, D)."""
+    return x * (rng.random(x.shape) >= p) / (1.0 - p)
+
+
+def expect_vectorised(student_seconds: float, numpy_seconds: float, *, function: str,
+                      key: str = "advice.loops") -> None:
+    """Advise (fail the advisory check) when the student is more than SLOWER_THAN times slower;
+    `key` is the message (the batch-norm one speaks of reductions over axis 0)."""
     ratio = student_seconds / max(numpy_seconds, 1e-6)
     if ratio > SLOWER_THAN:
-        fail("advice", msg("advice.loops", function=function, ratio=f"{ratio:.0f}",
+        fail("advice", msg(key, function=function, ratio=f"{ratio:.0f}",
                            seconds=f"{student_seconds:.2f}", numpy=f"{numpy_seconds * 1000:.0f}",
                            shape=f"{SHAPE[0]}×{SHAPE[1]}"), ratio=ratio)

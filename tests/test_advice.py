@@ -64,3 +64,35 @@ def test_a_tip_that_times_out_costs_no_points_anywhere(kit, reference, tmp_path)
     assert [r.status for r in report.exercises] == ["passed", "passed"]
     notes = [Translator("en")(n) for n in report.exercise("bn_forward").notes]
     assert len(notes) == 1 and "did not finish within 0.5 s on a 2048×512 batch" in notes[0]
+
+
+DROPOUT_LOOPS = '''
+import numpy as np
+
+def dropout_forward(x, p, train, rng):
+    if not 0 <= p <= 1:
+        raise ValueError("p must be a probability")
+    if not train or p == 0:
+        return x.copy(), (None, p)
+    keep = np.zeros(x.shape, dtype=bool)
+    for index in np.ndindex(x.shape):          # one draw at a time
+        keep[index] = rng.random() >= p
+    if p == 1:
+        return np.zeros_like(x), (keep, p)
+    return x * keep / (1 - p), (keep, p)
+
+def dropout_backward(dout, cache):
+    keep, p = cache
+    if keep is None:
+        return dout.copy()
+    return np.zeros_like(dout) if p == 1 else dout * keep / (1 - p)
+'''
+
+
+def test_dropout_loops_get_their_own_tip(kit, reference, tmp_path):
+    folder = make_submission(tmp_path / "dropout_loops", {"dropout.py": DROPOUT_LOOPS})
+    report = grade(kit, folder, exercises=["dropout"], reference=reference, advice=True)
+    notes = [Translator("en")(note) for note in report.exercise("dropout").notes]
+    assert len(notes) == 1 and "draw the whole mask at once" in notes[0]
+    vectorised = grade(kit, SOLUTIONS, exercises=["dropout"], reference=reference, advice=True)
+    assert vectorised.exercise("dropout").notes == []

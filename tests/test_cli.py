@@ -209,3 +209,10 @@ def test_output_piped_into_a_closed_pipe_ends_quietly(cache_dir):
     piped = subprocess.run(f"'{GRADE}' --solutions --json | head -c 10", shell=True, capture_output=True, text=True,
                            env={**os.environ, "GRADE_STATE_DIR": str(cache_dir)}, timeout=120)
     assert "Traceback" not in piped.stderr and "BrokenPipe" not in piped.stderr
+
+
+def test_outside_a_kit_grade_says_which_kit_it_uses(tmp_path):
+    outside = run("list", state=tmp_path, cwd=tmp_path)
+    assert outside.returncode == 0
+    assert outside.stderr.startswith(f"grade: note: no course.yml in this folder or above it, so this is the kit in {ROOT}.")
+    assert run("list", state=tmp_path).stderr == ""  # inside the kit: nothing to say

@@ -11,7 +11,9 @@ Known mistakes are named by rules on the output (`autograder.misconceptions.drop
 from contextlib import nullcontext
 
 import numpy as np
+import pytest
 
+from autograder import speed
 from autograder.compare import (
     after_property,
     expect_array,
@@ -306,3 +308,13 @@ def test_inputs_not_modified(student, reference, rng, tolerance):
         kept = kept_units(out, x, p)
         expect_out_and_dx(out, back.value, reference.masked_scale(x, kept, p, dout), x, dout, p,
                           tolerance(x.dtype), x.dtype)
+
+
+@pytest.mark.advice
+def test_vectorised(student, rng):
+    """Advice only: a forward pass far slower than NumPy's suggests Python loops."""
+    x, seed = signed(rng, speed.SHAPE), new_seed(rng)
+    call = student.dropout_forward.call(x, 0.5, True, Rng(seed))
+    numpy_rng = np.random.default_rng(seed)
+    speed.expect_vectorised(call.elapsed, speed.best_time(lambda: speed.dropout_forward(x, 0.5, numpy_rng)),
+                            function=FORWARD, key="advice.loops_elementwise")
