@@ -18,7 +18,8 @@ went wrong, ``{"kind", "detail"}``: ``submission`` (its notebooks cannot be read
 A record (``OUT/results/<student>.json``; `RECORD_SCHEMA`)::
 
     {"schema", "student", "kind": "folder" | "nbgrader", "source", "folder" (what was graded),
-     "digest", "course", "seed", "graded_at", "seconds", "error": null | {"kind", "detail"},
+     "digest", "course", "seed", "language", "assignment", "graded_at", "seconds",
+     "error": null | {"kind", "detail"},
      "report": the `grade --json` report of that folder with that seed | null}
 """
 
@@ -157,7 +158,7 @@ def _run(kit: Kit, settings: Settings, on_record: OnRecord | None, target: Calla
         for (submission, fingerprint), seed in zip(todo, seeds):
             base = {"schema": RECORD_SCHEMA, "student": submission.student, "kind": submission.kind,
                     "source": str(submission.source), "digest": fingerprint, "course": course, "seed": seed,
-                    "language": settings.language}
+                    "language": settings.language, "assignment": settings.assignment}
             try:
                 folder = stage(submission, kit.course, settings.output / STAGED / submission.student)
             except Exception as error:  # noqa: BLE001 - unreadable notebooks cost that student only
@@ -192,10 +193,11 @@ def _exclusive(output: Path) -> Iterator[None]:
 
 
 def reusable(record: dict, fingerprint: str, course: str, settings: Settings) -> bool:
-    """A finished record still stands: same files, same kit, the language asked for, and the
-    seed asked for (any recorded seed when each student gets a fresh one)."""
+    """A finished record still stands: same files, same kit, the language and assignment asked
+    for, and the seed asked for (any recorded seed when each student gets a fresh one)."""
     return (bool(record.get("report")) and record.get("digest") == fingerprint and record.get("course") == course
             and record.get("language", "en") == settings.language
+            and record.get("assignment") == settings.assignment
             and (settings.seed is None or record.get("seed") == settings.seed))
 
 

@@ -42,12 +42,24 @@ def main(argv: list[str], t: Translator) -> int:
     directory = directory.resolve()
     if args.jobs < 1:
         raise UsageError(t("batch.errors.jobs", jobs=args.jobs))
-    output = Path(args.output).resolve() if args.output else directory.parent / f"{directory.name}-grades"
+    suffix = f"-{args.assignment}-grades" if args.assignment else "-grades"
+    output = Path(args.output).resolve() if args.output else directory.parent / f"{directory.name}{suffix}"
     if output == directory:
         raise UsageError(t("batch.errors.output_is_input", path=output))
     settings = Settings(directory, output, args.jobs, _seed(args.seed, t), force=args.force,
-                        language=t.language, assignment=args.assignment)
+                        language=t.language, assignment=_assignment(kit, directory, args.assignment, output, t))
     return grade_class(kit, settings, t)
+
+
+def _assignment(kit: Kit, directory: Path, asked: str | None, output: Path, t: Translator) -> str | None:
+    """The nbgrader assignment every student is graded on (see `resolve_assignment`)."""
+    from autograder.submissions import AssignmentError, resolve_assignment
+
+    try:
+        return resolve_assignment(directory, kit.course, asked, exclude=[output])
+    except AssignmentError as error:
+        key = "batch.errors.unknown_assignment" if error.asked else "batch.errors.several_assignments"
+        raise UsageError(t(key, asked=error.asked, found=", ".join(error.found))) from None
 
 
 def grade_class(kit: Kit, settings, t: Translator) -> int:

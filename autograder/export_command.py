@@ -77,6 +77,9 @@ def nbgrader_command(kit: Kit, args: argparse.Namespace, t: Translator) -> int:
 def gradescope_command(kit: Kit, args: argparse.Namespace, t: Translator) -> int:
     from autograder.gradescope import build_zip
 
+    from autograder.report import display_path
+
     path = build_zip(kit, Path(args.output), language=t.language, seed=args.seed)
-    make_console().print(t("export.gradescope.done", path=path, size=max(1, path.stat().st_size // 1024)), soft_wrap=True)
+    make_console().print(t("export.gradescope.done", path=display_path(path), size=max(1, path.stat().st_size // 1024)),
+                         soft_wrap=True)
     return OK

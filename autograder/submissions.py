@@ -29,6 +29,15 @@ class SubmissionError(Exception):
     """A student folder that cannot be turned into exercise files (the student gets 0)."""
 
 
+class AssignmentError(Exception):
+    """The class folder does not say which nbgrader assignment to grade: several hold the
+    course's notebooks and none was named, or the one named is in no student's folder."""
+
+    def __init__(self, asked: str | None, found: list[str]) -> None:
+        super().__init__(asked, found)
+        self.asked, self.found = asked, found
+
+
 @dataclass(frozen=True)
 class Submission:
     student: str
@@ -54,6 +63,26 @@ def find_submissions(directory: Path, course: Course, *, exclude: list[Path] = (
             continue
         found.append(_submission(folder.resolve(), course, assignment))
     return found
+
+
+def resolve_assignment(directory: Path, course: Course, asked: str | None, *,
+                       exclude: list[Path] = ()) -> str | None:
+    """The nbgrader assignment to grade in every student folder: `asked`, or the only one that
+    holds the course's notebooks (None when no student folder has assignment subfolders).
+    Raises `AssignmentError` when that is ambiguous or `asked` is nowhere."""
+    excluded = {p.resolve() for p in exclude}
+    notebooks = {f"{name}.ipynb" for name in notebook_names(course).values()}
+    found = set()
+    for folder in (p for p in directory.iterdir() if p.is_dir() and p.resolve() not in excluded):
+        found |= {c.name for c in _notebook_folders(folder)
+                  if c != folder and {n.name for n in c.glob("*.ipynb")} & notebooks}
+    if asked is not None:
+        if found and asked not in found:
+            raise AssignmentError(asked, sorted(found))
+        return asked
+    if len(found) > 1:
+        raise AssignmentError(None, sorted(found))
+    return found.pop() if found else None
 
 
 def _submission(folder: Path, course: Course, assignment: str | None) -> Submission:

@@ -36,6 +36,7 @@ from autograder.quiz_answers import ANSWERS_FILE, quiz_for_report, write_answers
 from autograder.quiz_bank import load_bank
 from autograder.quiz_check import key, variant_of
 from autograder.runner import grade, make_reference
+from autograder.submissions import AssignmentError, resolve_assignment
 
 GRADE = Path(sys.executable).with_name("grade")
 SECONDS = 2
@@ -456,3 +457,44 @@ def test_usage_errors_are_one_line(course, tmp_path, args, message):
     result = run_grade("batch", *[a.format(tmp=tmp_path) for a in args], course=course)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
+# -- which nbgrader assignment ---------------------------------------------------------------------
+
+
+def notebooks_in(folder: Path, course, names: list[str] | None = None) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names or [f"{n}.ipynb" for n in notebook_names(course).values()]:
+        (folder / name).write_text("{}")
+
+
+def test_the_assignment_is_the_one_holding_the_course_notebooks(quick_kit, tmp_path):
+    course = quick_kit.course
+    notebooks_in(tmp_path / "alice" / "ps1", course)
+    notebooks_in(tmp_path / "bob" / "ps1", course)
+    notebooks_in(tmp_path / "bob" / "essay", course, ["essay.ipynb"])  # another course's notebook
+    make_submission(tmp_path / "carol")  # plain files
+    assert resolve_assignment(tmp_path, course, None) == "ps1"
+    assert resolve_assignment(tmp_path, course, "ps1") == "ps1"
+    assert resolve_assignment(tmp_path / "carol", course, None) is None  # no student has subfolders
+
+
+@pytest.mark.parametrize("asked, found", [(None, ["hw2", "ps1"]), ("nope", ["hw2", "ps1"])])
+def test_an_ambiguous_or_missing_assignment_is_refused(quick_kit, tmp_path, asked, found):
+    notebooks_in(tmp_path / "alice" / "ps1", quick_kit.course)
+    notebooks_in(tmp_path / "alice" / "hw2", quick_kit.course)
+    notebooks_in(tmp_path / "bob" / "hw2", quick_kit.course)
+    with pytest.raises(AssignmentError) as error:
+        resolve_assignment(tmp_path, quick_kit.course, asked)
+    assert (error.value.asked, error.value.found) == (asked, found)
+
+
+def test_several_assignments_are_a_usage_error_before_anything_is_written(course, quick_kit, tmp_path):
+    klass = tmp_path / "submitted"
+    notebooks_in(klass / "alice" / "ps1", quick_kit.course)
+    notebooks_in(klass / "alice" / "hw2", quick_kit.course)
+    result = run_grade("batch", str(klass), course=course)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "several nbgrader assignments (hw2, ps1): choose one with --assignment NAME" in result.stderr
+    assert not (tmp_path / "submitted-grades").exists()
+
