@@ -161,7 +161,7 @@ class AnswersView:
         if missing:
             yield Text(t("quiz.answers.unanswered", count=len(missing), ids=", ".join(missing)), style="dim")
         right = len(self.verdicts) - len(wrong)
-        yield Text(t("quiz.answers.right", count=right), style="green")
+        yield Text(("✔ " if right else "") + t("quiz.answers.right", count=right), style="green" if right else "")
 
 
 @dataclass

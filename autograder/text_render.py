@@ -15,7 +15,10 @@ def plain_text(*renderables: object, width: int = 100) -> str:
                       force_jupyter=False, highlight=False, emoji=False, legacy_windows=False)
     for renderable in renderables:
         console.print(renderable)
-    return console.file.getvalue()
+    lines = [line.rstrip() for line in console.file.getvalue().splitlines()]
+    while lines and not lines[0]:
+        lines.pop(0)
+    return "\n".join(lines) + "\n"
 
 
 def exercise_text(course, result, t) -> str:
@@ -33,8 +36,9 @@ def quiz_text(bank, result, answers: dict[str, Any], t) -> str:
     from autograder.quiz_check import check, variant_of
     from autograder.quiz_views import AnswersView, QuizSummaryView
 
-    seed = result.seed
-    numbers = {q.id: variant_of(q, seed) for q in bank.questions} if seed is not None else {}
-    verdicts = {q.id: check(q, answers[q.id], seed) for q in bank.questions if q.id in answers} \
-        if seed is not None else {}
-    return plain_text(AnswersView(bank, verdicts, numbers, t), QuizSummaryView(result, bank, t))
+    from autograder.report import points
+
+    numbers = {q.id: variant_of(q, result.seed) for q in bank.questions}
+    verdicts = {q.id: check(q, answers[q.id], result.seed) for q in bank.questions if q.id in answers}
+    heading = t("notebook.score", exercise="quiz", score=points(result.score), max=points(result.max_points))
+    return heading + "\n" + plain_text(AnswersView(bank, verdicts, numbers, t), QuizSummaryView(result, bank, t))

@@ -388,3 +388,13 @@ def test_an_unreadable_answer_is_not_called_a_wrong_idea(bank):
     assert not verdict.correct and not verdict.readable
     text = render(AnswersView(bank, {single.id: verdict}, {single.id: None}, Translator("en")), width=200)
     assert "⚠ Could not read this answer (it counts as wrong)." in text and "Not quite" not in text
+
+
+def test_plain_text_of_a_seedless_file_names_the_missing_seed(bank):
+    from autograder.text_render import quiz_text
+
+    numeric = next(q for q in bank.questions if isinstance(q, Numeric))
+    answers = {numeric.id: 0.5}
+    text = quiz_text(bank, quiz_result(bank, 10, None, answers, source="file"), answers, Translator("en"))
+    assert text.startswith("quiz: 0 / 10 points\n")
+    assert "Numeric answers need the seed" in " ".join(text.split())
