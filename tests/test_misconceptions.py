@@ -222,6 +222,10 @@ DROPOUT_CASES = [
          ("    if p == 1.0:\n        return np.zeros_like(x), (keep, p)\n", "")),
     edit("mask_shared_across_batch", "dropout", DROPOUT, (KEEP, "keep = rng.random(x.shape[1:]) >= p")),
     edit("mask_shared_across_features", "dropout", DROPOUT, (KEEP, "keep = rng.random((x.shape[0], 1)) >= p")),
+    edit("mask_per_channel", "dropout", DROPOUT, (KEEP, "keep = rng.random(x.shape[:2] + (1,) * (x.ndim - 2)) >= p")),
+    edit("dropout_active_in_eval", "dropout", DROPOUT,
+         ("    if not train or p == 0.0:", "    if p == 1.0:\n        return np.zeros_like(x), (np.zeros(x.shape, bool), p)\n"
+                                         "    if not train or p == 0.0:"), note="p = 1 handled before train"),
     edit("mask_not_from_rng", "dropout", DROPOUT, (KEEP, "keep = np.random.random(x.shape) >= p")),
     edit("mask_not_from_rng", "dropout", DROPOUT, (KEEP, "keep = np.random.default_rng(0).random(x.shape) >= p"),
          note="fixed seed"),

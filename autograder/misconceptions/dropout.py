@@ -23,12 +23,15 @@ RTOL = 1e-4  # how close two scales must be, for checks without a tolerance of t
 named_by_checks(EXERCISE, "dropout_not_inverted", "p_as_keep_probability", "dropout_mixed_convention",
                 "backward_scale_missing", "new_mask_in_backward", "dropout_active_in_eval",
                 "division_by_zero_at_p_one", "mask_shared_across_batch", "mask_shared_across_features",
-                "mask_not_from_rng", "eval_scaled_twice", "mask_from_output")
+                "mask_not_from_rng", "eval_scaled_twice", "mask_from_output", "mask_per_channel")
 
 
 @variant("dropout_not_inverted", EXERCISE, "eval")
 def _(x, p):
-    """Classic dropout's evaluation: scaled by the keep probability (out = x * (1 - p))."""
+    """Classic dropout's evaluation: scaled by the keep probability (out = x * (1 - p)); at
+    p = 1 that is all zeros, which says nothing about the scaling."""
+    if p >= 1:
+        raise ValueError("indistinguishable from dropping every unit")
     return x * (1 - p)
 
 
@@ -125,7 +128,8 @@ def evaluation(base: np.ndarray, p: float, training_inverted: bool | None = None
     1 - p (`training_inverted`) is a mistake of its own."""
 
     def diagnose(got, expected, tol):
-        found = {"dropout_active_in_eval"} if masked(got, base, tol) is not None else set()
+        dropped_all = p >= 1 and base.any() and got.dtype.kind == "f" and not got.any()
+        found = {"dropout_active_in_eval"} if dropped_all or masked(got, base, tol) is not None else set()
         named = match(EXERCISE, "eval", got, expected, tol, {"x": base, "p": p})
         if named == "dropout_not_inverted" and training_inverted:
             named = "eval_scaled_twice"
@@ -135,15 +139,31 @@ def evaluation(base: np.ndarray, p: float, training_inverted: bool | None = None
 
 
 def shared_mask(kept: np.ndarray) -> str | None:
-    """A 2-D keep mask whose rows (or columns) are all the same: one draw shared by the batch
-    (or by the features of each sample)."""
-    if kept.ndim != 2 or kept.all() or not kept.any():
+    """A keep mask (N, ...) that repeats along some axes: the same for every sample, one draw
+    per sample, or (N, C, H, W) one draw per channel as nn.Dropout2d does."""
+    if kept.ndim < 2 or kept.all() or not kept.any():
         return None
+    per_sample = kept.reshape(kept.shape[0], -1)
     if (kept == kept[:1]).all():
         return "mask_shared_across_batch"
-    if (kept == kept[:, :1]).all():
+    if (per_sample == per_sample[:, :1]).all():
         return "mask_shared_across_features"
+    if kept.ndim == 4 and (kept == kept[:, :, :1, :1]).all():
+        return "mask_per_channel"
     return None
+
+
+def independent_draws(kept: np.ndarray) -> int:
+    """How many independent draws a keep mask holds: one per unit, or fewer when it is shared
+    (`shared_mask`), for intervals that stay right whatever the mistake."""
+    shared = shared_mask(kept)
+    if shared == "mask_shared_across_batch":
+        return kept[0].size
+    if shared == "mask_shared_across_features":
+        return kept.shape[0]
+    if shared == "mask_per_channel":
+        return kept.shape[0] * kept.shape[1]
+    return kept.size
 
 
 def mask_from_output(dout: np.ndarray, out, p: float) -> Diagnose:
