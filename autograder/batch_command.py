@@ -46,17 +46,19 @@ def main(argv: list[str], t: Translator) -> int:
     output = Path(args.output).resolve() if args.output else directory.parent / f"{directory.name}{suffix}"
     if output == directory:
         raise UsageError(t("batch.errors.output_is_input", path=output))
+    _check_assignment(kit, directory, args.assignment, output, t)
     settings = Settings(directory, output, args.jobs, _seed(args.seed, t), force=args.force,
-                        language=t.language, assignment=_assignment(kit, directory, args.assignment, output, t))
+                        language=t.language, assignment=args.assignment)
     return grade_class(kit, settings, t)
 
 
-def _assignment(kit: Kit, directory: Path, asked: str | None, output: Path, t: Translator) -> str | None:
-    """The nbgrader assignment every student is graded on (see `resolve_assignment`)."""
+def _check_assignment(kit: Kit, directory: Path, asked: str | None, output: Path, t: Translator) -> None:
+    """One nbgrader assignment for the whole class (see `resolve_assignment`): then each
+    student's folder holds at most that one with the course's notebooks."""
     from autograder.submissions import AssignmentError, resolve_assignment
 
     try:
-        return resolve_assignment(directory, kit.course, asked, exclude=[output])
+        resolve_assignment(directory, kit.course, asked, exclude=[output])
     except AssignmentError as error:
         key = "batch.errors.unknown_assignment" if error.asked else "batch.errors.several_assignments"
         raise UsageError(t(key, asked=error.asked, found=", ".join(error.found))) from None

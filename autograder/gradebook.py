@@ -4,7 +4,8 @@ Made from the batch's records (`autograder.batch`), written into the output fold
 
 - ``gradebook.csv``: one row per student: seed, total, each exercise's points, the quiz's,
   and for a student who could not be graded, why (the scores are then empty);
-- ``checks.csv``: one row per student and check: outcome, failure stage, misconception;
+- ``checks.csv``: one row per student and check: outcome, failure stage, misconception (both
+  empty for a check blocked by another exercise);
 - ``gradebook.json``: all of it, with each student's command to grade them again.
 """
 
@@ -98,8 +99,9 @@ def check_rows(records: list[dict]) -> list[list[Any]]:
     for record in records:
         for exercise in (record.get("report") or {}).get("exercises", []):
             for check in exercise["checks"]:
+                own = check["outcome"] != "blocked"  # a blocked check's stage is its blocker's
                 rows.append([record["student"], record["seed"], exercise["id"], check["id"], check["outcome"],
-                             check.get("stage") or "", check.get("misconception") or ""])
+                             (own and check.get("stage")) or "", (own and check.get("misconception")) or ""])
     return rows
 
 

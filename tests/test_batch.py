@@ -215,9 +215,11 @@ def test_csv_files_hold_the_same_grades(graded, quick_kit):
         assert float(row["quiz"]) == entry["quiz"]["score"] and row["error"] == ""
     with open(graded[1] / "checks.csv", newline="") as handle:
         checks = list(csv.DictReader(handle))
-    expected = [(s, c["id"], c["outcome"], c["misconception"] or "") for s, e in sorted(book.items())
-                for x in e["exercises"] for c in x["checks"]]
+    expected = [(s, c["id"], c["outcome"], (c["outcome"] != "blocked" and c["misconception"]) or "")
+                for s, e in sorted(book.items()) for x in e["exercises"] for c in x["checks"]]
     assert [(r["student"], r["check"], r["outcome"], r["misconception"]) for r in checks] == expected
+    assert all(r["stage"] == "" for r in checks if r["outcome"] == "blocked")
+    assert any(r["outcome"] == "blocked" for r in checks)  # the class has some
 
 
 def test_seeds_are_recorded_fresh_and_distinct(graded, quick_kit):
