@@ -3,7 +3,8 @@
     grade batch DIR [--jobs N] [--output OUT] [--seed N|random] [--force] [--assignment NAME]
 
 DIR holds one folder per student (laid out like exercises/, or an nbgrader ``submitted/``
-tree). OUT (default: ``DIR-grades`` next to DIR) receives ``results/<student>.json`` as each
+tree; one assignment for the whole class). OUT (default: ``DIR-grades`` next to DIR, or
+``DIR-NAME-grades`` with ``--assignment NAME``) receives ``results/<student>.json`` as each
 submission finishes, then ``gradebook.csv``, ``checks.csv``, ``gradebook.json`` and
 ``class_report.md``; the class report is also printed.
 
