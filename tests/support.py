@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
+import pytest
 
 from autograder.kit import Kit
 from autograder.results import GradeReport
@@ -79,3 +81,25 @@ def copy_kit(folder: Path) -> Path:
         if (ROOT / name).exists():
             shutil.copytree(ROOT / name, folder / name)
     return folder / "course.yml"
+
+
+# The exercises whose tests/test_checks_<exercise>.py hold MUTANTS (wrong implementations with
+# the checks each must fail) and ALTERNATIVES (different-but-correct sources of its file).
+MUTATED = ("bn_forward", "bn_backward", "bn_running_stats", "bn_sgd_step", "spatial_bn", "dropout")
+
+
+def check_modules() -> list:
+    return [importlib.import_module(f"test_checks_{exercise}") for exercise in MUTATED]
+
+
+def mutant_cases() -> list:
+    """``(exercise, mutant)`` for every mutant, as pytest parameters."""
+    return [pytest.param(module.EXERCISE, mutant, id=f"{module.EXERCISE}: {mutant.name}")
+            for module in check_modules() for mutant in module.MUTANTS]
+
+
+def alternative_cases() -> list:
+    """``(exercise, source)`` for every different-but-correct implementation."""
+    return [pytest.param(module.EXERCISE, source, id=f"{module.EXERCISE}: {label}")
+            for module in check_modules() for label, source in module.ALTERNATIVES.items()]
+

@@ -6,9 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-import pytest
 
 from autograder.reference import Reference
 from autograder.result_cache import ResultCache, local_imports

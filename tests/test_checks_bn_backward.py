@@ -1,12 +1,12 @@
-"""Every bn_backward check fails on a wrong implementation, for the right reason, and
-different-but-correct implementations pass them all."""
+"""bn_backward: wrong implementations (MUTANTS, with the checks each must fail and at which
+stage) and different-but-correct ones (ALTERNATIVES), run by tests/test_mutations.py
+and tests/test_seed_stability.py; and the tests particular to this exercise."""
 
 import ast
 from dataclasses import dataclass
 
-import pytest
 
-from support import SOLUTIONS, Mutant, check_ids, failures
+from support import SOLUTIONS, Mutant
 
 EXERCISE = "bn_backward"
 ALL_CASES = ["random_batch", "two_samples", "odd_batch_one_feature", "flat_features", "large_offset", "custom_eps"]
@@ -156,17 +156,6 @@ MUTANTS = [
 ]
 
 
-@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
-def test_mutant_fails_exactly_its_checks(mutant, grade_files):
-    report = grade_files({mutant.file: mutant.source()}, [EXERCISE])
-    assert failures(report, EXERCISE) == mutant.fails
-
-
-def test_every_check_is_failed_by_some_mutant(solutions_report):
-    caught = set().union(*(m.fails for m in MUTANTS if "blocked" not in m.fails.values()))
-    assert check_ids(solutions_report, EXERCISE) <= caught
-
-
 def test_blocked_checks_name_the_forward_exercise(grade_files):
     mutant = next(m for m in MUTANTS if m.name == "forward returns only out")
     report = grade_files({mutant.file: mutant.source()}, [EXERCISE])
@@ -227,10 +216,3 @@ def batchnorm_backward(dout, cache):
     return dx, dgamma, dbeta
 '''),
 }
-
-
-@pytest.mark.parametrize("source", ALTERNATIVES.values(), ids=list(ALTERNATIVES))
-def test_different_correct_implementations_pass(source, grade_files):
-    report = grade_files({"batchnorm.py": source}, ["bn_forward", EXERCISE])
-    assert failures(report, "bn_forward") == {}
-    assert failures(report, EXERCISE) == {}

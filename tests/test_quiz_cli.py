@@ -16,7 +16,7 @@ import pytest
 from autograder.json_report import SCHEMA_FILE
 from autograder.kit import Kit
 from autograder.quiz_answers import ANSWERS_FILE, write_answers
-from autograder.quiz_bank import LETTERS, Matching, Multiple, Numeric, Ordering, Single, load_bank
+from autograder.quiz_bank import LETTERS, Matching, Multiple, Ordering, Single, load_bank
 from autograder.quiz_check import key, variant_of
 from support import EXERCISES, ROOT
 
