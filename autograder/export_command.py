@@ -29,7 +29,7 @@ def main(argv: list[str], t: Translator) -> int:
 
 
 def _parser(t: Translator) -> argparse.ArgumentParser:
-    from autograder.nbgrader_export import DEFAULT_ASSIGNMENT
+    from autograder.notebook_code import DEFAULT_ASSIGNMENT
 
     parser = Parser(t, prog="grade export", description=t("export.help.description"))
     targets = parser.add_subparsers(dest="target", required=True, metavar="{nbgrader,gradescope}")

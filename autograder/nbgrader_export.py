@@ -37,6 +37,7 @@ from autograder.kit import Kit
 from autograder.nbgrader_quiz import HIDDEN_BEGIN, HIDDEN_END, quiz_cells
 from autograder.notebook_asserts import visible_asserts
 from autograder.notebook_code import (
+    DEFAULT_ASSIGNMENT,
     METADATA_KEY,
     QUIZ_MODULE,
     assignment_seed,
@@ -45,7 +46,6 @@ from autograder.notebook_code import (
 )
 from autograder.solution_cells import SpliceError, answer_cell, setup_code
 
-DEFAULT_ASSIGNMENT = "bn_dropout"
 
 
 def cell_timeout(course) -> int:

@@ -29,6 +29,7 @@ from typing import Any
 
 from autograder.course import Course
 
+DEFAULT_ASSIGNMENT = "bn_dropout"  # the nbgrader assignment `grade export nbgrader` writes
 QUIZ_MODULE = "quiz"
 ANSWERS_NAME = "quiz_answers"
 METADATA_KEY = "grade_kit"

@@ -252,3 +252,15 @@ def test_a_private_seed_goes_into_the_zip(kit, tmp_path):
     assert load_course(course).policy.seed == 777
     assert (ROOT / "course.yml").read_text().count("\n") == course.read_text().count("\n")  # comments kept
     assert not [n for n in names if n.startswith("kit/solutions/")]
+
+
+def test_the_gradescope_export_does_not_need_the_instructor_extra(tmp_path):
+    """nbformat comes with the instructor extra; without it, the Gradescope export still works
+    and the nbgrader export says what to install."""
+    script = ("import sys; sys.modules['nbformat'] = None\n"
+              "from autograder.cli import main\n"
+              f"print(main(['export', 'gradescope', '--output', {str(tmp_path / 'g.zip')!r}]),"
+              f" main(['export', 'nbgrader', {str(tmp_path / 'nb')!r}]))")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip().endswith("0 2") and (tmp_path / "g.zip").is_file()
+    assert "nbformat is not installed: install the instructor extra" in result.stderr
