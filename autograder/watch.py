@@ -51,8 +51,9 @@ class Session:
 
     # grading
 
-    def grade(self, exercises: list[str], advice: bool = False) -> None:
-        """Grade `exercises` (and what they require) with the spare worker; boot the next one."""
+    def grade(self, exercises: list[str], advice: bool = False, *, more_to_come: bool = False) -> None:
+        """Grade `exercises` (and what they require) with the spare worker; then boot the next
+        one, unless `more_to_come` (the files did not change: the same worker grades on)."""
         started = time.perf_counter()
         sandbox = self.spare or self.kit.sandbox(self.directory)
         self.spare = None
@@ -61,9 +62,12 @@ class Session:
             report = grade(self.kit, self.directory, exercises=self.kit.course.with_requirements(exercises),
                            sandbox=sandbox, reference=self.reference, advice=advice, cache=cache)
         finally:
-            sandbox.close()
-            self.spare = self.kit.sandbox(self.directory)
-            self.spare.start()
+            if more_to_come:
+                self.spare = sandbox
+            else:
+                sandbox.close()
+                self.spare = self.kit.sandbox(self.directory)
+                self.spare.start()
         self.graded_in = time.perf_counter() - started
         self.results.update({result.id: result for result in report.exercises})
         self.state.record_progress(report.exercises)
@@ -72,7 +76,7 @@ class Session:
     def regrade(self) -> None:
         """After a save: the current exercise first (shown at once), then everything again with
         the timing advice (slower: it runs a large batch), to update the progress bar and tips."""
-        self.grade([self.current])
+        self.grade([self.current], more_to_come=True)
         self.render()
         seconds = self.graded_in
         self.grade(self.kit.course.ids, advice=True)
