@@ -41,21 +41,27 @@ class ExceptionValueOnly:
         config.option.tbstyle = "value"
 
 
-def make_reference(kit: Kit, seed: int) -> Reference:
-    """Disk-cached for the course's own seed; memory only for any other seed, so expected
-    values for a grader's private seed are never written where student code could read them."""
+def cache_dir(kit: Kit, seed: int) -> Path | None:
+    """Where results for `seed` may be cached: only for the course's own seed (expected values
+    for a grader's private seed are never written where student code could read them), and
+    nowhere when $GRADE_NO_CACHE is set."""
     if seed == kit.course.policy.seed and not os.environ.get("GRADE_NO_CACHE"):
-        return Reference(kit.state_dir / "cache")
-    return Reference(None)
+        return kit.state_dir / "cache"
+    return None
+
+
+def make_reference(kit: Kit, seed: int) -> Reference:
+    """Disk-cached where `cache_dir` allows, else in memory only."""
+    return Reference(cache_dir(kit, seed))
 
 
 def result_cache(kit: Kit, directory: Path, seed: int, advice: bool = False) -> ResultCache | None:
-    """The result cache for `directory`, kept next to the reference cache (so only for the
-    course's own seed, and not when $GRADE_NO_CACHE is set)."""
-    if seed != kit.course.policy.seed or os.environ.get("GRADE_NO_CACHE"):
+    """The result cache for `directory`, next to the reference cache (None where `cache_dir`
+    allows none)."""
+    folder = cache_dir(kit, seed)
+    if folder is None:
         return None
-    return ResultCache(kit.state_dir / "cache" / "results", kit.course, kit.root / "course.yml",
-                       directory, seed, advice)
+    return ResultCache(folder / "results", kit.course, kit.root / "course.yml", directory, seed, advice)
 
 
 def needs_worker(kit: Kit, directory: Path, exercises: list[str] | None = None,
