@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from autograder.cli import FAILED, OK, Parser, UsageError, common_options, make_console, open_kit
+from autograder.cli import FAILED, OK, Parser, UsageError, common_options, make_console, open_kit, parse_seed
 from autograder.i18n import Translator
 from autograder.kit import Kit
 
@@ -48,7 +48,7 @@ def main(argv: list[str], t: Translator) -> int:
     if output == directory:
         raise UsageError(t("batch.errors.output_is_input", path=output))
     _check_assignment(kit, directory, args.assignment, output, t)
-    settings = Settings(directory, output, args.jobs, _seed(args.seed, t), force=args.force,
+    settings = Settings(directory, output, args.jobs, parse_seed(args.seed, t), force=args.force,
                         language=t.language, assignment=args.assignment)
     return grade_class(kit, settings, t)
 
@@ -93,15 +93,6 @@ def grade_class(kit: Kit, settings, t: Translator) -> int:
               file=sys.stderr)
         return 130
     return FAILED if outcome.errors else OK
-
-
-def _seed(value: str, t: Translator) -> int | None:
-    if value == "random":
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise UsageError(t("batch.errors.seed", value=value)) from None
 
 
 class _Progress:

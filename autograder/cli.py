@@ -159,23 +159,31 @@ def _graded_folder(kit: Kit, args: argparse.Namespace, t: Translator) -> Path:
     return folder.resolve()
 
 
-def _seed(kit: Kit, value: str | None, t: Translator) -> int:
-    if value is None:
-        return kit.course.policy.seed
+def parse_seed(value: str, t: Translator) -> int | None:
+    """``--seed``: an integer, or None for "random"."""
     if value == "random":
-        return random.SystemRandom().randrange(2**31)
+        return None
     try:
         return int(value)
     except ValueError:
         raise UsageError(t("errors.seed", value=value)) from None
 
 
+def _seed(kit: Kit, value: str | None, t: Translator) -> int:
+    seed = kit.course.policy.seed if value is None else parse_seed(value, t)
+    return random.SystemRandom().randrange(2**31) if seed is None else seed
+
+
+def suggestion(name: str, choices: list[str], t: Translator) -> str:
+    """" Did you mean 'x'?" for the closest of `choices`, or ""."""
+    close = difflib.get_close_matches(name, choices, n=1)
+    return t("errors.did_you_mean", name=close[0]) if close else ""
+
+
 def _exercise_id(kit: Kit, name: str, t: Translator) -> str:
     if name in kit.course.ids:
         return name
-    close = difflib.get_close_matches(name, kit.course.ids, n=1)
-    suggestion = t("errors.did_you_mean", name=close[0]) if close else ""
-    raise UsageError(t("errors.unknown_exercise", name=name, suggestion=suggestion))
+    raise UsageError(t("errors.unknown_exercise", name=name, suggestion=suggestion(name, kit.course.ids, t)))
 
 
 def _remember(kit: Kit, report: GradeReport) -> None:

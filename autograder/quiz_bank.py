@@ -223,9 +223,6 @@ class Matching(Question, tag="matching"):
         if len({pair.match for pair in self.pairs}) < 2:
             raise ValueError(f"`pairs`: every statement of {self.id!r} matches the same option")
 
-    def option(self, option_id: str) -> Option:
-        return next(option for option in self.options if option.id == option_id)
-
 
 AnyQuestion = Union[Single, Multiple, TrueFalse, Numeric, Ordering, Matching]
 

@@ -12,11 +12,10 @@ far are saved).
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 from pathlib import Path
 
-from autograder.cli import FAILED, OK, Parser, UsageError, common_options, make_console, open_kit
+from autograder.cli import FAILED, OK, Parser, UsageError, common_options, make_console, open_kit, suggestion
 from autograder.i18n import Translator
 from autograder.kit import Kit
 from autograder.quiz_bank import Bank, Question, Topic, load_bank
@@ -68,9 +67,8 @@ def select(kit: Kit, bank: Bank, args: argparse.Namespace, t: Translator) -> lis
     if args.checkpoint:
         questions = bank.checkpoints(args.checkpoint)
         if not questions:
-            close = difflib.get_close_matches(args.checkpoint, kit.course.ids, n=1)
-            suggestion = t("errors.did_you_mean", name=close[0]) if close else ""
-            raise UsageError(t("quiz.errors.no_checkpoint", name=args.checkpoint, suggestion=suggestion))
+            raise UsageError(t("quiz.errors.no_checkpoint", name=args.checkpoint,
+                               suggestion=suggestion(args.checkpoint, kit.course.ids, t)))
         return questions
     return list(bank.questions)
 
@@ -82,9 +80,7 @@ def find_topic(bank: Bank, name: str, t: Translator) -> Topic:
         return bank.topic(name)
     if name.isdigit() and 1 <= int(name) <= len(ids):
         return bank.topics[int(name) - 1]
-    close = difflib.get_close_matches(name, ids, n=1)
-    suggestion = t("errors.did_you_mean", name=close[0]) if close else ""
-    raise UsageError(t("quiz.errors.unknown_topic", name=name, suggestion=suggestion))
+    raise UsageError(t("quiz.errors.unknown_topic", name=name, suggestion=suggestion(name, ids, t)))
 
 
 def interactive(bank: Bank, store, points: float, questions: list[Question], t: Translator) -> int:
