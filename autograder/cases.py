@@ -45,6 +45,16 @@ def with_flat_features(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 # The mini-batch cases of the batch-norm forward and backward checks: name -> (N, D, options).
 # Every case draws a random gamma and beta (and, for the backward, a random upstream gradient).
+DEFAULT_EPS = 1e-5  # PyTorch's
+
+
+def eps_args(args: tuple, eps: float, *, explicit: bool = False) -> tuple:
+    """`args` and then eps, which is left out when it is PyTorch's default, so that the
+    default of the student's function is checked too; `explicit` for checks about something
+    else (float32), so that a wrong default costs only the checks about values."""
+    return args if eps == DEFAULT_EPS and not explicit else (*args, eps)
+
+
 BATCH_CASES = {
     "random_batch": (16, 10, {}),
     "two_samples": (2, 6, {}),

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from autograder import speed
-from autograder.cases import BATCH_CASES, FLOAT32_SPREAD, batch_inputs
+from autograder.cases import BATCH_CASES, FLOAT32_SPREAD, batch_inputs, eps_args
 from autograder.compare import (after_property, expect_array, expect_raises, expect_tuple, expect_unchanged,
                                 raised, unchanged)
 from autograder.i18n import msg
@@ -21,11 +21,9 @@ def expect_out(out, expected, x, gamma, beta, eps, tol, dtype) -> None:
                  diagnose=diagnosis("bn_forward", "out", x=x, gamma=gamma, beta=beta, eps=eps))
 
 
-def run_forward(student, x, gamma, beta, eps, *, pass_eps: bool = False, **options):
-    """Call the student's forward; eps is left to its default when it is PyTorch's 1e-5 (unless
-    `pass_eps`: a check about something else should not depend on the default)."""
-    args = (x, gamma, beta) if eps == 1e-5 and not pass_eps else (x, gamma, beta, eps)
-    call = student.batchnorm_forward.call(*args, **options)
+def run_forward(student, x, gamma, beta, eps, *, explicit_eps: bool = False, **options):
+    """Call the student's forward (eps as `cases.eps_args` passes it)."""
+    call = student.batchnorm_forward.call(*eps_args((x, gamma, beta), eps, explicit=explicit_eps), **options)
     out, _ = expect_tuple(call.value, ("out", "cache"), function=FUNCTION)
     return out, call
 
@@ -41,7 +39,7 @@ def test_matches_batchnorm1d(case, student, reference, rng, tolerance):
 
 def test_float32_stays_float32(student, reference, rng, tolerance):
     x, gamma, beta, eps = make_inputs(rng, 10, 6, spread=FLOAT32_SPREAD, dtype=np.float32)
-    out, _ = run_forward(student, x, gamma, beta, eps, pass_eps=True)
+    out, _ = run_forward(student, x, gamma, beta, eps, explicit_eps=True)
     expected = reference.batchnorm(x, gamma, beta, eps=eps)["out"]
     expect_out(out, expected, x, gamma, beta, eps, tolerance(np.float32), np.float32)
 

@@ -4,7 +4,7 @@ statistics (training) and its evaluation mode."""
 import numpy as np
 import pytest
 
-from autograder.cases import affine, features
+from autograder.cases import affine, eps_args, features
 from autograder.compare import (after_property, expect_array, expect_raises, expect_tuple, expect_unchanged,
                                 explained, raised, unchanged)
 from autograder.i18n import msg
@@ -64,8 +64,8 @@ def eval_inputs(rng, n, d, *, eps=1e-5, dtype=np.float64):
 
 
 def eval_args(inputs: tuple) -> tuple:
-    """The arguments for batchnorm_eval: eps is left to its default when it is PyTorch's 1e-5."""
-    return inputs[:-1] if inputs[-1] == 1e-5 else inputs
+    """The arguments for batchnorm_eval (eps as `cases.eps_args` passes it)."""
+    return eps_args(inputs[:-1], inputs[-1])
 
 
 def expected_eval(reference, x, gamma, beta, mean, var, eps) -> np.ndarray:

@@ -7,7 +7,7 @@ without a transpose or a kept dimension give visibly wrong values or shapes.
 import numpy as np
 import pytest
 
-from autograder.cases import FLOAT32_SPREAD, affine, features, upstream
+from autograder.cases import DEFAULT_EPS, FLOAT32_SPREAD, affine, eps_args, features, upstream
 from autograder.compare import (after_property, expect_array, expect_raises, expect_tuple, expect_unchanged, raised,
                                 unchanged)
 from autograder.gradcheck import gradient_rows
@@ -16,7 +16,6 @@ from autograder.misconceptions import diagnosis
 
 FORWARD = "spatial_batchnorm_forward"
 BACKWARD = "spatial_batchnorm_backward"
-DEFAULT_EPS = 1e-5
 
 # name -> ((N, C, H, W), options); every case uses random gamma, beta and upstream gradients.
 CASES = {
@@ -48,11 +47,10 @@ def make_inputs(rng, shape, *, offset=0.0, spread=1.0, flat=False, eps=DEFAULT_E
     return x, gamma, beta, upstream(rng, shape, dtype), eps
 
 
-def run_forward(student, x, gamma, beta, eps, **options):
-    """The student's (out, cache) and the whole call; eps is passed only when it is not the
-    default, so the default is checked too."""
-    args = (x, gamma, beta) if eps == DEFAULT_EPS else (x, gamma, beta, eps)
-    call = student.spatial_batchnorm_forward.call(*args, **options)
+def run_forward(student, x, gamma, beta, eps, *, explicit_eps: bool = False, **options):
+    """The student's (out, cache) and the whole call (eps as `cases.eps_args` passes it)."""
+    call = student.spatial_batchnorm_forward.call(*eps_args((x, gamma, beta), eps, explicit=explicit_eps),
+                                                  **options)
     out, cache = expect_tuple(call.value, ("out", "cache"), function=FORWARD)
     return out, cache, call
 
@@ -105,7 +103,7 @@ def test_backward_matches_autograd(case, student, reference, rng, tolerance, gra
 def test_float32_stays_float32(student, reference, rng, tolerance):
     x, gamma, beta, dout, eps = make_inputs(rng, (3, 2, 4, 5), spread=FLOAT32_SPREAD, dtype=np.float32)
     expected = reference.batchnorm(x, gamma, beta, eps=eps, dout=dout)
-    out, cache, _ = run_forward(student, x, gamma, beta, eps)
+    out, cache, _ = run_forward(student, x, gamma, beta, eps, explicit_eps=True)
     tol = tolerance(np.float32)
     expect_out(out, expected["out"], x, gamma, beta, eps, tol, np.float32)
     grads, _ = run_backward(student, dout, cache)
