@@ -20,6 +20,7 @@ from autograder import misconceptions
 from autograder.course import Tolerance
 from autograder.i18n import Translator, catalog
 from autograder.misconceptions import dropout as dropout_rules
+from autograder.misconceptions.sgd import lr_in_velocity
 from autograder.misconceptions import match
 
 
@@ -413,13 +414,16 @@ def test_momentum_variants_are_silent_where_they_equal_torch(misconception):
 
 
 def test_lr_in_velocity_is_silent_at_lr_1():
+    """At lr = 1, ``v = mu * v + lr * g`` is torch's buffer itself: a student who writes it is
+    right there (and named nothing, as for any right answer); the minus form is still named."""
     rng = np.random.default_rng(5)
     grad, velocity = rng.normal(size=5), rng.normal(size=5)
     inputs = {"param": rng.uniform(0.5, 2, 5), "grad": grad, "lr": 1.0, "velocity": velocity, "momentum": 0.9,
               "weight_decay": 0.0}
-    right = 0.9 * velocity + grad  # v = mu * v + lr * g is torch's buffer when lr = 1
-    assert match("bn_sgd_step", "new_velocity", right.copy(), right, TOL, inputs) is None
-    assert match("bn_sgd_step", "new_velocity", 0.9 * velocity - grad, right, TOL, inputs) == "momentum_lr_in_velocity"
+    right = 0.9 * velocity + grad
+    assert np.allclose(lr_in_velocity(1.0)(**inputs), right)
+    assert match("bn_sgd_step", "new_velocity", lr_in_velocity(-1.0)(**inputs), right, TOL, inputs) == \
+        "momentum_lr_in_velocity"
 
 
 def signed(rng, shape):
