@@ -22,6 +22,7 @@ from rich.text import Text
 from autograder.course import Course
 from autograder.gradebook import error_text
 from autograder.i18n import Translator
+from autograder.results import points
 
 BINS = 10
 SPARK = " ▁▂▃▄▅▆▇█"
@@ -161,8 +162,6 @@ def summarize(records: list[dict], course: Course) -> ClassSummary:
 # -- rendering ------------------------------------------------------------------------------------
 
 
-def points(value: float) -> str:
-    return f"{value:g}"
 
 
 def percent(value: float) -> str:

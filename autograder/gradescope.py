@@ -253,7 +253,7 @@ def _answers(folder: Path) -> dict[str, Any]:
 def results_json(report, kit, t: Translator, *, answers: dict[str, Any] | None = None,
                  notes: list[str] = ()) -> dict[str, Any]:
     """A `GradeReport` in Gradescope's format: one test per exercise, one for the quiz."""
-    from autograder.report import points
+    from autograder.results import points
     from autograder.text_render import exercise_text, quiz_text
 
     course = kit.course

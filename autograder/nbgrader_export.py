@@ -44,6 +44,7 @@ from autograder.notebook_code import (
     notebook_names,
     notebook_of_exercise,
 )
+from autograder.results import points
 from autograder.solution_cells import SpliceError, answer_cell, setup_code
 
 
@@ -175,7 +176,7 @@ Pass = Callable[[Context], list[NotebookNode]]
 
 def intro(ctx: Context) -> list[NotebookNode]:
     t = ctx.t
-    items = "\n".join(f"- {t.text(e.title)} · {_points(e.points)} {t('notebook.points')}" for e in ctx.exercises)
+    items = "\n".join(f"- {t.text(e.title)} · {points(e.points)} {t('notebook.points')}" for e in ctx.exercises)
     text = "\n\n".join([
         f"# {t.text(ctx.kit.course.title)}",
         t("notebook.heading", number=ctx.number, total=ctx.total, file=ctx.file),
@@ -228,7 +229,7 @@ def quiz_notebook(kit: Kit, t: Translator, seed: int) -> NotebookNode:
 
 
 def heading(exercise: Exercise, course, t: Translator) -> str:
-    title = f"## {t.text(exercise.title)} · {_points(exercise.points)} {t('notebook.points')}"
+    title = f"## {t.text(exercise.title)} · {points(exercise.points)} {t('notebook.points')}"
     if exercise.functions:
         return title + "\n\n" + t("notebook.write", functions=", ".join(f"`{f}`" for f in exercise.functions))
     # an integration exercise: the functions it chains, and the notebooks they are written in
@@ -241,7 +242,7 @@ def heading(exercise: Exercise, course, t: Translator) -> str:
 
 def tests_source(exercise: Exercise, t: Translator) -> str:
     lines = [
-        f"# {t('notebook.tests', exercise=exercise.id, points=_points(exercise.points))}",
+        f"# {t('notebook.tests', exercise=exercise.id, points=points(exercise.points))}",
         HIDDEN_BEGIN,
         f"import autograder.nbgrader_tests as kit_tests  # {t('notebook.kit_needed')}",
         f"kit_tests.run_checks({exercise.id!r}, lang={t.language!r})",
@@ -250,6 +251,3 @@ def tests_source(exercise: Exercise, t: Translator) -> str:
     visible = visible_asserts(exercise.id, t)
     return "\n".join(lines) + ("\n" + visible if visible else "")
 
-
-def _points(value: float) -> str:
-    return f"{value:g}"

@@ -32,6 +32,7 @@ from autograder.quiz_bank import (
 )
 from autograder.quiz_check import key, variant_of
 from autograder.quiz_views import say, tolerance_text
+from autograder.results import points as shown
 from autograder.solution_cells import BEGIN, END
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -39,7 +40,7 @@ HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
 def quiz_cells(bank: Bank, points: float, seed: int, t: Translator) -> list[NotebookNode]:
     numbered = _numbered(bank)
-    result = [cells.read_only_markdown("quiz_intro", t("notebook.quiz.intro", points=_points(points),
+    result = [cells.read_only_markdown("quiz_intro", t("notebook.quiz.intro", points=shown(points),
                                                        count=len(bank.questions)))]
     for topic in bank.topics:
         questions = [(number, q) for number, q in numbered if q.topic == topic.id]
@@ -88,7 +89,7 @@ def answers_source(numbered: list[tuple[int, Question]], seed: int, t: Translato
 
 def tests_source(seed: int, points: float, t: Translator) -> str:
     return "\n".join([
-        f"# {t('notebook.quiz.tests', points=_points(points))}",
+        f"# {t('notebook.quiz.tests', points=shown(points))}",
         HIDDEN_BEGIN,
         f"import autograder.nbgrader_tests as kit_tests  # {t('notebook.kit_needed')}",
         f"kit_tests.run_quiz({seed}, lang={t.language!r})",
@@ -98,6 +99,3 @@ def tests_source(seed: int, points: float, t: Translator) -> str:
         f"count=sum(value is not None for value in {ANSWERS_NAME}.values()), total=len({ANSWERS_NAME})))",
     ])
 
-
-def _points(value: float) -> str:
-    return f"{value:g}"

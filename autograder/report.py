@@ -19,7 +19,7 @@ from rich.text import Text
 from autograder.course import Course, Exercise
 from autograder.gradcheck import CORRECT_BELOW, WRONG_FROM, GradientRow
 from autograder.i18n import Translator
-from autograder.results import CheckResult, ExerciseResult, GradeReport
+from autograder.results import CheckResult, ExerciseResult, GradeReport, points
 
 STATUS_STYLE = {"passed": "green", "failed": "red", "blocked": "yellow", "not_started": "dim"}
 STATUS_ICON = {"passed": "✔", "failed": "✘", "blocked": "⧗", "not_started": "◌"}
@@ -38,10 +38,6 @@ def display_path(path: str | Path) -> str:
 def display_folder(path: str | Path) -> str:
     """A folder as `display_path` shows it, with a final slash ("exercises/")."""
     return display_path(path).rstrip("/") + "/"
-
-
-def points(value: float) -> str:
-    return f"{value:g}"
 
 
 def exercise_table(t: Translator, rows: list[tuple | None], width: int) -> Table:

@@ -14,6 +14,11 @@ from autograder.feedback import Feedback
 from autograder.gradcheck import GradientRow
 from autograder.i18n import Msg
 
+
+def points(value: float) -> str:
+    """A score as people write it: 15, 6.67, 0.5."""
+    return f"{value:g}"
+
 Outcome = Literal["passed", "failed", "blocked", "not_started"]
 Status = Literal["passed", "failed", "blocked", "not_started"]
 

@@ -23,8 +23,8 @@ def plain_text(*renderables: object, width: int = 100) -> str:
 
 def exercise_text(course, result, t) -> str:
     """One exercise: its score line, then every check as `grade EXERCISE` shows them."""
-    from autograder.report import ReportView, points
-    from autograder.results import GradeReport
+    from autograder.report import ReportView
+    from autograder.results import GradeReport, points
 
     view = ReportView(GradeReport("", 0, [result]), course, t, detail="all")
     heading = t("notebook.score", exercise=result.id, score=points(result.score), max=points(result.max_points))
@@ -35,8 +35,7 @@ def quiz_text(bank, result, answers: dict[str, Any], t) -> str:
     """The quiz: wrong answers with their feedback, unanswered questions, the score by topic."""
     from autograder.quiz_check import check, variant_of
     from autograder.quiz_views import AnswersView, QuizSummaryView
-
-    from autograder.report import points
+    from autograder.results import points
 
     numbers = {q.id: variant_of(q, result.seed) for q in bank.questions}
     verdicts = {q.id: check(q, answers[q.id], result.seed) for q in bank.questions if q.id in answers}
