@@ -33,7 +33,6 @@ from autograder.sandbox import Rng
 FORWARD, BACKWARD = "dropout_forward", "dropout_backward"
 REASONS = "checks.dropout.reasons."
 LARGE = (200, 500)  # 100,000 units: 5 sigmas of the keep rate are under 0.008
-SIGMAS = 5.0
 SAME = Tolerance(rtol=0.0, atol=0.0)  # for `expect_form`, whose expected values are the output's own
 
 
@@ -79,7 +78,7 @@ def kept_units(out, x: np.ndarray, p: float) -> np.ndarray:
 def wrong_scale(out: np.ndarray, x: np.ndarray, kept: np.ndarray, p: float) -> Msg | None:
     """A detail naming the factor the survivors were multiplied by, unless it is 1 / (1 - p)."""
     scale, expected = float(np.median(out[kept] / x[kept])), 1.0 / (1.0 - p)
-    if abs(scale - expected) <= 1e-4 * expected:
+    if abs(scale - expected) <= known.RTOL * expected:
         return None
     return msg(REASONS + "scale", scale=f"{scale:.4g}", expected=f"{expected:.4g}", p=p)
 
@@ -107,8 +106,9 @@ def expect_out_and_dx(out, dx, expected: dict, x, dout, p: float, tol, dtype) ->
 
 
 def interval(mean: float, std: float) -> tuple[float, float]:
-    """The range a correct implementation lands in: SIGMAS standard deviations around `mean`."""
-    return float(mean - SIGMAS * std), float(mean + SIGMAS * std)
+    """The range a correct implementation lands in: SIGMAS standard deviations around `mean`
+    (the same width the rules of `known` use)."""
+    return float(mean - known.SIGMAS * std), float(mean + known.SIGMAS * std)
 
 
 # -- statistics ------------------------------------------------------------------------------
@@ -265,13 +265,11 @@ def test_mask_not_shared(student, rng):
     """Each unit has its own draw: rows (samples) and columns (features) of the mask differ."""
     p, x = 0.2, signed(rng, (64, 100))
     out, _, _ = run_forward(student, x, p, True, new_seed(rng))
-    kept = kept_units(out, x, p)
-    if (kept == kept[:1]).all():
-        fail("property", msg(REASONS + "shared_rows", function=FORWARD, rows=x.shape[0]),
-             misconception="mask_shared_across_batch")
-    if (kept == kept[:, :1]).all():
-        fail("property", msg(REASONS + "shared_columns", function=FORWARD, columns=x.shape[1]),
-             misconception="mask_shared_across_features")
+    shared = known.shared_mask(kept_units(out, x, p))
+    if shared == "mask_shared_across_batch":
+        fail("property", msg(REASONS + "shared_rows", function=FORWARD, rows=x.shape[0]), misconception=shared)
+    if shared == "mask_shared_across_features":
+        fail("property", msg(REASONS + "shared_columns", function=FORWARD, columns=x.shape[1]), misconception=shared)
 
 
 # -- dtypes and inputs -----------------------------------------------------------------------------
