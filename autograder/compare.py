@@ -100,18 +100,27 @@ def _diagnosed(feedback: Feedback, diagnose: Diagnose | None, got: np.ndarray, e
     return feedback
 
 
+def outside_tolerance(got: np.ndarray, expected: np.ndarray, tol: Tolerance) -> tuple[np.ndarray, float]:
+    """`Tolerance`'s rule on two float64 arrays of one shape: where `got` is outside the
+    element-wise band, and the norm-wise relative error (accepted: no entry outside and a
+    relative error up to rtol)."""
+    with np.errstate(all="ignore"):
+        scale = max(float(np.max(np.abs(expected), initial=0.0)), 1.0)
+        outside = np.abs(got - expected) > tol.atol * scale + tol.rtol * np.abs(expected)
+        relative = float(np.linalg.norm(got - expected)) / max(float(np.linalg.norm(expected)), tol.atol)
+    return outside, relative
+
+
 def value_mismatch(got: np.ndarray, expected: np.ndarray, tol: Tolerance) -> tuple[dict, list[Msg], dict] | None:
     """None when `got` is within tolerance; else (summary params, detail lines, data)."""
     got64 = np.asarray(got, dtype=np.float64)
     exp64 = np.asarray(expected, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        error = np.abs(got64 - exp64)
-        scale = max(float(np.max(np.abs(exp64), initial=0.0)), 1.0)
-        outside = error > tol.atol * scale + tol.rtol * np.abs(exp64)
-        norm = float(np.linalg.norm(exp64))
-        relative = float(np.linalg.norm(got64 - exp64)) / max(norm, tol.atol)
+    outside, relative = outside_tolerance(got64, exp64, tol)
     if not outside.any() and relative <= tol.rtol:
         return None
+    with np.errstate(all="ignore"):
+        error = np.abs(got64 - exp64)
+    norm = float(np.linalg.norm(exp64))
     flat = int(np.nanargmax(np.where(np.isfinite(error), error, -1.0))) if error.size else 0
     index = np.unravel_index(flat, error.shape) if error.ndim else ()
     summary = {"key": "compare.values" if norm > 0 else "compare.values_zero",

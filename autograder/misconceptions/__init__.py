@@ -29,10 +29,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from autograder.compare import Diagnose, outside_tolerance
 from autograder.course import Tolerance
 
 Variant = Callable[..., np.ndarray]
-Diagnose = Callable[[np.ndarray, np.ndarray, Tolerance], "str | None"]
 VARIANTS: dict[tuple[str, str], list[tuple[str, Variant]]] = defaultdict(list)
 
 # Misconceptions a check names itself (a rule, not a value variant): id -> exercise.
@@ -108,12 +108,8 @@ def same(a: np.ndarray, b: np.ndarray, tol: Tolerance) -> bool:
         return False
     if not finite_a.any():
         return True
-    x, y = a[finite_a], b[finite_b]
-    scale = max(float(np.abs(y).max()), 1.0)
-    with np.errstate(all="ignore"):
-        close = np.abs(x - y) <= tol.atol * scale + tol.rtol * np.abs(y)
-        relative = float(np.linalg.norm(x - y)) / max(float(np.linalg.norm(y)), tol.atol)
-    return bool(close.all()) and relative <= tol.rtol
+    outside, relative = outside_tolerance(a[finite_a], b[finite_b], tol)
+    return not outside.any() and relative <= tol.rtol
 
 
 # The catalogue registers itself on import (after the mechanism above exists).
