@@ -187,15 +187,8 @@ def collect(course, submission: Path, destination: Path) -> list[str]:
     """Copy the student files found in `submission` (at any depth, the shallowest first) into
     `destination`; a file not found is rebuilt from its exported notebook when there is one.
     Returns the names of what was found."""
-    from autograder.notebook_code import (
-        QUIZ_MODULE,
-        exported_seed,
-        module_source,
-        notebook_names,
-        quiz_answers,
-        read_notebook,
-    )
-    from autograder.quiz_answers import ANSWERS_FILE, write_answers
+    from autograder.notebook_code import QUIZ_MODULE, convert_notebook, notebook_names, read_notebook
+    from autograder.quiz_answers import ANSWERS_FILE
 
     found = []
     names = notebook_names(course)
@@ -205,19 +198,11 @@ def collect(course, submission: Path, destination: Path) -> list[str]:
             shutil.copyfile(path, destination / file)
             found.append(file)
             continue
-        stem = names.get(QUIZ_MODULE if file == ANSWERS_FILE else file)
-        notebook_path = find(submission, f"{stem}.ipynb") if stem else None
+        module = QUIZ_MODULE if file == ANSWERS_FILE else file
+        notebook_path = find(submission, f"{names[module]}.ipynb") if module in names else None
         notebook = read_notebook(notebook_path) if notebook_path else None
-        if notebook is None:
-            continue
-        if file == ANSWERS_FILE:
-            seed = exported_seed(notebook)
-            if seed is None:
-                continue
-            write_answers(destination / file, seed, quiz_answers(notebook))
-        else:
-            (destination / file).write_text(module_source(notebook), encoding="utf-8")
-        found.append(notebook_path.name)
+        if notebook is not None and convert_notebook(module, notebook, destination):
+            found.append(notebook_path.name)
     return found
 
 

@@ -257,25 +257,33 @@ def write_submission(course: Course, notebooks: Path, destination: Path, *, quiz
     (created): ``<file>.py`` per exercise notebook and ``quiz_answers.yml`` from the quiz
     notebook. `only` limits it to some files ("quiz" for the answers). The quiz seed is
     `quiz_seed`, else the one the notebook was exported with."""
-    from autograder.quiz_answers import ANSWERS_FILE, write_answers
-
     destination.mkdir(parents=True, exist_ok=True)
     written, quiz = [], False
     for file, name in notebook_names(course).items():
         if only is not None and file not in only:
             continue
         notebook = read_notebook(notebooks / f"{name}.ipynb")
-        if notebook is None:
-            continue
-        if file == QUIZ_MODULE:
-            seed = quiz_seed if quiz_seed is not None else exported_seed(notebook)
-            if seed is not None:
-                write_answers(destination / ANSWERS_FILE, seed, quiz_answers(notebook))
+        if notebook is not None and convert_notebook(file, notebook, destination, quiz_seed):
+            if file == QUIZ_MODULE:
                 quiz = True
-        else:
-            (destination / file).write_text(module_source(notebook), encoding="utf-8")
-            written.append(file)
+            else:
+                written.append(file)
     return Converted(written, quiz)
+
+
+def convert_notebook(file: str, notebook: dict, destination: Path, quiz_seed: int | None = None) -> bool:
+    """Write what one notebook holds into `destination`: the exercise file `file`, or for the
+    quiz notebook (`file` == QUIZ_MODULE) ``quiz_answers.yml``, with `quiz_seed` or the seed
+    it was exported with (no file without a seed). Whether a file was written."""
+    from autograder.quiz_answers import ANSWERS_FILE, write_answers
+
+    if file != QUIZ_MODULE:
+        (destination / file).write_text(module_source(notebook), encoding="utf-8")
+        return True
+    seed = quiz_seed if quiz_seed is not None else exported_seed(notebook)
+    if seed is not None:
+        write_answers(destination / ANSWERS_FILE, seed, quiz_answers(notebook))
+    return seed is not None
 
 
 def exported_seed(notebook: Any) -> int | None:
