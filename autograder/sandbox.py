@@ -337,8 +337,12 @@ class Sandbox:
             # Import first, as a request of its own: a hang or crash there is the module's fault
             # (all its functions fail fast), one in the call is only this function's.
             import_request = {"op": "import", "module": module}
-            header, _, _ = self._send(import_request, [], module, function, importing=True)
-            self._answer(module, function, header, [], importing=True)
+            try:
+                header, _, _ = self._send(import_request, [], module, function, importing=True)
+                self._answer(module, function, header, [], importing=True)
+            except StudentError as error:
+                self.import_failures[module] = error
+                raise
         header, answer_blobs, call_id = self._send(request, blobs, module, function, importing=False)
         return self._answer(module, function, header, answer_blobs, call_id=call_id)
 
@@ -366,9 +370,7 @@ class Sandbox:
         except protocol.ChannelTimeout:
             self.stop()
             error = self._error(TimedOut, module, function, {"seconds": self.seconds, "importing": importing})
-            if importing:
-                self.import_failures[module] = error
-            else:
+            if not importing:
                 self.timed_out[(module, function)] = error
             raise error from None
         except (protocol.ChannelClosed, BrokenPipeError):
@@ -385,11 +387,8 @@ class Sandbox:
             _validate(header)
             if header.get("forbidden_loaded"):
                 self.stop()  # the forbidden module stays loaded in that worker
-                error = self._error(Forbidden, module, function, {"modules": header["forbidden_loaded"]},
-                                    output, output_bytes)
-                if importing:
-                    self.import_failures[module] = error
-                raise error
+                raise self._error(Forbidden, module, function, {"modules": header["forbidden_loaded"]},
+                                  output, output_bytes)
             if header.get("kind") == "request":
                 raise SandboxError(f"the grading worker refused a request: {header.get('message')}")
             if not header["ok"]:
@@ -416,12 +415,7 @@ class Sandbox:
         kind = header.get("kind")
         forbidden = header.get("type", "").endswith(("ForbiddenImportError", "ForbiddenOperationError"))
         if kind == "import":
-            if forbidden:
-                error = self._error(Forbidden, module, function, header, output, output_bytes)
-            else:
-                error = self._error(ImportFailed, module, function, header, output, output_bytes)
-            self.import_failures[module] = error
-            return error
+            return self._error(Forbidden if forbidden else ImportFailed, module, function, header, output, output_bytes)
         if kind == "missing":
             return self._error(MissingFunction, module, function, header, output, output_bytes)
         if kind == "unencodable":
@@ -441,10 +435,7 @@ class Sandbox:
         self.stop()
         detail = {**_exit_detail(returncode), "importing": importing}
         detail["frames"] = faulthandler_frames(self._read_output(TAIL_BYTES, tail=True)[0], self.directory)
-        error = self._error(Crashed, module, function, detail)
-        if importing:
-            self.import_failures[module] = error
-        return error
+        return self._error(Crashed, module, function, detail)
 
     def _error(self, kind: type[StudentError], module: str, function: str, detail: dict,
                output: str | None = None, output_bytes: int = 0) -> StudentError:
