@@ -9,14 +9,20 @@ import pytest
 
 from autograder import speed
 from autograder.cases import BATCH_CASES, FLOAT32_SPREAD, batch_inputs, upstream
-from autograder.compare import after_property, expect_array, expect_tuple, expect_unchanged, explained, unchanged
-from autograder.gradcheck import gradient_rows
+from autograder.checks import batchnorm_gradients
+from autograder.checks.batchnorm_gradients import GRADIENTS, add_gradient_view
+from autograder.compare import (
+    after_property,
+    expect_array,
+    expect_tuple,
+    expect_unchanged,
+    explained,
+    unchanged,
+)
 from autograder.i18n import msg
-from autograder.misconceptions import diagnosis
 
 FUNCTION = "batchnorm_backward"
 FORWARD, FORWARD_FUNCTION = "bn_forward", "batchnorm_forward"
-GRADIENTS = ("dx", "dgamma", "dbeta")
 
 CASES = BATCH_CASES  # the forward's cases, each with a random upstream gradient
 
@@ -47,12 +53,9 @@ def run_backward(student, dout, cache, **options):
 
 
 def expect_gradients(grads, expected, inputs, tol, dtype) -> None:
-    """dx, dgamma and dbeta in turn: shapes (N, D), (D,), (D,), dtype and values, naming a
-    known mistake when one explains them; `inputs` is (x, gamma, beta, dout, eps)."""
-    named = dict(zip(("x", "gamma", "beta", "dout", "eps"), inputs))
-    for name, got in zip(GRADIENTS, grads):
-        expect_array(got, expected[name], name=name, function=FUNCTION, tol=tol, dtype=dtype,
-                     diagnose=diagnosis("bn_backward", name, **named))
+    """dx (N, D), dgamma and dbeta (D,); `inputs` is (x, gamma, beta, dout, eps)."""
+    batchnorm_gradients.expect_gradients(grads, expected, inputs, tol, dtype, function=FUNCTION,
+                                         exercise="bn_backward")
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -64,8 +67,7 @@ def test_matches_autograd(case, student, reference, rng, tolerance, gradients):
     cache = forward_cache(student, x, gamma, beta, eps, expected, tol)
     grads, _ = run_backward(student, dout, cache)
     if case == "random_batch":  # the well-conditioned case shows the gradient-check view
-        numerical = reference.batchnorm_numerical(x, gamma, beta, dout, eps)
-        gradients.extend(gradient_rows(grads, expected, numerical))
+        add_gradient_view(gradients, reference, grads, expected, (x, gamma, beta, dout, eps))
     expect_gradients(grads, expected, (x, gamma, beta, dout, eps), tol, x.dtype)
 
 

@@ -8,9 +8,17 @@ import numpy as np
 import pytest
 
 from autograder.cases import DEFAULT_EPS, FLOAT32_SPREAD, affine, eps_args, features, upstream
-from autograder.compare import (after_property, expect_array, expect_raises, expect_tuple, expect_unchanged, raised,
-                                unchanged)
-from autograder.gradcheck import gradient_rows
+from autograder.checks import batchnorm_gradients
+from autograder.checks.batchnorm_gradients import GRADIENTS, add_gradient_view
+from autograder.compare import (
+    after_property,
+    expect_array,
+    expect_raises,
+    expect_tuple,
+    expect_unchanged,
+    raised,
+    unchanged,
+)
 from autograder.i18n import msg
 from autograder.misconceptions import diagnosis
 
@@ -58,7 +66,7 @@ def run_forward(student, x, gamma, beta, eps, *, explicit_eps: bool = False, **o
 def run_backward(student, dout, cache, **options):
     """The student's (dx, dgamma, dbeta) and the whole call."""
     call = student.spatial_batchnorm_backward.call(dout, cache, **options)
-    return expect_tuple(call.value, ("dx", "dgamma", "dbeta"), function=BACKWARD), call
+    return expect_tuple(call.value, GRADIENTS, function=BACKWARD), call
 
 
 def expect_out(out, expected, x, gamma, beta, eps, tol, dtype) -> None:
@@ -68,12 +76,9 @@ def expect_out(out, expected, x, gamma, beta, eps, tol, dtype) -> None:
 
 
 def expect_gradients(grads, expected, inputs: tuple, tol, dtype) -> None:
-    """dx (N, C, H, W), dgamma and dbeta (C,) against the autograd values, naming a known
-    mistake when one explains them; `inputs` is (x, gamma, beta, dout, eps)."""
-    named = dict(zip(("x", "gamma", "beta", "dout", "eps"), inputs))
-    for name, got in zip(("dx", "dgamma", "dbeta"), grads):
-        expect_array(got, expected[name], name=name, function=BACKWARD, tol=tol, dtype=dtype,
-                     diagnose=diagnosis("spatial_bn", name, **named))
+    """dx (N, C, H, W), dgamma and dbeta (C,); `inputs` is (x, gamma, beta, dout, eps)."""
+    batchnorm_gradients.expect_gradients(grads, expected, inputs, tol, dtype, function=BACKWARD,
+                                         exercise="spatial_bn")
 
 
 @pytest.mark.parametrize("case", FORWARD_CASES)
@@ -95,8 +100,7 @@ def test_backward_matches_autograd(case, student, reference, rng, tolerance, gra
     expect_out(out, expected["out"], x, gamma, beta, eps, tol, x.dtype)
     grads, _ = run_backward(student, dout, cache)
     if case == "random_batch":  # the well-conditioned case shows the gradient-check view
-        numerical = reference.batchnorm_numerical(x, gamma, beta, dout, eps)
-        gradients.extend(gradient_rows(grads, expected, numerical))
+        add_gradient_view(gradients, reference, grads, expected, (x, gamma, beta, dout, eps))
     expect_gradients(grads, expected, (x, gamma, beta, dout, eps), tol, x.dtype)
 
 
