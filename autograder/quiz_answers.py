@@ -129,9 +129,10 @@ class QuizStore:
         }
         self.save(bank, points)
 
-    def reset(self, bank: Bank, points: float) -> None:
-        """Forget every answer (the seed stays)."""
-        self.section["answers"] = {}
+    def reset(self, bank: Bank, points: float, questions: list[Question] | None = None) -> None:
+        """Forget the answers to `questions` (default: all of them); the seed stays."""
+        for question in bank.questions if questions is None else questions:
+            self.answers.pop(question.id, None)
         self.save(bank, points)
 
     def result(self, bank: Bank, points: float) -> QuizResult:

@@ -39,9 +39,7 @@ def main(argv: list[str], t: Translator) -> int:
         return export(store, Path(args.export), t)
     questions = select(kit, bank, args, t)
     if args.reset:
-        for question in questions:
-            store.answers.pop(question.id, None)
-        store.save(bank, kit.course.quiz.points)
+        store.reset(bank, kit.course.quiz.points, questions)
     return interactive(bank, store, kit.course.quiz.points, questions, t)
 
 
