@@ -88,15 +88,7 @@ def _docstring_end(node: ast.FunctionDef) -> int:
 
 def _body(module: Module, node: ast.FunctionDef) -> str:
     """The function's body after its docstring, as written (comments kept), indentation kept."""
-    statements = node.body
-    if isinstance(statements[0], ast.Expr) and isinstance(statements[0].value, ast.Constant) \
-            and isinstance(statements[0].value.value, str):
-        start = statements[0].end_lineno + 1
-        if len(statements) == 1:
-            return ""
-    else:
-        start = statements[0].lineno
-    return module.lines(start, node.end_lineno).strip("\n")
+    return module.lines(_docstring_end(node) + 1, node.end_lineno).strip("\n")
 
 
 def _extras(stub: Module, solution: Module, node: ast.FunctionDef, functions: set[str]) -> list[str]:
