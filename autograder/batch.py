@@ -37,12 +37,11 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from multiprocessing.connection import wait
 from pathlib import Path
 
 from autograder.kit import Kit
-from autograder.state import atomic_write
+from autograder.state import atomic_write, timestamp
 from autograder.stubs import not_started
 from autograder.submissions import Submission, digest, find_submissions, stage
 
@@ -162,7 +161,7 @@ def _run(kit: Kit, settings: Settings, on_record: OnRecord | None, target: Calla
             try:
                 folder = stage(submission, kit.course, settings.output / STAGED / submission.student)
             except Exception as error:  # noqa: BLE001 - unreadable notebooks cost that student only
-                finish({**base, "folder": None, "graded_at": _now(), "seconds": 0.0,
+                finish({**base, "folder": None, "graded_at": timestamp(), "seconds": 0.0,
                         "error": {"kind": "submission", "detail": str(error)}, "report": None})
                 continue
             jobs.append({**base, "folder": str(folder)})
@@ -228,10 +227,6 @@ def _seeds(count: int, fixed: int | None, taken: set) -> list[int]:
             taken.add(seed)
             seeds.append(seed)
     return seeds
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 # -- the grading processes ------------------------------------------------------------------------
@@ -330,7 +325,7 @@ class _Pool:
                 elif process.jobs and message.get("student") == process.jobs[0]["student"]:
                     job = process.jobs.popleft()
                     process.since = None
-                    finish({**job, "folder": message["folder"], "graded_at": _now(),
+                    finish({**job, "folder": message["folder"], "graded_at": timestamp(),
                             "seconds": message["seconds"], "error": message["error"], "report": message["report"]})
         except (EOFError, OSError):
             pass  # it died: noticed by _problem
@@ -354,7 +349,7 @@ class _Pool:
             pending.extendleft(reversed(process.jobs))
             attempts[current["student"]] += 1
             if problem["kind"] == "timeout" or attempts[current["student"]] >= ATTEMPTS:
-                finish({**current, "graded_at": _now(), "seconds": 0.0, "error": problem, "report": None})
+                finish({**current, "graded_at": timestamp(), "seconds": 0.0, "error": problem, "report": None})
             else:
                 pending.appendleft(current)
         index = self.processes.index(process)

@@ -26,7 +26,6 @@ whether the first answer was right is kept and shown, not scored.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,7 @@ from autograder.course import CourseError, load_yaml
 from autograder.quiz_bank import Bank, Question
 from autograder.quiz_check import check, judge, key, variant_of
 from autograder.results import QuestionResult, QuizResult
-from autograder.state import State, atomic_write
+from autograder.state import State, atomic_write, timestamp
 
 ANSWERS_FILE = "quiz_answers.yml"
 
@@ -125,7 +124,7 @@ class QuizStore:
             "answer": answer,
             "attempts": (int(previous.get("attempts", 1)) if previous else 0) + 1,
             "first_try": bool(previous["first_try"]) if previous else correct,
-            "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "at": timestamp(),
         }
         self.save(bank, points)
 

@@ -22,6 +22,11 @@ from typing import Any, Iterator
 VERSION = 1
 
 
+def timestamp() -> str:
+    """Now, in UTC, to the second (ISO 8601): how the kit's files record when."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write `data` to `path` so that readers see the old or the new file, never a mix."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,7 +94,7 @@ class State:
 
     def record_progress(self, results) -> None:
         """Remember each graded exercise's outcome (`ExerciseResult`s) for `grade list`."""
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = timestamp()
         for result in results:
             self.progress[result.id] = {"status": result.status, "score": result.score, "max": result.max_points,
                                         "passed": result.passed_checks, "checks": len(result.checks),
