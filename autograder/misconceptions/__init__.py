@@ -39,13 +39,15 @@ VARIANTS: dict[tuple[str, str], list[tuple[str, Variant]]] = defaultdict(list)
 NAMED_BY_CHECKS: dict[str, str] = {}
 
 
-def variant(misconception: str, exercise: str, *outputs: str) -> Callable[[Variant], Variant]:
-    """Register `function(**inputs) -> wrong value` as how `misconception` shows in `outputs`.
-    A variant raises (anything) when the mistake cannot show on the inputs it is given."""
+def variant(misconception: str, exercises: str | tuple[str, ...], *outputs: str) -> Callable[[Variant], Variant]:
+    """Register `function(**inputs) -> wrong value` as how `misconception` shows in `outputs`
+    of one exercise or several (the (N, D) and (N, C, H, W) batch norms share most). A variant
+    raises (anything) when the mistake cannot show on the inputs it is given."""
 
     def register(function: Variant) -> Variant:
-        for output in outputs:
-            VARIANTS[(exercise, output)].append((misconception, function))
+        for exercise in (exercises,) if isinstance(exercises, str) else exercises:
+            for output in outputs:
+                VARIANTS[(exercise, output)].append((misconception, function))
         return function
 
     return register

@@ -19,23 +19,12 @@ from autograder.misconceptions.forward import axes, per_channel, statistics
 BATCHNORMS = ("bn_backward", "spatial_bn")
 
 
-def both(misconception: str, *outputs: str):
-    """Register a variant for the (N, D) and the (N, C, H, W) backward pass."""
-
-    def register(function):
-        for exercise in BATCHNORMS:
-            variant(misconception, exercise, *outputs)(function)
-        return function
-
-    return register
-
-
 def parts(x, gamma, dout, eps):
-    """(axes, m, inv_std, x_hat, dx_hat) of the forward pass, as the right backward uses them."""
+    """(axes, inv_std, x_hat, dx_hat) of the forward pass, as the right backward uses them."""
     over = axes(x)
     mean, var = statistics(x)
     inv_std = 1.0 / np.sqrt(var + eps)
-    return over, x.size // x.shape[1], inv_std, (x - mean) * inv_std, dout * per_channel(gamma, x)
+    return over, inv_std, (x - mean) * inv_std, dout * per_channel(gamma, x)
 
 
 def dx_from(inv_std, x_hat, dx_hat, over, *, mean_count, var_count):
@@ -52,43 +41,32 @@ def dx_from(inv_std, x_hat, dx_hat, over, *, mean_count, var_count):
 # -- dx ---------------------------------------------------------------------------------------
 
 
-@both("dx_statistics_constant", "dx")
-def _(x, gamma, beta, dout, eps):
-    over, _, inv_std, x_hat, dx_hat = parts(x, gamma, dout, eps)
-    return dx_from(inv_std, x_hat, dx_hat, over, mean_count=None, var_count=None)
+def dx_variant(misconception: str, *, mean, var, with_gamma: bool = True, exercises=BATCHNORMS) -> None:
+    """Register a dx whose mean path is divided by ``mean(x)`` and variance path by ``var(x)``
+    (None leaves that path out), and that leaves gamma out unless `with_gamma`."""
+
+    def wrong_dx(x, gamma, beta, dout, eps):
+        over, inv_std, x_hat, dx_hat = parts(x, gamma, dout, eps)
+        return dx_from(inv_std, x_hat, dx_hat if with_gamma else dout, over,
+                       mean_count=mean and mean(x), var_count=var and var(x))
+
+    variant(misconception, exercises, "dx")(wrong_dx)
 
 
-@both("dx_missing_variance_path", "dx")
-def _(x, gamma, beta, dout, eps):
-    over, m, inv_std, x_hat, dx_hat = parts(x, gamma, dout, eps)
-    return dx_from(inv_std, x_hat, dx_hat, over, mean_count=m, var_count=None)
+def per_feature(x) -> int:
+    """m: the values each mean and variance is taken over (N, or N·H·W)."""
+    return x.size // x.shape[1]
 
 
-@both("dx_missing_mean_path", "dx")
-def _(x, gamma, beta, dout, eps):
-    over, m, inv_std, x_hat, dx_hat = parts(x, gamma, dout, eps)
-    return dx_from(inv_std, x_hat, dx_hat, over, mean_count=None, var_count=m)
-
-
-@both("dx_missing_gamma", "dx")
-def _(x, gamma, beta, dout, eps):
-    over, m, inv_std, x_hat, _ = parts(x, gamma, dout, eps)
-    return dx_from(inv_std, x_hat, dout, over, mean_count=m, var_count=m)
-
-
-@both("gradient_n_minus_1", "dx")
-def _(x, gamma, beta, dout, eps):
-    """The derivative of an unbiased variance, sum((x - mean)²) / (m - 1), in the backward
-    pass only (the staged graph's ``dsq = dvar / (N - 1)``)."""
-    over, m, inv_std, x_hat, dx_hat = parts(x, gamma, dout, eps)
-    return dx_from(inv_std, x_hat, dx_hat, over, mean_count=m, var_count=m - 1)
-
-
-@variant("spatial_count_n_only", "spatial_bn", "dx")
-def _(x, gamma, beta, dout, eps):
-    """m = N instead of N·H·W values per channel (with H = W = 1 this is right: silent)."""
-    over, _, inv_std, x_hat, dx_hat = parts(x, gamma, dout, eps)
-    return dx_from(inv_std, x_hat, dx_hat, over, mean_count=x.shape[0], var_count=x.shape[0])
+dx_variant("dx_statistics_constant", mean=None, var=None)
+dx_variant("dx_missing_variance_path", mean=per_feature, var=None)
+dx_variant("dx_missing_mean_path", mean=None, var=per_feature)
+dx_variant("dx_missing_gamma", mean=per_feature, var=per_feature, with_gamma=False)
+# The derivative of an unbiased variance, sum((x - mean)²) / (m - 1), in the backward pass only
+# (the staged graph's ``dsq = dvar / (N - 1)``).
+dx_variant("gradient_n_minus_1", mean=per_feature, var=lambda x: per_feature(x) - 1)
+# m = N instead of N·H·W values per channel (with H = W = 1 this is right: silent).
+dx_variant("spatial_count_n_only", mean=lambda x: x.shape[0], var=lambda x: x.shape[0], exercises=("spatial_bn",))
 
 
 # -- dgamma and dbeta: sums over the batch of dout * x_hat and of dout -------------------------
@@ -98,12 +76,11 @@ def parameter_variant(misconception: str, wrong, exercises=BATCHNORMS, outputs=(
     """Register ``wrong(terms, output, over)`` for `outputs`, where ``terms`` holds the
     per-value terms whose sums over ``over`` are the right dgamma and dbeta."""
     for output in outputs:
-        for exercise in exercises:
-            variant(misconception, exercise, output)(partial(_parameter_gradient, wrong, output))
+        variant(misconception, exercises, output)(partial(_parameter_gradient, wrong, output))
 
 
 def _parameter_gradient(wrong, output, x, gamma, beta, dout, eps):
-    over, _, _, x_hat, _ = parts(x, gamma, dout, eps)
+    over, _, x_hat, _ = parts(x, gamma, dout, eps)
     return wrong({"dgamma": dout * x_hat, "dbeta": dout, "x": x}, output, over)
 
 
