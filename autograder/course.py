@@ -79,7 +79,7 @@ class Exercise(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
     points: float
     """Weight in the total; split equally among the exercise's checks."""
     checks: str
-    """Module under ``autograder/checks/`` holding the pytest checks."""
+    """Module under ``autograder/grading/checks/`` holding the pytest checks."""
     hints: list[Text]
     """Two or three progressive hints, shown one at a time by ``grade hint``."""
     file: str | None = None
@@ -110,7 +110,7 @@ class QuizConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_onl
     """The theory quiz: where its questions and lessons are and what it adds to the total."""
 
     bank: str = "quiz.yml"
-    """The question bank (next to course.yml), loaded by `autograder.quiz_bank`."""
+    """The question bank (next to course.yml), loaded by `autograder.quiz.bank`."""
     lessons: str = "lessons"
     """Folder of the lessons: ``<lessons>/<language>/<topic>.md``."""
     points: float = 10

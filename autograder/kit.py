@@ -9,7 +9,7 @@ from pathlib import Path
 from autograder.course import Course, CourseError, load_course
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-CHECKS_DIR = PACKAGE_DIR / "checks"
+CHECKS_DIR = PACKAGE_DIR / "grading" / "checks"
 COURSE_FILE = "course.yml"
 
 
@@ -50,13 +50,3 @@ class Kit:
     @property
     def state_dir(self) -> Path:
         return Path(os.environ.get("GRADE_STATE_DIR") or self.root / ".grade")
-
-    def sandbox(self, directory: Path):
-        """A `Sandbox` for the student code in `directory`, under the course's policy, with
-        the kit's own folder out of the student code's reach."""
-        from autograder.sandbox import Sandbox
-
-        policy = self.course.policy
-        return Sandbox(directory, seconds=policy.seconds_per_call, memory_mb=policy.memory_mb,
-                       forbidden=policy.forbidden_imports, output_limit=policy.output_limit,
-                       hidden_paths=[self.root])

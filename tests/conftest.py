@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from autograder.kit import Kit
-from autograder.reference import Reference
-from autograder.results import GradeReport
-from autograder.runner import grade
 from support import ROOT, SOLUTIONS, make_submission
+
+from autograder.grading.reference import Reference
+from autograder.grading.results import GradeReport
+from autograder.grading.runner import grade
+from autograder.kit import Kit
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from autograder.grading.results import GradeReport
 from autograder.kit import Kit
-from autograder.results import GradeReport
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"

@@ -3,8 +3,8 @@ never costing points, and only when asked for (grade EXERCISE, watch mode)."""
 
 from support import SOLUTIONS, make_submission
 
+from autograder.grading.runner import grade
 from autograder.i18n import Translator
-from autograder.runner import grade
 
 LOOPS = '''
 def batchnorm_forward(x, gamma, beta, eps=1e-5):

@@ -25,18 +25,18 @@ from pathlib import Path
 import pytest
 from support import EXERCISES, ROOT, SOLUTIONS, make_submission, mutate
 
-from autograder import batch
-from autograder.batch_worker import Grader, serve
-from autograder.class_report import ClassReportView, markdown, summarize
+from autograder.grading.runner import grade, make_reference
 from autograder.i18n import Translator
-from autograder.json_report import report_to_json
+from autograder.instructor.batch import run as batch
+from autograder.instructor.batch.class_report import ClassReportView, markdown, summarize
+from autograder.instructor.batch.worker import Grader, serve
+from autograder.instructor.notebooks import notebook_names
+from autograder.instructor.submissions import AssignmentError, resolve_assignment
 from autograder.kit import Kit
-from autograder.notebook_code import notebook_names
-from autograder.quiz_answers import ANSWERS_FILE, quiz_for_report, write_answers
-from autograder.quiz_bank import load_bank
-from autograder.quiz_check import key, variant_of
-from autograder.runner import grade, make_reference
-from autograder.submissions import AssignmentError, resolve_assignment
+from autograder.quiz.answers import ANSWERS_FILE, quiz_for_report, write_answers
+from autograder.quiz.bank import load_bank
+from autograder.quiz.check import key, variant_of
+from autograder.ui.json_report import report_to_json
 
 GRADE = Path(sys.executable).with_name("grade")
 SECONDS = 2
@@ -102,7 +102,7 @@ def klass(quick_kit, tmp_path_factory) -> Path:
 
 def make_notebook_submission(kit: Kit, folder: Path, scratch: Path) -> None:
     """The exported source notebooks (the solutions) with the dropout mistake in its answer cell."""
-    from autograder.nbgrader_export import export
+    from autograder.instructor.nbgrader.export import export
 
     export(kit, scratch, assignment="ps1")
     shutil.copytree(scratch / "source" / "ps1", folder)

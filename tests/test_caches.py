@@ -7,11 +7,11 @@ import os
 import subprocess
 import sys
 
-
-from autograder.reference import Reference
-from autograder.result_cache import ResultCache, local_imports
-from autograder.runner import grade
 from support import ROOT, SOLUTIONS, fast_kit, make_submission, mutate
+
+from autograder.grading.reference import Reference
+from autograder.grading.result_cache import ResultCache, local_imports
+from autograder.grading.runner import grade
 
 
 def cache_for(kit, folder, tmp_path, advice=False) -> ResultCache:

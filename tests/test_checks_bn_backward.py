@@ -5,7 +5,6 @@ and tests/test_seed_stability.py; and the tests particular to this exercise."""
 import ast
 from dataclasses import dataclass
 
-
 from support import SOLUTIONS, Mutant
 
 EXERCISE = "bn_backward"

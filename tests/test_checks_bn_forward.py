@@ -3,8 +3,9 @@ stage) and different-but-correct ones (ALTERNATIVES), run by tests/test_mutation
 and tests/test_seed_stability.py; and the tests particular to this exercise."""
 
 
-from autograder.i18n import Translator
 from support import Mutant, mutate
+
+from autograder.i18n import Translator
 
 EXERCISE = "bn_forward"
 ALL_CASES = ["random_batch", "two_samples", "odd_batch_one_feature", "flat_features", "large_offset", "custom_eps"]

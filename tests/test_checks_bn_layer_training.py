@@ -5,9 +5,9 @@ step and in which value; and the solutions pass."""
 from dataclasses import dataclass, field
 
 import pytest
+from support import Mutant, check_ids, failures
 
 from autograder.i18n import Translator
-from support import Mutant, check_ids, failures
 
 EXERCISE = "bn_layer_training"
 MOMENTUM = "training_with_momentum_and_weight_decay"

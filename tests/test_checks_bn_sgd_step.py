@@ -4,7 +4,6 @@ and tests/test_seed_stability.py; and the tests particular to this exercise."""
 
 from dataclasses import dataclass
 
-
 from support import Mutant
 
 EXERCISE = "bn_sgd_step"

@@ -5,7 +5,6 @@ tests/test_mutations.py and tests/test_seed_stability.py; and the tests particul
 from dataclasses import dataclass
 
 import pytest
-
 from support import Mutant, failures
 
 EXERCISE = "dropout"

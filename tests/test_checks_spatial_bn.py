@@ -4,7 +4,6 @@ and tests/test_seed_stability.py; and the tests particular to this exercise."""
 
 from dataclasses import dataclass, field
 
-
 from support import EXERCISES, Mutant, check_ids
 
 EXERCISE = "spatial_bn"

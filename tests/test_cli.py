@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 from support import EXERCISES, ROOT, SOLUTIONS, make_submission
 
-from autograder.json_report import SCHEMA_FILE
+from autograder.ui.json_report import SCHEMA_FILE
 
 GRADE = Path(sys.executable).with_name("grade")
 

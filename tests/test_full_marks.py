@@ -5,7 +5,7 @@ import re
 
 from support import EXERCISES, SOLUTIONS
 
-from autograder.stubs import not_started, unimplemented
+from autograder.grading.stubs import not_started, unimplemented
 
 
 def test_solutions_score_full_marks(solutions_report, kit):

@@ -3,11 +3,11 @@ numerical gradient, small errors "probably a bug", real mistakes "wrong"."""
 
 import numpy as np
 import pytest
-
-from autograder.gradcheck import GradientRow, gradient_rows, relative_error
-from autograder.reference import Reference
-from autograder.cases import batch_inputs, upstream
 from support import mutate
+
+from autograder.grading.cases import batch_inputs, upstream
+from autograder.grading.gradcheck import GradientRow, gradient_rows, relative_error
+from autograder.grading.reference import Reference
 
 BACKWARD_EXERCISES = ["bn_backward", "spatial_bn"]
 

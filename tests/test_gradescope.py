@@ -18,10 +18,10 @@ import pytest
 from support import ROOT, SOLUTIONS, mutate
 
 from autograder.i18n import Translator
-from autograder.nbgrader_export import export
-from autograder.quiz_answers import ANSWERS_FILE, write_answers
-from autograder.quiz_bank import load_bank
-from autograder.quiz_check import key, variant_of
+from autograder.instructor.nbgrader.export import export
+from autograder.quiz.answers import ANSWERS_FILE, write_answers
+from autograder.quiz.bank import load_bank
+from autograder.quiz.check import key, variant_of
 
 GRADE = Path(sys.executable).with_name("grade")
 VISIBILITY = {"enum": ["hidden", "after_due_date", "after_published", "visible"]}
@@ -137,7 +137,7 @@ def test_zip_holds_the_scripts_and_the_kit_without_solutions(autograder_zip):
     with zipfile.ZipFile(autograder_zip) as archive:
         names = archive.namelist()
         assert {"setup.sh", "run_autograder", "kit/course.yml", "kit/quiz.yml", "kit/pyproject.toml",
-                "kit/autograder/runner.py", "kit/autograder/checks/bn_forward.py"} <= set(names)
+                "kit/autograder/grading/runner.py", "kit/autograder/grading/checks/bn_forward.py"} <= set(names)
         for script in ("setup.sh", "run_autograder"):
             assert archive.getinfo(script).external_attr >> 16 & stat.S_IXUSR
         assert not [n for n in names if "solutions" in n.split("/") or "__pycache__" in n or n.endswith(".pyc")]
@@ -242,7 +242,7 @@ def test_a_private_seed_goes_into_the_zip(kit, tmp_path):
     import zipfile
 
     from autograder.course import load_course
-    from autograder.gradescope import build_zip
+    from autograder.instructor.gradescope import build_zip
 
     path = build_zip(kit, tmp_path / "private.zip", seed=777)
     with zipfile.ZipFile(path) as archive:

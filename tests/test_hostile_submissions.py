@@ -16,13 +16,13 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from support import SOLUTIONS, failures, make_submission, mutate
 
-from autograder import runner
+from autograder.grading import runner
+from autograder.grading.results import GradeReport
+from autograder.grading.runner import grade
 from autograder.i18n import Translator
 from autograder.kit import Kit
-from autograder.results import GradeReport
-from autograder.runner import grade
-from support import SOLUTIONS, failures, make_submission, mutate
 
 SECONDS = 1.0
 VICTIM, OTHER = "bn_forward", "bn_sgd_step"  # batchnorm.py (graded first), optim.py (graded after)

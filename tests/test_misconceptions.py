@@ -16,12 +16,12 @@ import test_checks_dropout as dropout_checks
 import test_checks_spatial_bn as spatial_checks
 from support import mutate
 
-from autograder import misconceptions
 from autograder.course import Tolerance
+from autograder.grading import misconceptions
+from autograder.grading.misconceptions import dropout as dropout_rules
+from autograder.grading.misconceptions import match
+from autograder.grading.misconceptions.sgd import lr_in_velocity
 from autograder.i18n import Translator, catalog
-from autograder.misconceptions import dropout as dropout_rules
-from autograder.misconceptions.sgd import lr_in_velocity
-from autograder.misconceptions import match
 
 
 @dataclass(frozen=True)

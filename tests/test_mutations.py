@@ -4,7 +4,6 @@ implementations pass them all. The mutants and alternatives live next to each ex
 tests, in tests/test_checks_<exercise>.py (collected by `support.mutant_cases`)."""
 
 import pytest
-
 from support import alternative_cases, check_ids, check_modules, failures, mutant_cases
 
 

@@ -17,11 +17,12 @@ import nbformat
 import pytest
 from support import EXERCISES, ROOT, SOLUTIONS, mutate
 
+from autograder.grading.stubs import unimplemented
 from autograder.i18n import Translator
-from autograder.nbgrader_export import cell_timeout, export
-from autograder.nbgrader_tests import run_checks, run_quiz
-from autograder.notebook_asserts import ASSERTS, visible_asserts
-from autograder.notebook_code import (
+from autograder.instructor.nbgrader.asserts import ASSERTS, visible_asserts
+from autograder.instructor.nbgrader.export import cell_timeout, export
+from autograder.instructor.nbgrader.hidden_tests import run_checks, run_quiz
+from autograder.instructor.notebooks import (
     METADATA_KEY,
     QUIZ_MODULE,
     module_source,
@@ -30,10 +31,9 @@ from autograder.notebook_code import (
     quiz_answers,
     write_submission,
 )
-from autograder.quiz_answers import ANSWERS_FILE, read_answers, write_answers
-from autograder.quiz_bank import load_bank
-from autograder.quiz_check import key, variant_of
-from autograder.stubs import unimplemented
+from autograder.quiz.answers import ANSWERS_FILE, read_answers, write_answers
+from autograder.quiz.bank import load_bank
+from autograder.quiz.check import key, variant_of
 
 BIN = Path(sys.executable).parent
 GRADE = BIN / "grade"
@@ -110,7 +110,7 @@ def test_tests_cells_call_the_kit_in_a_hidden_block_before_the_visible_asserts(k
             if nbgrader_meta(cell).get("grade"):
                 hidden = HIDDEN.search(cell.source)
                 assert hidden, cell.source
-                assert "autograder.nbgrader_tests" in hidden.group(0)
+                assert "autograder.instructor.nbgrader.hidden_tests" in hidden.group(0)
                 visible = HIDDEN.sub("", cell.source)
                 assert "kit_tests" not in visible and "autograder" not in visible
                 assert cell.source.index("### BEGIN HIDDEN TESTS") < cell.source.index("assert ")
@@ -155,7 +155,7 @@ def test_solution_only_constants_go_inside_the_region(course_dir):
 
 
 def test_source_notebooks_grade_like_the_solutions(kit, reference, course_dir, tmp_path):
-    from autograder.runner import grade
+    from autograder.grading.runner import grade
 
     converted = write_submission(kit.course, course_dir / "source" / ASSIGNMENT, tmp_path / "sub")
     assert sorted(converted.files) == sorted({e.file for e in kit.course.exercises if e.file}) and converted.quiz
@@ -271,8 +271,8 @@ def test_export_command_writes_refuses_to_overwrite_and_replaces_with_force(tmp_
 
 
 def test_a_stub_without_its_function_is_a_clear_export_error(kit, tmp_path):
+    from autograder.instructor.nbgrader.export import ExportError
     from autograder.kit import Kit
-    from autograder.nbgrader_export import ExportError
 
     shutil.copytree(EXERCISES, tmp_path / "exercises")
     shutil.copytree(SOLUTIONS, tmp_path / "solutions")
@@ -428,7 +428,7 @@ def test_nbgrader_round_trip_scores_equal_grade_submission(kit, tmp_path):
     ("!ls\ny = 1\n", "# !ls"),
 ])
 def test_magics_are_commented_out_but_continuation_lines_are_python(source, kept):
-    from autograder.notebook_code import without_magics
+    from autograder.instructor.notebooks import without_magics
 
     converted = without_magics(source)
     assert kept in converted

@@ -8,19 +8,27 @@ import jsonschema
 import pytest
 import yaml
 from rich.console import Console
+from support import EXERCISES, SOLUTIONS, make_submission
 
 from autograder.course import CourseError, Text
+from autograder.grading.results import ExerciseResult, GradeReport
 from autograder.i18n import Msg, Translator
-from autograder.json_report import SCHEMA_FILE, quiz_to_json, report_to_json
-from autograder.quiz_answers import (ANSWERS_FILE, QuizStore, key_result, quiz_for_report, quiz_result,
-                                     read_answers, write_answers)
-from autograder.quiz_bank import LETTERS, Matching, Multiple, Numeric, Single, load_bank
-from autograder.quiz_check import AnswerError, check, judge, key, parse, variant_of
-from autograder.quiz_views import AnswersView, QuestionView, QuizSummaryView, VerdictView
-from autograder.report import ReportView
-from autograder.results import ExerciseResult, GradeReport
+from autograder.quiz.answers import (
+    ANSWERS_FILE,
+    QuizStore,
+    key_result,
+    quiz_for_report,
+    quiz_result,
+    quiz_to_json,
+    read_answers,
+    write_answers,
+)
+from autograder.quiz.bank import LETTERS, Matching, Multiple, Numeric, Single, load_bank
+from autograder.quiz.check import AnswerError, check, judge, key, parse, variant_of
+from autograder.quiz.views import AnswersView, QuestionView, QuizSummaryView, VerdictView
 from autograder.state import State
-from support import EXERCISES, SOLUTIONS, make_submission
+from autograder.ui.json_report import SCHEMA_FILE, report_to_json
+from autograder.ui.report import ReportView
 
 SEED = 4242
 
@@ -315,7 +323,7 @@ def test_when_every_exercise_passes_the_quiz_is_next(kit, bank):
         exercise.not_started = False
     report.exercises = [ExerciseResult(e.id, e.max_points) for e in report.exercises]
     for exercise in report.exercises:
-        from autograder.results import CheckResult
+        from autograder.grading.results import CheckResult
         exercise.checks = [CheckResult(f"{exercise.id}::a", exercise.id, Msg("x"), "passed")]
     text = render(ReportView(report, kit.course, Translator("en")))
     assert f"Next: the theory quiz, grade quiz ({len(bank.questions) - 3} questions to go)." in text
@@ -351,8 +359,8 @@ def test_summary_and_answers_views(kit, bank):
 
 
 def test_a_failing_exercise_points_to_its_checkpoint_in_its_panel(kit, bank):
-    from autograder.feedback import Feedback
-    from autograder.results import CheckResult
+    from autograder.grading.feedback import Feedback
+    from autograder.grading.results import CheckResult
 
     report = report_with_quiz(kit, bank, correct=0)
     failure = Feedback("values", Msg("compare.values", {"name": "dx", "function": "batchnorm_backward",
@@ -365,7 +373,7 @@ def test_a_failing_exercise_points_to_its_checkpoint_in_its_panel(kit, bank):
 
 
 def test_grade_list_shows_the_saved_quiz_score(kit):
-    from autograder.report import ProgressView
+    from autograder.ui.report import ProgressView
 
     saved = {"total": 58, "correct": 12, "score": 2.07}
     assert "Theory quiz: 12/58 right · 2.07 / 10 points (grade quiz)" in render(
@@ -391,7 +399,7 @@ def test_an_unreadable_answer_is_not_called_a_wrong_idea(bank):
 
 
 def test_plain_text_of_a_seedless_file_names_the_missing_seed(bank):
-    from autograder.text_render import quiz_text
+    from autograder.ui.plain_text import quiz_text
 
     numeric = next(q for q in bank.questions if isinstance(q, Numeric))
     answers = {numeric.id: 0.5}

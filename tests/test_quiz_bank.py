@@ -7,12 +7,12 @@ from collections import Counter
 
 import pytest
 import yaml
+from support import ROOT
 
 from autograder.course import LANGUAGES, CourseError
 from autograder.kit import Kit
-from autograder.quiz_bank import Multiple, Numeric, Single, load_bank
-from autograder.quiz_numbers import GENERATORS
-from support import ROOT
+from autograder.quiz.bank import Multiple, Numeric, Single, load_bank
+from autograder.quiz.numbers import GENERATORS
 
 TOPICS = ["covariate_shift", "normalisation", "gamma_beta", "benefits", "inference", "pytorch", "placement",
           "dropout", "bn_vs_dropout", "numbers"]

@@ -12,13 +12,13 @@ from pathlib import Path
 import jsonschema
 import pexpect
 import pytest
-
-from autograder.json_report import SCHEMA_FILE
-from autograder.kit import Kit
-from autograder.quiz_answers import ANSWERS_FILE, write_answers
-from autograder.quiz_bank import LETTERS, Matching, Multiple, Ordering, Single, load_bank
-from autograder.quiz_check import key, variant_of
 from support import EXERCISES, ROOT
+
+from autograder.kit import Kit
+from autograder.quiz.answers import ANSWERS_FILE, write_answers
+from autograder.quiz.bank import LETTERS, Matching, Multiple, Ordering, Single, load_bank
+from autograder.quiz.check import key, variant_of
+from autograder.ui.json_report import SCHEMA_FILE
 
 GRADE = Path(sys.executable).with_name("grade")
 

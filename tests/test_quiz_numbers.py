@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.quiz_bank import Numeric, load_bank
-from autograder.quiz_numbers import GENERATORS, MISTAKES, variant
+from autograder.quiz.bank import Numeric, load_bank
+from autograder.quiz.numbers import GENERATORS, MISTAKES, variant
 
 SEEDS = [0, 1, 7, 42, 2024, 123456789, 2**31 - 1]
 

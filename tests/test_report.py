@@ -5,11 +5,11 @@ import io
 import pytest
 from rich.console import Console
 
-from autograder.feedback import Feedback
+from autograder.grading.feedback import Feedback
+from autograder.grading.results import CheckResult, ExerciseResult, GradeReport
 from autograder.i18n import Translator, msg
-from autograder.json_report import check_to_json
-from autograder.report import HintView, ProgressView, ReportView
-from autograder.results import CheckResult, ExerciseResult, GradeReport
+from autograder.ui.json_report import check_to_json
+from autograder.ui.report import HintView, ProgressView, ReportView
 
 
 def render(view, width=100) -> str:

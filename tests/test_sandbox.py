@@ -1,7 +1,7 @@
 """The sandbox holds against broken and hostile student code.
 
 Each test writes a tiny student module to a temporary folder and drives
-`autograder.sandbox.Sandbox` directly: what a call returns, what it printed, and how every
+`autograder.sandbox.client.Sandbox` directly: what a call returns, what it printed, and how every
 way of misbehaving (hang, exit, crash, memory bomb, forbidden import, a value crafted to run
 code when unpickled, tampering with NumPy or with the worker's pipes) becomes one
 `StudentError` for that call while the next call still works.
@@ -20,12 +20,26 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import protocol
-from autograder.compare import expect_array
 from autograder.course import Tolerance
-from autograder.feedback import CheckFailed
-from autograder.sandbox import (Crashed, Exited, Forbidden, ImportFailed, MissingFunction, Opaque, Raised,
-                                RemoteDict, RemoteTuple, Sandbox, TimedOut, Unencodable, descendants, kill_tree)
+from autograder.grading.compare import expect_array
+from autograder.grading.feedback import CheckFailed
+from autograder.sandbox import protocol
+from autograder.sandbox.client import (
+    Crashed,
+    Exited,
+    Forbidden,
+    ImportFailed,
+    MissingFunction,
+    Opaque,
+    Raised,
+    RemoteDict,
+    RemoteTuple,
+    Sandbox,
+    TimedOut,
+    Unencodable,
+    descendants,
+    kill_tree,
+)
 
 SECONDS = 0.5  # per request: short, every hang in this file costs about this much
 
@@ -400,7 +414,7 @@ def test_the_kit_and_its_solutions_cannot_be_imported(sandbox):
 
     def probe():
         found = {}
-        for name in ("solutions", "autograder", "autograder.worker", "autograder.reference"):
+        for name in ("solutions", "autograder", "autograder.sandbox.worker", "autograder.grading.reference"):
             try:
                 __import__(name)
                 found[name] = "imported"

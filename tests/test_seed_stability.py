@@ -5,7 +5,6 @@ still pass everything. (An audit at eight more seeds found no exception; this ke
 from __future__ import annotations
 
 import pytest
-
 from support import alternative_cases, failures, mutant_cases
 
 SEED = 424242

@@ -1,1 +1,0 @@
-"""Hidden checks, one module per exercise; run by `grade` through `autograder.plugin`."""

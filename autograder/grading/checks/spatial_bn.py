@@ -1,0 +1,145 @@
+"""Checks for spatial_batchnorm_forward/backward against nn.BatchNorm2d (training) and autograd.
+
+N, C, H and W differ in every case and H != W, so statistics over the wrong axes, a reshape
+without a transpose or a kept dimension give visibly wrong values or shapes.
+"""
+
+import numpy as np
+import pytest
+
+from autograder.grading.cases import (
+    DEFAULT_EPS,
+    FLOAT32_SPREAD,
+    affine,
+    eps_args,
+    features,
+    upstream,
+)
+from autograder.grading.checks import batchnorm_gradients
+from autograder.grading.checks.batchnorm_gradients import GRADIENTS, add_gradient_view
+from autograder.grading.compare import (
+    after_property,
+    expect_array,
+    expect_raises,
+    expect_tuple,
+    expect_unchanged,
+    raised,
+    unchanged,
+)
+from autograder.grading.misconceptions import diagnosis
+from autograder.i18n import msg
+
+FORWARD = "spatial_batchnorm_forward"
+BACKWARD = "spatial_batchnorm_backward"
+
+# name -> ((N, C, H, W), options); every case uses random gamma, beta and upstream gradients.
+CASES = {
+    "random_batch": ((4, 3, 5, 6), {}),
+    "single_sample": ((1, 3, 4, 5), {}),
+    "two_samples": ((2, 5, 3, 7), {}),
+    "flat_channels": ((6, 4, 3, 5), {"flat": True}),
+    "large_offset": ((5, 2, 3, 4), {"offset": 1e4, "spread": 1e-3}),
+    "custom_eps": ((3, 4, 5, 2), {"eps": 1e-2}),
+}
+FORWARD_CASES = ["random_batch", "single_sample", "flat_channels", "large_offset", "custom_eps"]
+BACKWARD_CASES = ["random_batch", "two_samples", "single_sample", "custom_eps"]
+
+
+def with_flat_channels(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """x (N, C, H, W) with channel 0 nearly constant (std 1e-4, below eps) and channel 1 constant."""
+    x = x.copy()
+    x[:, 0] = 0.3 + 1e-4 * rng.standard_normal(x[:, 0].shape)
+    x[:, 1] = -1.25
+    return x
+
+
+def make_inputs(rng, shape, *, offset=0.0, spread=1.0, flat=False, eps=DEFAULT_EPS, dtype=np.float64):
+    """x (N, C, H, W), gamma and beta (C,), dout (N, C, H, W), eps."""
+    x = features(rng, shape, offset=offset, spread=spread, dtype=dtype)
+    if flat:
+        x = with_flat_channels(x, rng)
+    gamma, beta = affine(rng, shape[1], dtype)
+    return x, gamma, beta, upstream(rng, shape, dtype), eps
+
+
+def run_forward(student, x, gamma, beta, eps, *, explicit_eps: bool = False, **options):
+    """The student's (out, cache) and the whole call (eps as `cases.eps_args` passes it)."""
+    call = student.spatial_batchnorm_forward.call(*eps_args((x, gamma, beta), eps, explicit=explicit_eps),
+                                                  **options)
+    out, cache = expect_tuple(call.value, ("out", "cache"), function=FORWARD)
+    return out, cache, call
+
+
+def run_backward(student, dout, cache, **options):
+    """The student's (dx, dgamma, dbeta) and the whole call."""
+    call = student.spatial_batchnorm_backward.call(dout, cache, **options)
+    return expect_tuple(call.value, GRADIENTS, function=BACKWARD), call
+
+
+def expect_out(out, expected, x, gamma, beta, eps, tol, dtype) -> None:
+    """out (N, C, H, W) against nn.BatchNorm2d's, naming a known mistake when one explains it."""
+    expect_array(out, expected, name="out", function=FORWARD, tol=tol, dtype=dtype,
+                 diagnose=diagnosis("spatial_bn", "out", x=x, gamma=gamma, beta=beta, eps=eps))
+
+
+def expect_gradients(grads, expected, inputs: tuple, tol, dtype) -> None:
+    """dx (N, C, H, W), dgamma and dbeta (C,); `inputs` is (x, gamma, beta, dout, eps)."""
+    batchnorm_gradients.expect_gradients(grads, expected, inputs, tol, dtype, function=BACKWARD,
+                                         exercise="spatial_bn")
+
+
+@pytest.mark.parametrize("case", FORWARD_CASES)
+def test_forward_matches_batchnorm2d(case, student, reference, rng, tolerance):
+    shape, options = CASES[case]
+    x, gamma, beta, _, eps = make_inputs(rng, shape, **options)
+    out, _, _ = run_forward(student, x, gamma, beta, eps)
+    expected = reference.batchnorm(x, gamma, beta, eps=eps)["out"]
+    expect_out(out, expected, x, gamma, beta, eps, tolerance(x.dtype, case), x.dtype)
+
+
+@pytest.mark.parametrize("case", BACKWARD_CASES)
+def test_backward_matches_autograd(case, student, reference, rng, tolerance, gradients):
+    shape, options = CASES[case]
+    x, gamma, beta, dout, eps = make_inputs(rng, shape, **options)
+    expected = reference.batchnorm(x, gamma, beta, eps=eps, dout=dout)
+    tol = tolerance(x.dtype, case)
+    out, cache, _ = run_forward(student, x, gamma, beta, eps)
+    expect_out(out, expected["out"], x, gamma, beta, eps, tol, x.dtype)
+    grads, _ = run_backward(student, dout, cache)
+    if case == "random_batch":  # the well-conditioned case shows the gradient-check view
+        add_gradient_view(gradients, reference, grads, expected, (x, gamma, beta, dout, eps))
+    expect_gradients(grads, expected, (x, gamma, beta, dout, eps), tol, x.dtype)
+
+
+def test_float32_stays_float32(student, reference, rng, tolerance):
+    x, gamma, beta, dout, eps = make_inputs(rng, (3, 2, 4, 5), spread=FLOAT32_SPREAD, dtype=np.float32)
+    expected = reference.batchnorm(x, gamma, beta, eps=eps, dout=dout)
+    out, cache, _ = run_forward(student, x, gamma, beta, eps, explicit_eps=True)
+    tol = tolerance(np.float32)
+    expect_out(out, expected["out"], x, gamma, beta, eps, tol, np.float32)
+    grads, _ = run_backward(student, dout, cache)
+    expect_gradients(grads, expected, (x, gamma, beta, dout, eps), tol, np.float32)
+
+
+def test_inputs_not_modified(student, reference, rng, tolerance):
+    x, gamma, beta, dout, eps = make_inputs(rng, (3, 4, 2, 5))
+    expected = reference.batchnorm(x, gamma, beta, eps=eps, dout=dout)
+    out, cache, call = run_forward(student, x, gamma, beta, eps, echo_args=True)
+    for name, before, after in zip(("x", "gamma", "beta"), (x, gamma, beta), call.args_after):
+        expect_unchanged(before, after, name=name, function=FORWARD)
+    grads, call = run_backward(student, dout, cache, echo_args=True)
+    expect_unchanged(dout, call.args_after[0], name="dout", function=BACKWARD)
+    with after_property(unchanged("x", "gamma", "beta", "dout")):
+        expect_out(out, expected["out"], x, gamma, beta, eps, tolerance(x.dtype), x.dtype)
+        expect_gradients(grads, expected, (x, gamma, beta, dout, eps), tolerance(x.dtype), x.dtype)
+
+
+def test_single_value_per_channel_raises(student, reference, rng, tolerance):
+    """One value per channel (N=1, H=W=1) must raise; two (N=2) must not (checked)."""
+    x, gamma, beta, _, eps = make_inputs(rng, (2, 3, 1, 1))
+    expect_raises(lambda: run_forward(student, x[:1], gamma, beta, eps), "ValueError",
+                  function=FORWARD, reason=msg("checks.spatial_bn.reasons.single_value"))
+    out, _, _ = run_forward(student, x, gamma, beta, eps)
+    expected = reference.batchnorm(x, gamma, beta, eps=eps)["out"]
+    with after_property(raised(FORWARD, "ValueError")):
+        expect_out(out, expected, x, gamma, beta, eps, tolerance(x.dtype), x.dtype)

@@ -1,0 +1,164 @@
+"""Grading results as plain data; scores are derived, never stored.
+
+``GradeReport`` ⊃ ``ExerciseResult`` ⊃ ``CheckResult``, and ``GradeReport`` ⊃ ``QuizResult`` ⊃
+``QuestionResult`` for the theory quiz. Renderers (terminal, JSON, nbgrader,
+Gradescope) read these; nothing here knows how it is shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from autograder.grading.feedback import Feedback
+from autograder.grading.gradcheck import GradientRow
+from autograder.i18n import Msg
+
+
+def points(value: float) -> str:
+    """A score as people write it: 15, 6.67, 0.5."""
+    return f"{value:g}"
+
+Outcome = Literal["passed", "failed", "blocked", "not_started"]
+Status = Literal["passed", "failed", "blocked", "not_started"]
+
+
+@dataclass
+class CheckResult:
+    """One check of one exercise."""
+
+    id: str
+    """Stable id, ``<exercise>::<check name>``."""
+    exercise: str
+    title: Msg
+    outcome: Outcome
+    feedback: Feedback | None = None
+    """Why it failed (None when it passed)."""
+    blocked_by: str | None = None
+    """The prerequisite exercise whose failure stopped this check."""
+    output: str = ""
+    """What the student's code printed during the check (truncated)."""
+    output_bytes: int = 0
+    """How much it printed in all."""
+    duration: float = 0.0
+    gradients: list[GradientRow] = field(default_factory=list)
+    """The gradient-check view of a backward check (empty for other checks)."""
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == "passed"
+
+
+@dataclass
+class ExerciseResult:
+    """All checks of one exercise."""
+
+    id: str
+    max_points: float
+    checks: list[CheckResult] = field(default_factory=list)
+    not_started: bool = False
+    """The student's functions are still the untouched stubs."""
+    notes: list[Msg] = field(default_factory=list)
+    """Advice that costs no points (e.g. "this looks like Python loops")."""
+
+    @property
+    def passed_checks(self) -> int:
+        return sum(check.passed for check in self.checks)
+
+    @property
+    def score(self) -> float:
+        if not self.checks:
+            return 0.0
+        return round(self.max_points * self.passed_checks / len(self.checks), 2)
+
+    @property
+    def status(self) -> Status:
+        if self.not_started:
+            return "not_started"
+        if self.checks and all(check.passed for check in self.checks):
+            return "passed"
+        failing = [check for check in self.checks if not check.passed]
+        if failing and all(check.outcome == "blocked" for check in failing):
+            return "blocked"
+        return "failed"
+
+    @property
+    def first_failure(self) -> CheckResult | None:
+        """The failing check to show first: real failures before blocked ones."""
+        failing = [check for check in self.checks if not check.passed]
+        failing.sort(key=lambda check: check.outcome == "blocked")
+        return failing[0] if failing else None
+
+
+@dataclass
+class QuestionResult:
+    """One question of the theory quiz."""
+
+    id: str
+    topic: str
+    exercise: str | None = None
+    """The exercise this question is a checkpoint of."""
+    answered: bool = False
+    correct: bool = False
+    """The latest answer is right (it is what counts)."""
+    first_try: bool = False
+    """The first answer was right (shown, not scored)."""
+
+
+@dataclass
+class QuizResult:
+    """The theory quiz: every question of the bank, answered or not. Each right answer is
+    worth ``max_points / len(questions)``."""
+
+    max_points: float
+    questions: list[QuestionResult]
+    source: Literal["state", "file", "key", "none"] = "none"
+    """Where the answers come from: the student's state file, an answers file, the key, nowhere."""
+    seed: int | None = None
+    """The student seed the numeric questions were drawn with."""
+    error: str | None = None
+    """Why the answers file could not be read (then nothing counts)."""
+
+    @property
+    def answered(self) -> int:
+        return sum(question.answered for question in self.questions)
+
+    @property
+    def correct(self) -> int:
+        return sum(question.correct for question in self.questions)
+
+    @property
+    def score(self) -> float:
+        return round(self.max_points * self.correct / len(self.questions), 2) if self.questions else 0.0
+
+    def checkpoint(self, exercise_id: str) -> list[QuestionResult]:
+        return [question for question in self.questions if question.exercise == exercise_id]
+
+
+@dataclass
+class GradeReport:
+    """One grading run over one folder of student code."""
+
+    directory: str
+    seed: int
+    exercises: list[ExerciseResult]
+    duration: float = 0.0
+    quiz: QuizResult | None = None
+    """The theory quiz, when the whole course was graded; its points add to the total."""
+
+    @property
+    def score(self) -> float:
+        quiz = self.quiz.score if self.quiz else 0.0
+        return round(sum(exercise.score for exercise in self.exercises) + quiz, 2)
+
+    @property
+    def max_score(self) -> float:
+        quiz = self.quiz.max_points if self.quiz else 0.0
+        return round(sum(exercise.max_points for exercise in self.exercises) + quiz, 2)
+
+    @property
+    def all_passed(self) -> bool:
+        return all(exercise.status == "passed" for exercise in self.exercises)
+
+    def exercise(self, exercise_id: str) -> ExerciseResult:
+        return next(e for e in self.exercises if e.id == exercise_id)

@@ -1,0 +1,121 @@
+"""One grading run: a folder of student code in, a `GradeReport` out.
+
+pytest (and the checks) are imported only when some exercise has to run: untouched stubs are
+recognised without running anything, and results the `ResultCache` still holds are reused.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from autograder.grading.reference import Reference
+from autograder.grading.result_cache import ResultCache
+from autograder.grading.results import ExerciseResult, GradeReport
+from autograder.grading.stubs import not_started
+from autograder.kit import CHECKS_DIR, Kit
+
+if TYPE_CHECKING:
+    import pytest
+
+    from autograder.sandbox.client import Sandbox  # noqa: F811
+
+PYTEST_ARGS = [
+    "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir", str(CHECKS_DIR),
+    "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:logging", "-p", "no:junitxml",
+    "-p", "no:pastebin", "-p", "no:doctest", "-p", "no:unraisableexception", "-p", "no:threadexception",
+    "-p", "no:faulthandler", "--disable-plugin-autoload", "--assert=plain",
+    "-W", "ignore",
+]
+
+
+class ExceptionValueOnly:
+    """The grading plugin reads each failing check's exception, never pytest's report of it.
+    pytest would format a traceback with source for every failure (parsing the check file
+    again each time, about 60 ms per failing check): ask for the exception's value only."""
+
+    @staticmethod
+    def pytest_configure(config: "pytest.Config") -> None:
+        config.option.tbstyle = "value"
+
+
+def cache_dir(kit: Kit, seed: int) -> Path | None:
+    """Where results for `seed` may be cached: only for the course's own seed (expected values
+    for a grader's private seed are never written where student code could read them), and
+    nowhere when $GRADE_NO_CACHE is set."""
+    if seed == kit.course.policy.seed and not os.environ.get("GRADE_NO_CACHE"):
+        return kit.state_dir / "cache"
+    return None
+
+
+def make_reference(kit: Kit, seed: int) -> Reference:
+    """Disk-cached where `cache_dir` allows, else in memory only."""
+    return Reference(cache_dir(kit, seed))
+
+
+def result_cache(kit: Kit, directory: Path, seed: int, advice: bool = False) -> ResultCache | None:
+    """The result cache for `directory`, next to the reference cache (None where `cache_dir`
+    allows none)."""
+    folder = cache_dir(kit, seed)
+    if folder is None:
+        return None
+    return ResultCache(folder / "results", kit.course, kit.root / "course.yml", directory, seed, advice)
+
+
+def needs_worker(kit: Kit, directory: Path, exercises: list[str] | None = None,
+                 cache: ResultCache | None = None) -> bool:
+    """Whether grading these exercises will run student code (not all stubs or cached)."""
+    stubs = not_started(kit.course, directory)
+    run = kit.course.with_requirements(exercises or kit.course.ids)
+    return any(e not in stubs and (cache is None or cache.load(e) is None) for e in run)
+
+
+def grade(kit: Kit, directory: Path, *, exercises: list[str] | None = None, seed: int | None = None,
+          sandbox: Sandbox | None = None, reference: Reference | None = None,
+          on_check: Callable | None = None, advice: bool = False, cache: ResultCache | None = None) -> GradeReport:
+    """Grade the student code in `directory`: the given exercises (all by default) and the
+    exercises they require; results still in `cache` are reused. The report lists only the
+    exercises asked for."""
+    started = time.perf_counter()
+    course = kit.course
+    seed = course.policy.seed if seed is None else seed
+    wanted = exercises or course.ids
+    run = course.with_requirements(wanted)
+    cached = {e: result for e in run if cache is not None and (result := cache.load(e)) is not None}
+    fresh = [e for e in run if e not in cached]
+    results = dict(cached)
+    if fresh:
+        results.update(_run_checks(kit, directory, fresh, cached, seed, sandbox, reference, on_check, advice))
+        if cache is not None:
+            for exercise_id in fresh:
+                cache.store(results[exercise_id])
+    return GradeReport(str(directory), seed, [results[e] for e in wanted], duration=time.perf_counter() - started)
+
+
+def _run_checks(kit: Kit, directory: Path, run: list[str], known: dict[str, ExerciseResult], seed: int,
+                sandbox: Sandbox | None, reference: Reference | None, on_check: Callable | None,
+                advice: bool) -> dict[str, ExerciseResult]:
+    """Run the checks of the exercises in `run` (`known` holds the results of the others)."""
+    import pytest
+
+    from autograder.grading.plugin import GradingPlugin
+    from autograder.sandbox.client import Sandbox
+
+    stubs = not_started(kit.course, directory)
+    own_sandbox = sandbox is None
+    sandbox = sandbox or Sandbox.for_kit(kit, directory)
+    if any(e not in stubs for e in run):
+        sandbox.start()  # the worker boots while pytest collects
+    plugin = GradingPlugin(kit.course, sandbox, reference or make_reference(kit, seed), seed=seed, run=run,
+                           not_started=stubs, on_check=on_check, advice=advice, known=known)
+    files = [str(CHECKS_DIR / f"{kit.course.exercise(e).checks}.py") for e in run]
+    try:
+        code = pytest.main([*files, *PYTEST_ARGS], plugins=[plugin, ExceptionValueOnly])
+    finally:
+        if own_sandbox:
+            sandbox.close()
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        raise RuntimeError(f"the checks could not run (pytest exit code {int(code)})")
+    return {e: plugin.results[e] for e in run}

@@ -1,0 +1,158 @@
+"""A grading process of `grade batch`: grades one submission after another.
+
+`autograder.instructor.batch.run` starts a few of these (``--jobs``) and sends each one jobs over a pipe.
+Everything that is slow to start is paid once per process, not once per submission: Python,
+pytest, the kit, ``import torch`` (the reference computations, first needed by the first
+submission that is not all stubs) and ``torch._dynamo`` (imported by torch's first optimizer).
+After each such import the process freezes its heap (`gc.freeze`): torch leaves hundreds of
+thousands of long-lived objects that every full garbage collection would walk again.
+
+Student code never runs here either: each submission gets its own `Sandbox` worker, as with
+``grade --submission``. When the next job is already waiting in the pipe, its worker is booted
+before the current submission is graded, so it is ready when its turn comes.
+
+Messages, all plain dicts (the pipe carries only what this process builds itself)::
+
+    → job      {"student", "folder", "seed"}; None asks the process to finish
+    ← started  {"started": student}
+    ← record   {"student", "seed", "folder", "seconds", "error", "report"}
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import sys
+import time
+from collections import deque
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from autograder.i18n import Translator
+from autograder.kit import Kit
+from autograder.sandbox.client import Sandbox
+
+
+class Grader:
+    """Grades jobs for one kit, keeping what is expensive to build between them."""
+
+    def __init__(self, kit: Kit, language: str) -> None:
+        self.kit = kit
+        self.t = Translator(language)
+        self.references: dict[int, Any] = {}
+        self.booted: dict[str, Any] = {}  # student -> a sandbox started in advance
+        self.current = None  # the sandbox of the submission being graded
+        self.modules = 0  # len(sys.modules) at the last freeze
+
+    def warm_up(self) -> None:
+        """Import what every grading needs (torch comes with the first reference value)."""
+        import pytest  # noqa: F401
+
+        from autograder.grading import runner  # noqa: F401
+        from autograder.quiz import answers as quiz_answers  # noqa: F401
+        from autograder.ui import json_report  # noqa: F401
+
+        self.settle()
+
+    def settle(self) -> None:
+        """After imports (torch, then torch._dynamo with the first optimizer): collect once,
+        then freeze what is left, so later collections skip those long-lived objects."""
+        if len(sys.modules) != self.modules:
+            gc.collect()
+            gc.freeze()
+            self.modules = len(sys.modules)
+
+    def boot(self, job: dict) -> None:
+        """Start the sandbox worker of a job that comes next (unless it is all stubs)."""
+        from autograder.grading.stubs import not_started
+
+        folder = Path(job["folder"])
+        if job["student"] in self.booted or not_started(self.kit.course, folder) >= set(self.kit.course.ids):
+            return
+        sandbox = Sandbox.for_kit(self.kit, folder)
+        sandbox.start()
+        self.booted[job["student"]] = sandbox
+
+    def grade(self, job: dict) -> dict:
+        """Grade one job; a failure of the kit itself becomes the record's ``error``."""
+        from autograder.grading.runner import grade
+        from autograder.quiz.answers import quiz_for_report
+        from autograder.ui.json_report import report_to_json
+
+        started = time.perf_counter()
+        folder = Path(job["folder"])
+        seed = int(job["seed"])
+        sandbox = self.current = self.booted.pop(job["student"], None) or Sandbox.for_kit(self.kit, folder)
+        record: dict[str, Any] = {"student": job["student"], "seed": seed, "folder": str(folder),
+                                  "error": None, "report": None}
+        try:
+            report = grade(self.kit, folder, seed=seed, sandbox=sandbox, reference=self.reference(seed))
+            report.quiz = quiz_for_report(self.kit, folder)
+            record["report"] = report_to_json(report, self.kit.course, self.t)
+        except Exception as error:  # noqa: BLE001 - one submission never stops the batch
+            lines = str(error).splitlines()
+            record["error"] = {"kind": "kit", "detail": f"{type(error).__name__}: {lines[0] if lines else ''}"}
+        finally:
+            sandbox.close()
+            self.current = None
+        record["seconds"] = round(time.perf_counter() - started, 3)
+        self.settle()
+        return record
+
+    def reference(self, seed: int):
+        """The reference values of one seed, in memory (on disk only for the course's own seed,
+        as `grade` does). Kept while consecutive jobs share the seed."""
+        from autograder.grading.runner import make_reference
+
+        if seed not in self.references:
+            self.references = {seed: make_reference(self.kit, seed)}
+        return self.references[seed]
+
+    def close(self) -> None:
+        for sandbox in [self.current, *self.booted.values()]:
+            if sandbox is not None:
+                sandbox.close()
+        self.booted.clear()
+        self.current = None
+
+    def stop_workers(self) -> None:
+        """Kill every sandbox worker and what it started (safe inside a signal handler)."""
+        for sandbox in [self.current, *self.booted.values()]:
+            if sandbox is not None:
+                sandbox.stop()
+
+
+def serve(connection: Connection, course_file: str, language: str) -> None:
+    """The process's main loop (the target of `multiprocessing.Process`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the batch's to handle
+    grader = Grader(Kit.locate(course_file), language)
+
+    def terminate(signum, frame) -> None:  # the batch stops this process: no orphans left behind
+        grader.stop_workers()
+        os._exit(1)
+
+    signal.signal(signal.SIGTERM, terminate)
+    grader.warm_up()
+    queue: deque[dict] = deque()
+    finishing = False
+    try:
+        while queue or not finishing:
+            while not finishing and (not queue or connection.poll()):
+                job = connection.recv()  # blocks only when there is nothing to grade
+                if job is None:
+                    finishing = True
+                else:
+                    queue.append(job)
+            if not queue:
+                break
+            current = queue.popleft()
+            connection.send({"started": current["student"]})
+            if queue:
+                grader.boot(queue[0])  # the next worker boots while this submission is graded
+            connection.send(grader.grade(current))
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        return  # the batch went away
+    finally:
+        grader.close()

@@ -1,0 +1,301 @@
+"""Gradescope: the autograder zip (`build_zip`) and what its ``run_autograder`` runs (`main`).
+
+The zip, unpacked by Gradescope into ``/autograder/source``::
+
+    setup.sh          once, when Gradescope builds the image: Python, a CPU-only torch, the
+                      kit's dependencies (the kit itself runs from kit/, out of student reach)
+    run_autograder    for every submission: ``python -m autograder.instructor.gradescope --root /autograder``,
+                      then, if that left no results.json (Python missing, the kit broken...), a
+                      fallback one scoring 0 with a message: results.json is ALWAYS written
+    kit/              the kit without solutions/: course.yml, quiz.yml, lessons/, autograder/...
+
+``AUTOGRADER_ROOT`` (default ``/autograder``) and ``GRADE_PYTHON`` (default the venv made by
+setup.sh) let the tests run the same script against a simulated tree; ``GRADE_TIMEOUT``
+(default 540 s, under Gradescope's default 10 minutes) bounds the grader itself.
+
+A submission holds the student files (``batchnorm.py``...) anywhere in the upload, or the
+exported notebooks instead (`autograder.instructor.notebooks`), and ``quiz_answers.yml`` or the quiz
+notebook. They are copied to a fresh folder and graded like ``grade --submission`` at the
+course seed, so the scores are the same. results.json follows Gradescope's specification
+(https://gradescope-autograders.readthedocs.io/en/latest/specs/): ``score``, ``output``, and
+one test per exercise plus one for the quiz, each with ``name``, ``score``, ``max_score``,
+``status``, ``output`` and ``visibility``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from autograder.i18n import Translator, choose_language
+
+RESULTS = Path("results") / "results.json"
+SUBMISSION = "submission"
+KIT_DIR = "kit"
+VISIBILITY = "visible"
+SKIPPED_PARTS = {"__pycache__", "__MACOSX", ".git", ".ipynb_checkpoints"}
+KIT_FILES = ["pyproject.toml", "constraints.txt", "README.md", "course.yml"]
+"""Kit files copied into the zip, besides the quiz bank, the lessons, the stubs and the package."""
+
+SETUP_SH = """\
+#!/usr/bin/env bash
+# Gradescope runs this once, as root, when it builds the autograder image.
+set -euxo pipefail
+KIT=/autograder/source/kit
+apt-get update
+apt-get install -y --no-install-recommends python3 python3-venv python3-pip
+python3 -m venv /autograder/venv
+/autograder/venv/bin/pip install --upgrade pip
+# The CPU-only build of torch (the GPU one is several GB and is never used here).
+/autograder/venv/bin/pip install -c "$KIT/constraints.txt" torch --index-url https://download.pytorch.org/whl/cpu
+# The kit's dependencies; the kit itself runs from $KIT (run_autograder).
+/autograder/venv/bin/pip install -c "$KIT/constraints.txt" "$KIT"
+/autograder/venv/bin/pip uninstall -y bn-dropout-kit
+"""
+
+RUN_AUTOGRADER = """\
+#!/usr/bin/env bash
+# Gradescope runs this for every submission: grade $ROOT/submission, write $ROOT/results/results.json.
+ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
+KIT="$ROOT/source/kit"
+PYTHON="${{GRADE_PYTHON:-/autograder/venv/bin/python}}"
+RESULTS="$ROOT/results/results.json"
+mkdir -p "$ROOT/results"
+rm -f "$RESULTS"
+# The kit stops student code itself; this limit only guards against the grader hanging, so that
+# results.json is still written before Gradescope's own timeout.
+cd "$KIT" && GRADE_COURSE="$KIT/course.yml" timeout --kill-after=10 "${{GRADE_TIMEOUT:-540}}" \
+  "$PYTHON" -m autograder.instructor.gradescope --root "$ROOT" --lang {language}
+if [ ! -s "$RESULTS" ]; then
+  cat > "$RESULTS" <<'FALLBACK_JSON'
+{fallback}
+FALLBACK_JSON
+fi
+exit 0
+"""
+
+
+# -- the zip ------------------------------------------------------------------------------------
+
+
+def build_zip(kit, output: Path, *, language: str = "en", seed: int | None = None) -> Path:
+    """Write the autograder zip to `output` (replaced atomically) and return its path. With a
+    `seed`, the zip's course.yml uses it: private inputs, unknown to students who have the kit."""
+    t = Translator(language)
+    fallback = json.dumps(crash_results(t("gradescope.no_results")), ensure_ascii=False)
+    output = output.resolve()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    temporary = output.with_name(f".{output.name}.tmp")
+    with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
+        _add_text(archive, "setup.sh", SETUP_SH)
+        _add_text(archive, "run_autograder", RUN_AUTOGRADER.format(language=language, fallback=fallback))
+        for path, name in kit_files(kit):
+            if name == "course.yml" and seed is not None:
+                archive.writestr(f"{KIT_DIR}/{name}", with_seed(path.read_text(encoding="utf-8"), seed))
+            else:
+                archive.write(path, f"{KIT_DIR}/{name}")
+    temporary.replace(output)
+    return output
+
+
+def with_seed(course_text: str, seed: int) -> str:
+    """course.yml's text with the policy's seed set to `seed` (comments and layout kept)."""
+    replaced, count = re.subn(r"(?m)^(\s+seed:\s*)-?\d+", rf"\g<1>{int(seed)}", course_text, count=1)
+    if count:
+        return replaced
+    return re.sub(r"(?m)^policy:[ \t]*\n", f"policy:\n  seed: {int(seed)}\n", course_text, count=1)
+
+
+def _add_text(archive: zipfile.ZipFile, name: str, text: str) -> None:
+    info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+    info.external_attr = 0o100755 << 16  # executable: Gradescope runs both scripts
+    info.compress_type = zipfile.ZIP_DEFLATED
+    archive.writestr(info, text)
+
+
+def kit_files(kit) -> list[tuple[Path, str]]:
+    """(path, name in kit/) of every file the graded kit needs; never the solutions."""
+    from autograder.kit import PACKAGE_DIR
+
+    root = kit.root  # the course's own files; the package's from where the kit is installed
+    files = [(root / name if name == "course.yml" else PACKAGE_DIR.parent / name, name) for name in KIT_FILES]
+    files = [(path, name) for path, name in files if path.is_file()]
+    folders = [(PACKAGE_DIR, "autograder"), (kit.exercises_dir, kit.course.exercises_dir)]
+    if kit.course.quiz is not None:
+        files.append((root / kit.course.quiz.bank, kit.course.quiz.bank))
+        folders.append((root / kit.course.quiz.lessons, kit.course.quiz.lessons))
+    solutions = kit.solutions_dir.resolve()
+    for folder, name in folders:
+        for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(folder)
+            if path.is_file() and not SKIPPED_PARTS & set(relative.parts) and path.suffix not in (".pyc", ".pyo") \
+                    and solutions not in path.resolve().parents:
+                files.append((path, f"{name}/{relative.as_posix()}"))
+    return files
+
+
+# -- run_autograder ----------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder.instructor.gradescope")
+    parser.add_argument("--root", default="/autograder")
+    parser.add_argument("--lang")
+    args = parser.parse_args(argv)
+    root = Path(args.root)
+    t = Translator(choose_language(args.lang))
+    started = time.monotonic()
+    try:
+        results = grade_submission(root / SUBMISSION, t)
+    except BaseException as error:  # noqa: BLE001 - whatever happens, Gradescope gets a results.json
+        results = crash_results(t("gradescope.crashed", error=f"{type(error).__name__}: {error}"))
+    results["execution_time"] = round(time.monotonic() - started, 1)
+    write_results(root / RESULTS, results)
+    return 0
+
+
+def grade_submission(submission: Path, t: Translator) -> dict[str, Any]:
+    """Grade a Gradescope submission folder; results.json's content."""
+    from autograder.grading.runner import grade
+    from autograder.kit import Kit
+    from autograder.quiz.answers import quiz_for_report
+
+    kit = Kit.locate()
+    with tempfile.TemporaryDirectory(prefix="gradescope-") as work:
+        folder = Path(work)
+        found = collect(kit.course, submission, folder)
+        report = grade(kit, folder)
+        report.quiz = quiz_for_report(kit, folder)
+        answers = _answers(folder)
+    notes = []
+    if not found:
+        notes.append(t("gradescope.nothing_found", files=", ".join(_expected(kit.course))))
+    if kit.course.quiz is not None and report.quiz is not None and report.quiz.source == "none":
+        notes.append(t("gradescope.quiz_missing"))
+    return results_json(report, kit, t, answers=answers, notes=notes)
+
+
+def collect(course, submission: Path, destination: Path) -> list[str]:
+    """Copy the student files found in `submission` (at any depth, the shallowest first) into
+    `destination`; a file not found is rebuilt from its exported notebook when there is one.
+    Returns the names of what was found."""
+    from autograder.instructor.notebooks import (
+        QUIZ_MODULE,
+        convert_notebook,
+        notebook_names,
+        read_notebook,
+    )
+    from autograder.quiz.answers import ANSWERS_FILE
+
+    found = []
+    names = notebook_names(course)
+    for file in _expected(course):
+        path = find(submission, file)
+        if path is not None:
+            shutil.copyfile(path, destination / file)
+            found.append(file)
+            continue
+        module = QUIZ_MODULE if file == ANSWERS_FILE else file
+        notebook_path = find(submission, f"{names[module]}.ipynb") if module in names else None
+        notebook = read_notebook(notebook_path) if notebook_path else None
+        if notebook is not None and convert_notebook(module, notebook, destination):
+            found.append(notebook_path.name)
+    return found
+
+
+def _expected(course) -> list[str]:
+    from autograder.quiz.answers import ANSWERS_FILE
+
+    files = list(dict.fromkeys(e.file for e in course.exercises if e.file))
+    return files + ([ANSWERS_FILE] if course.quiz is not None else [])
+
+
+def find(folder: Path, name: str) -> Path | None:
+    """The shallowest regular file called `name` under `folder` (never through symlinks)."""
+    if not folder.is_dir():
+        return None
+    matches = [p for p in folder.rglob(name) if p.is_file() and not p.is_symlink()
+               and not SKIPPED_PARTS & set(p.relative_to(folder).parts)]
+    return min(matches, key=lambda p: (len(p.parts), str(p))) if matches else None
+
+
+def _answers(folder: Path) -> dict[str, Any]:
+    from autograder.course import CourseError
+    from autograder.quiz.answers import ANSWERS_FILE, read_answers
+
+    try:
+        return dict(read_answers(folder / ANSWERS_FILE).answers) if (folder / ANSWERS_FILE).is_file() else {}
+    except CourseError:
+        return {}
+
+
+# -- results.json -------------------------------------------------------------------------------
+
+
+def results_json(report, kit, t: Translator, *, answers: dict[str, Any] | None = None,
+                 notes: list[str] = ()) -> dict[str, Any]:
+    """A `GradeReport` in Gradescope's format: one test per exercise, one for the quiz."""
+    from autograder.grading.results import points
+    from autograder.ui.plain_text import exercise_text, quiz_text
+
+    course = kit.course
+    tests = []
+    for number, result in enumerate(report.exercises, 1):
+        tests.append({
+            "name": f"{result.id} · {t.text(course.exercise(result.id).title)}",
+            "number": str(number),
+            "score": result.score,
+            "max_score": result.max_points,
+            "status": "passed" if result.status == "passed" else "failed",
+            "output": exercise_text(course, result, t),
+            "output_format": "text",
+            "visibility": VISIBILITY,
+        })
+    if report.quiz is not None:
+        from autograder.quiz.bank import load_bank
+
+        quiz = report.quiz
+        tests.append({
+            "name": t("gradescope.quiz_test"),
+            "number": str(len(tests) + 1),
+            "score": quiz.score,
+            "max_score": quiz.max_points,
+            "status": "passed" if quiz.questions and quiz.correct == len(quiz.questions) else "failed",
+            "output": quiz.error or quiz_text(load_bank(kit), quiz, answers or {}, t),
+            "output_format": "text",
+            "visibility": VISIBILITY,
+        })
+    summary = [t("gradescope.summary", score=points(report.score), max=points(report.max_score)),
+               t("gradescope.seed", seed=report.seed), *notes]
+    return {
+        "score": report.score,
+        "output": "\n".join(summary),
+        "output_format": "text",
+        "visibility": VISIBILITY,
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+
+
+def crash_results(message: str) -> dict[str, Any]:
+    """results.json when the submission could not be graded at all."""
+    return {"score": 0.0, "output": message, "output_format": "text", "visibility": VISIBILITY,
+            "stdout_visibility": "hidden", "tests": []}
+
+
+def write_results(path: Path, results: dict[str, Any]) -> None:
+    from autograder.state import atomic_write
+
+    atomic_write(path, json.dumps(results, ensure_ascii=False, indent=2).encode())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,320 @@
+"""The quiz's question bank: ``quiz.yml`` loaded into validated, typed models.
+
+course.yml's ``quiz:`` names the bank. The bank lists the topics (each with a lesson in
+``lessons/<language>/<topic>.md``) and the questions, every text in English and Spanish::
+
+    Question ─┬─ Single      one right choice; every wrong choice has its own feedback
+              ├─ Multiple    several right choices; every wrong choice has its own feedback
+              ├─ TrueFalse   a statement; feedback for the wrong verdict
+              ├─ Numeric     numbers drawn per student by a named generator (quiz_numbers)
+              ├─ Ordering    items to put in order; feedback for each misplaced item
+              └─ Matching    each statement to one option; feedback for each wrong match
+
+A question with ``exercise:`` is a checkpoint of that exercise. `load_bank` turns a mistake into
+a `CourseError` naming the file, the line and the key, like course.yml's loader.
+"""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+from typing import ClassVar, Union
+
+import msgspec
+
+from autograder.course import ID_PATTERN, LANGUAGES, CourseError, Text, load_yaml, located_error
+from autograder.quiz.numbers import GENERATORS, MISTAKES, variant
+
+LETTERS = "abcdefgh"
+
+
+class Topic(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """A learning objective: a lesson and the questions on it."""
+
+    id: str
+    title: Text
+
+    def __post_init__(self) -> None:
+        _check_id(self.id)
+
+
+class Choice(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """One choice of a single- or multiple-choice question (shown as a, b, c...)."""
+
+    text: Text
+    correct: bool = False
+    feedback: Text | None = None
+    """Why this choice is wrong (required for wrong choices), or why it is right."""
+
+
+class Item(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """One item of an ordering question."""
+
+    id: str
+    text: Text
+    feedback: Text
+    """Shown when the item is not in its place: where it belongs and why."""
+
+    def __post_init__(self) -> None:
+        _check_id(self.id)
+
+
+class Pair(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """A statement of a matching question and the id of the option it matches."""
+
+    id: str
+    text: Text
+    match: str
+    feedback: Text
+    """Shown when the statement is matched to another option."""
+
+    def __post_init__(self) -> None:
+        _check_id(self.id)
+
+
+class Option(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """An option of a matching question (shown as a, b, c...); several statements may share it."""
+
+    id: str
+    text: Text
+
+    def __post_init__(self) -> None:
+        _check_id(self.id)
+        if len(self.id) < 2:
+            raise ValueError(f"`id` {self.id!r}: option ids need two letters or more (a, b, c... are the shown letters)")
+
+
+class Tolerance(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """A numeric answer is right when ``|got - answer| <= abs`` or ``<= rel * |answer|``."""
+
+    abs: float = 0.0
+    rel: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.abs < 0 or self.rel < 0:
+            raise ValueError("`abs` and `rel` must not be negative")
+
+    def accepts(self, got: float, answer: float) -> bool:
+        error = abs(got - answer)
+        return error <= self.abs + 1e-12 or error <= self.rel * abs(answer)
+
+
+class Question(msgspec.Struct, tag_field="type", forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """What every question has; the subclasses add the answer (``type:`` picks one)."""
+
+    kind: ClassVar[str]
+    id: str
+    topic: str
+    prompt: Text
+    explanation: Text
+    """Shown after every answer, right or wrong."""
+    exercise: str | None = None
+    """The exercise this question is a checkpoint of (``grade quiz --checkpoint``)."""
+
+    def __post_init__(self) -> None:
+        _check_id(self.id)
+        _filled(self.prompt, "prompt")
+        _filled(self.explanation, "explanation")
+
+
+class Single(Question, tag="single"):
+    """Exactly one right choice."""
+
+    kind: ClassVar[str] = "single"
+    choices: list[Choice]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_choices(self.id, self.choices, minimum=2)
+        right = sum(choice.correct for choice in self.choices)
+        if right != 1:
+            raise ValueError(f"`choices`: single-choice question {self.id!r} needs exactly one "
+                             f"correct choice, has {right}")
+
+
+class Multiple(Question, tag="multiple"):
+    """One or more right choices and at least one wrong one; right means the exact set."""
+
+    kind: ClassVar[str] = "multiple"
+    choices: list[Choice]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_choices(self.id, self.choices, minimum=3)
+        right = sum(choice.correct for choice in self.choices)
+        if not 1 <= right < len(self.choices):
+            raise ValueError(f"`choices`: multiple-select question {self.id!r} needs at least one "
+                             "correct and one wrong choice")
+
+
+class TrueFalse(Question, tag="true_false"):
+    """A statement that is true or false."""
+
+    kind: ClassVar[str] = "true_false"
+    answer: bool
+    feedback: Text
+    """Why the other verdict is wrong."""
+
+
+class Numeric(Question, tag="numeric"):
+    """Numbers drawn per student; the answer comes from the generator, never from the YAML.
+    Texts use the generator's values as ``{placeholders}`` (``{{`` for a literal brace)."""
+
+    kind: ClassVar[str] = "numeric"
+    generator: str
+    tolerance: Tolerance
+    mistakes: dict[str, Text]
+    """Feedback for each known mistake of the generator (its wrong number is recognised)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.generator not in GENERATORS:
+            raise ValueError(f"`generator`: no generator {self.generator!r} in autograder/quiz/numbers.py "
+                             f"(there are: {', '.join(sorted(GENERATORS))})")
+        expected = set(MISTAKES[self.generator])
+        if set(self.mistakes) != expected:
+            missing, extra = sorted(expected - set(self.mistakes)), sorted(set(self.mistakes) - expected)
+            raise ValueError(f"`mistakes`: generator {self.generator!r} knows the mistakes "
+                             f"{sorted(expected)}; missing {missing}, unknown {extra}")
+        values = variant(self.generator, 0, self.id).values
+        for key, text in [("prompt", self.prompt), ("explanation", self.explanation),
+                          *((f"mistakes.{name}", text) for name, text in self.mistakes.items())]:
+            for language in LANGUAGES:
+                _check_placeholders(text(language), values, f"{key}.{language}", self.generator)
+
+
+class Ordering(Question, tag="ordering"):
+    """Items shown in the listed order, to be put in `order`."""
+
+    kind: ClassVar[str] = "ordering"
+    items: list[Item]
+    order: list[str]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        ids = [item.id for item in self.items]
+        if len(ids) < 3 or len(set(ids)) != len(ids) or len(ids) > 9:
+            raise ValueError(f"`items`: {self.id!r} needs 3 to 9 items with different ids")
+        if sorted(self.order) != sorted(ids):
+            raise ValueError(f"`order` of {self.id!r} must list each item id once: {ids}")
+        if self.order == ids:
+            raise ValueError(f"`items` of {self.id!r} are listed in the right order: list them shuffled")
+
+
+class Matching(Question, tag="matching"):
+    """Each statement (``pairs``) to one of the ``options``."""
+
+    kind: ClassVar[str] = "matching"
+    pairs: list[Pair]
+    options: list[Option]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        options = [option.id for option in self.options]
+        if not 2 <= len(options) <= len(LETTERS) or len(set(options)) != len(options):
+            raise ValueError(f"`options`: {self.id!r} needs 2 to {len(LETTERS)} options with different ids")
+        pairs = [pair.id for pair in self.pairs]
+        if len(pairs) < 2 or len(set(pairs)) != len(pairs):
+            raise ValueError(f"`pairs`: {self.id!r} needs at least 2 statements with different ids")
+        for index, pair in enumerate(self.pairs):
+            if pair.match not in options:
+                raise ValueError(f"`pairs[{index}].match`: {pair.match!r} is not an option of {self.id!r} "
+                                 f"({', '.join(options)})")
+        if len({pair.match for pair in self.pairs}) < 2:
+            raise ValueError(f"`pairs`: every statement of {self.id!r} matches the same option")
+
+
+AnyQuestion = Union[Single, Multiple, TrueFalse, Numeric, Ordering, Matching]
+
+
+class Bank(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """The topics, in teaching order, and the questions."""
+
+    topics: list[Topic]
+    questions: list[AnyQuestion]
+
+    def __post_init__(self) -> None:
+        topics = [topic.id for topic in self.topics]
+        for index, topic in enumerate(topics):
+            if topic in topics[:index]:
+                raise ValueError(f"`topics[{index}].id`: topic {topic!r} appears twice")
+        seen: set[str] = set()
+        for index, question in enumerate(self.questions):
+            if question.id in seen:
+                raise ValueError(f"`questions[{index}].id`: question id {question.id!r} appears twice")
+            if question.topic not in topics:
+                raise ValueError(f"`questions[{index}].topic`: unknown topic {question.topic!r} "
+                                 f"(topics: {', '.join(topics)})")
+            seen.add(question.id)
+        if not self.questions:
+            raise ValueError("`questions`: the bank has no questions")
+
+    def question(self, question_id: str) -> AnyQuestion:
+        return next(q for q in self.questions if q.id == question_id)
+
+    def topic(self, topic_id: str) -> Topic:
+        return next(topic for topic in self.topics if topic.id == topic_id)
+
+    def on_topic(self, topic_id: str) -> list[AnyQuestion]:
+        return [q for q in self.questions if q.topic == topic_id]
+
+    def checkpoints(self, exercise_id: str) -> list[AnyQuestion]:
+        return [q for q in self.questions if q.exercise == exercise_id]
+
+
+# -- loading -----------------------------------------------------------------------------------
+
+
+def load_bank(kit) -> Bank:
+    """The bank of `kit`'s course, checked against the course (checkpoint exercises) and the
+    lessons on disk. Raises `CourseError` when the course has no quiz or the bank is wrong."""
+    config = kit.course.quiz
+    if config is None:
+        raise CourseError("course.yml has no `quiz` section")
+    path = kit.root / config.bank
+    bank, root = load_yaml(path, Bank)
+    for index, question in enumerate(bank.questions):
+        if question.exercise is not None and question.exercise not in kit.course.ids:
+            raise located_error(path.name, root, f"`questions[{index}].exercise`: no exercise "
+                                                 f"{question.exercise!r} in course.yml")
+    for index, topic in enumerate(bank.topics):
+        for language in LANGUAGES:
+            if not lesson_path(kit, topic.id, language).is_file():
+                raise located_error(path.name, root, f"`topics[{index}].id`: no lesson "
+                                                     f"{config.lessons}/{language}/{topic.id}.md")
+    return bank
+
+
+def lesson_path(kit, topic_id: str, language: str) -> Path:
+    return kit.root / kit.course.quiz.lessons / language / f"{topic_id}.md"
+
+
+def _check_choices(question_id: str, choices: list[Choice], minimum: int) -> None:
+    if not minimum <= len(choices) <= len(LETTERS):
+        raise ValueError(f"`choices`: {question_id!r} needs {minimum} to {len(LETTERS)} choices, has {len(choices)}")
+    for index, choice in enumerate(choices):
+        if not choice.correct and choice.feedback is None:
+            raise ValueError(f"`choices[{index}].feedback`: wrong choice {LETTERS[index]} of {question_id!r} "
+                             "needs feedback saying why it is wrong")
+
+
+def _check_id(value: str) -> None:
+    if not ID_PATTERN.match(value):
+        raise ValueError(f"`id` {value!r} must be lower_case_with_underscores")
+
+
+def _filled(text: Text, key: str) -> None:
+    for language in LANGUAGES:
+        if not text(language).strip():
+            raise ValueError(f"`{key}.{language}` is empty")
+
+
+def _check_placeholders(template: str, values: dict[str, str], key: str, generator: str) -> None:
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as error:
+        raise ValueError(f"`{key}`: {error} (write {{{{ and }}}} for literal braces)") from None
+    unknown = sorted(names - set(values))
+    if unknown:
+        raise ValueError(f"`{key}`: {{{unknown[0]}}} is not a value of generator {generator!r} "
+                         f"(it has: {', '.join(sorted(values))})")

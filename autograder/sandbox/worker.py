@@ -1,0 +1,365 @@
+"""The sandboxed worker: imports the student's modules and runs one call at a time.
+
+`autograder.sandbox.client` starts it with ``python -I -B -u`` and runs `main` with the two pipe
+descriptors REQUEST_FD ANSWER_FD as arguments. Its stdout and stderr are a capture file owned
+by the grader (unbuffered, so prints survive a crash); requests and answers travel on the two
+pipes in the `protocol` format. The first request configures it (student folder, memory
+limit, forbidden imports); then each request is answered, echoing its ``token``:
+``import`` imports one student module (so the grader can tell a hang at import from a hang
+in a function), ``call`` runs one student function and answers with the encoded return value
+or with what went wrong, ``reset`` forgets earlier results. ``-B`` keeps it from writing
+bytecode next to the student's files. Values returned by calls stay here, so the grader can
+pass them back by reference (a backward cache that cannot cross the process boundary).
+A memory bomb is reported as a MemoryError (a small reserve is freed to describe it), and an
+answer asks the grader for a fresh worker when student code still holds most of the memory.
+
+Only the standard library, NumPy and `protocol` are imported here.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import faulthandler
+import importlib
+import importlib.abc
+import os
+import resource
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autograder.sandbox import protocol
+
+MESSAGE_LIMIT = 2000
+CAPTURE_FILE_LIMIT = 64 * 1024 * 1024
+RESERVE_BYTES = 4 * 1024 * 1024  # freed on MemoryError, so the failure can still be described
+OUT_OF_MEMORY = {"ok": False, "kind": "exception", "type": "MemoryError", "message": "",
+                 "mro": ["MemoryError", "Exception", "BaseException", "object"], "frames": []}
+
+
+class ForbiddenImportError(ImportError):
+    """Raised when student code imports a library the course forbids."""
+
+
+class ForbiddenOperationError(PermissionError):
+    """Raised when student code tries something the exercises never need and that could reach
+    outside the sandbox: starting a process, signalling one, loading native code by name, or
+    changing files outside the worker's own temporary folder. ``kind`` says which."""
+
+    def __init__(self, kind: str, target: str = "") -> None:
+        super().__init__(f"{kind}: {target}" if target else kind)
+        self.kind, self.target = kind, target
+
+
+PROCESS_EVENTS = frozenset({"os.fork", "os.forkpty", "os.exec", "os.posix_spawn", "os.spawn", "os.system",
+                            "os.startfile", "subprocess.Popen", "pty.spawn"})
+SIGNAL_EVENTS = frozenset({"os.kill", "os.killpg", "signal.pthread_kill"})
+NATIVE_EVENTS = frozenset({"ctypes.dlopen", "ctypes.dlsym", "ctypes.dlsym/handle"})
+FILE_EVENTS = frozenset({"os.remove", "os.rename", "os.replace", "os.rmdir", "os.truncate", "os.chmod", "os.chown",
+                         "os.link", "os.symlink", "os.utime", "shutil.rmtree", "shutil.move"})
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+
+
+def install_guard(workdir: Path) -> None:
+    """An audit hook (it cannot be removed) refusing what could reach outside the sandbox.
+    `_posixsubprocess.fork_exec` starts processes without an audit event: it is replaced."""
+    import _posixsubprocess
+
+    def fork_exec(*args: Any, **kwargs: Any) -> None:
+        raise ForbiddenOperationError("process", "_posixsubprocess.fork_exec")
+
+    _posixsubprocess.fork_exec = fork_exec
+    workdir = workdir.resolve()
+
+    def outside(path: Any) -> bool:
+        if isinstance(path, int):
+            return False  # an open file descriptor
+        target = Path(os.fsdecode(path))
+        target = (target if target.is_absolute() else workdir / target).resolve()
+        return target != Path(os.devnull) and workdir not in (target, *target.parents)
+
+    def guard(event: str, args: tuple) -> None:
+        if event in PROCESS_EVENTS:
+            raise ForbiddenOperationError("process", event)
+        if event in SIGNAL_EVENTS:
+            raise ForbiddenOperationError("signal", event)
+        if event in NATIVE_EVENTS:
+            raise ForbiddenOperationError("native", str(args[-1]) if args else event)
+        if event == "open":
+            path, mode, flags = args
+            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or \
+                (isinstance(flags, int) and flags & WRITE_FLAGS)
+            if writing and outside(path):
+                raise ForbiddenOperationError("write", os.fsdecode(path))
+        elif event in FILE_EVENTS and args and outside(args[0]):
+            raise ForbiddenOperationError("write", os.fsdecode(args[0]))
+
+    sys.addaudithook(guard)
+
+
+class ImportBlocker(importlib.abc.MetaPathFinder):
+    """Refuses imports of the forbidden top-level packages."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = set(names)
+
+    def find_spec(self, fullname, path=None, target=None):
+        top = fullname.partition(".")[0]
+        if top in self.names:
+            raise ForbiddenImportError(
+                f"'{top}' cannot be imported in the exercises: implement them with NumPy", name=top
+            )
+        return None
+
+
+class Worker:
+    """Serves call requests for one student folder."""
+
+    def __init__(self, settings: dict) -> None:
+        self.directory = Path(settings["directory"]).resolve()
+        self.forbidden = list(settings.get("forbidden", []))
+        self.results: dict[int, Any] = {}
+        self.reserve: bytearray | None = bytearray(RESERVE_BYTES)
+        self.crowded_at: int | None = None  # address space past which a fresh worker is wanted
+
+    def serve(self, requests: int, answers: int) -> None:
+        while True:
+            try:
+                header, blobs = protocol.read_frame(requests)
+            except protocol.ChannelClosed:
+                return
+            try:
+                answer, out_blobs = self.handle(header, blobs)
+            except MemoryError:  # describing the failure ran out of memory too
+                self.reserve = None
+                answer, out_blobs = dict(OUT_OF_MEMORY), []
+            if (self.reserve is None and not self.refill()) or self.crowded():
+                answer["restart"] = True  # student code holds the memory: the next request might not fit
+            answer["token"] = header.get("token")
+            try:
+                data = protocol.pack(answer, out_blobs)
+            except BaseException as error:  # noqa: BLE001 - e.g. an int too long for JSON
+                data = protocol.pack({**self.failure("unencodable", error), "token": header.get("token")})
+            protocol.write_bytes(answers, data)
+
+    def handle(self, header: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
+        op = header.get("op")
+        if op == "reset":
+            self.results.clear()
+            return {"ok": True}, []
+        if op == "import":
+            module = self.load(str(header.get("module")))
+            return (module if isinstance(module, dict) else {"ok": True, **self.epilogue()}), []
+        if op == "call":
+            return self.call(header, blobs)
+        return {"ok": False, "kind": "request", "message": f"unknown op {op!r}"}, []
+
+    def load(self, module_name: str) -> Any:
+        """The student's module, or the failure answer if importing it failed."""
+        try:
+            return importlib.import_module(module_name)
+        except BaseException as error:  # noqa: BLE001 - student code may raise anything
+            return self.failure("import", error, module=module_name)
+
+    # -- one call -----------------------------------------------------------------------------
+
+    def call(self, header: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
+        module_name, function_name = str(header.get("module")), str(header.get("function"))
+        module = self.load(module_name)
+        if isinstance(module, dict):
+            return module, []
+        try:
+            function = getattr(module, function_name, None)  # a module __getattr__ is student code
+        except BaseException as error:  # noqa: BLE001
+            return self.failure("exception", error), []
+        if function is None or not callable(function):
+            return {"ok": False, "kind": "missing", "module": module_name,
+                    "present": function is not None, **self.epilogue()}, []
+        try:
+            args = protocol.decode(header.get("args", {"$list": []}), blobs, tagged=self.resolve)
+            kwargs = protocol.decode(header.get("kwargs", {"$dict": {}}), blobs, tagged=self.resolve)
+        except Exception as error:  # noqa: BLE001 - a bad request must not kill the worker
+            return {"ok": False, "kind": "request", "message": safe_str(error), **self.epilogue()}, []
+        started = time.perf_counter()
+        try:
+            value = function(*args, **kwargs)
+        except BaseException as error:  # noqa: BLE001
+            return self.failure("exception", error, elapsed=time.perf_counter() - started), []
+        elapsed = time.perf_counter() - started
+        self.results[header["call_id"]] = value
+        out_blobs: list[bytes] = []
+        try:
+            answer = {"ok": True, "value": protocol.encode(value, out_blobs, fallback=opaque),
+                      "elapsed": elapsed}
+            if header.get("echo_args"):
+                answer["args_after"] = protocol.encode(list(args), out_blobs, fallback=opaque)
+        except BaseException as error:  # noqa: BLE001 - a hostile __array__ or __repr__
+            return self.failure("unencodable", error), []
+        return {**answer, **self.epilogue()}, out_blobs
+
+    def resolve(self, tag: str, payload: Any, path: tuple) -> Any:
+        """Build argument values: containers, arrays, references to earlier results, RNGs."""
+        if tag in ("$array", "$scalar"):
+            array, _ = payload
+            return array[()] if tag == "$scalar" else array
+        if tag == "$tuple":
+            return tuple(payload)
+        if tag in ("$list", "$dict"):
+            return payload
+        if tag == "$rng":
+            return np.random.default_rng(int(payload["$rng"]))
+        if tag == "$ref":
+            call_id, steps = payload["$ref"]
+            if call_id not in self.results:
+                raise protocol.ProtocolError("a value returned by an earlier call is no longer in the worker"
+                                             " (it was restarted or reset since)")
+            value = self.results[call_id]
+            for step in steps:
+                value = value[step]
+            return value
+        raise protocol.ProtocolError(f"cannot pass {tag} to a student function")
+
+    def crowded(self) -> bool:
+        """Student code left most of the memory budget in use (a global holding a huge array)."""
+        try:
+            return self.crowded_at is not None and address_space() > self.crowded_at
+        except MemoryError:
+            return True
+
+    def refill(self) -> bool:
+        try:
+            self.reserve = bytearray(RESERVE_BYTES)
+        except MemoryError:
+            return False
+        return True
+
+    def failure(self, kind: str, error: BaseException, **extra: Any) -> dict:
+        """Describe an exception raised by student code (or by importing it)."""
+        # After a memory bomb, describing the error needs memory: free the reserve and what the
+        # student's frames hold (a global the bomb filled stays: `serve` then asks for a restart).
+        if isinstance(error, MemoryError):
+            self.reserve = None
+        traceback.clear_frames(error.__traceback__)
+        answer = {"ok": False, "kind": kind, "type": public_name(type(error)),
+                  "mro": [protocol.qualified_name(k) for k in type(error).__mro__],
+                  "message": safe_str(error), "frames": self.student_frames(error), **extra}
+        if isinstance(error, SyntaxError):
+            answer["syntax"] = {"file": error.filename, "line": error.lineno,
+                                "offset": error.offset, "text": (error.text or "").rstrip()}
+        if isinstance(error, SystemExit):
+            answer["exit_code"] = safe_str(error.code)
+        if isinstance(error, ForbiddenImportError):
+            answer["modules"] = [str(error.name)]
+        if isinstance(error, ForbiddenOperationError):
+            answer["operation"] = {"kind": error.kind, "target": error.target[:300]}
+        return {**answer, **self.epilogue()}
+
+    def student_frames(self, error: BaseException) -> list[dict]:
+        frames = []
+        for frame in traceback.extract_tb(error.__traceback__):
+            path = Path(frame.filename)
+            if path.is_absolute() and self.directory in path.parents:
+                frames.append({"file": str(path), "line": frame.lineno,
+                               "function": frame.name, "code": (frame.line or "").strip()})
+        return frames[-5:]
+
+    def epilogue(self) -> dict:
+        """What every answer carries: flushed output and forbidden modules that got loaded."""
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            try:
+                stream.flush()
+            except BaseException:  # noqa: BLE001 - the student may have replaced the stream
+                pass
+        # A submodule cannot be loaded without its top-level package, so the names suffice.
+        loaded = sorted(name for name in set(self.forbidden) if name in sys.modules)
+        return {"forbidden_loaded": loaded}
+
+
+def public_name(kind: type) -> str:
+    """The name to report for an exception class: the first public class of its MRO, so that
+    NumPy's private ``_ArrayMemoryError`` reads as the ``MemoryError`` a student would catch."""
+    for klass in kind.__mro__:
+        if not getattr(klass, "__qualname__", klass.__name__).startswith("_"):
+            return protocol.qualified_name(klass)
+    return protocol.qualified_name(kind)
+
+
+def opaque(value: Any) -> dict:
+    """The wire form of a value that stays in the worker."""
+    try:
+        text = repr(value)[:200]
+    except BaseException:  # noqa: BLE001
+        text = "<unprintable>"
+    return {"$opaque": protocol.qualified_name(type(value)), "repr": text}
+
+
+def safe_str(value: Any) -> str:
+    try:
+        return str(value)[:MESSAGE_LIMIT]
+    except BaseException:  # noqa: BLE001
+        return "<unprintable>"
+
+
+def address_space() -> int:
+    """Bytes of address space in use: what RLIMIT_AS limits."""
+    with open("/proc/self/statm", "rb") as statm:
+        return int(statm.read().split()[0]) * resource.getpagesize()
+
+
+def confine(settings: dict) -> int | None:
+    """Apply the limits and the import policy before any student code runs; return the
+    address-space limit (None without a memory limit)."""
+    memory = int(settings.get("memory_mb", 0)) * 1024 * 1024
+    limit = None
+    if memory:
+        limit = address_space() + memory
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (CAPTURE_FILE_LIMIT, CAPTURE_FILE_LIMIT))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a huge print raises instead of killing
+    hidden = {str(Path(p).resolve()) for p in settings.get("hidden_paths", [])}
+    sys.path[:] = [str(Path(settings["directory"]).resolve())] + [
+        p for p in sys.path if p and str(Path(p).resolve()) not in hidden
+    ]
+    sys.meta_path.insert(0, ImportBlocker(settings.get("forbidden", []) + ["autograder"]))
+    for name in [m for m in sys.modules if m.startswith("autograder")]:
+        sys.modules.pop(name, None)  # keep working copies, but out of the students' reach
+    return limit
+
+
+def die_with_parent() -> None:
+    """Ask Linux to kill this process when the grader goes away (even mid-infinite-loop), and
+    to make it the reaper of its descendants, so that none can leave its process tree (the
+    grader kills the whole tree, see `sandbox.kill_tree`)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        libc.prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def main(argv: list[str]) -> None:
+    die_with_parent()
+    requests, answers = int(argv[1]), int(argv[2])
+    faulthandler.enable(file=sys.stderr)
+    try:
+        settings, _ = protocol.read_frame(requests)
+    except protocol.ChannelClosed:
+        return
+    worker = Worker(settings)  # before the memory limit: its reserve is not the student's
+    limit = confine(settings)
+    if limit:  # leave a quarter of the budget free for the next requests
+        worker.crowded_at = limit - int(settings["memory_mb"]) * 1024 * 1024 // 4
+    install_guard(Path.cwd())
+    protocol.write_frame(answers, {"ok": True, "pid": os.getpid()})
+    worker.serve(requests, answers)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

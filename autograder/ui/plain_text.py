@@ -1,0 +1,43 @@
+"""Plain-text views, for outputs shown in a fixed-width font without terminal colours: a
+notebook's test cell (nbgrader) and Gradescope's test results."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+
+def plain_text(*renderables: object, width: int = 100) -> str:
+    """Rich renderables as text."""
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False,
+                      force_jupyter=False, highlight=False, emoji=False, legacy_windows=False)
+    for renderable in renderables:
+        console.print(renderable)
+    lines = [line.rstrip() for line in console.file.getvalue().splitlines()]
+    while lines and not lines[0]:
+        lines.pop(0)
+    return "\n".join(lines) + "\n"
+
+
+def exercise_text(course, result, t) -> str:
+    """One exercise: its score line, then every check as `grade EXERCISE` shows them."""
+    from autograder.grading.results import GradeReport, points
+    from autograder.ui.report import ReportView
+
+    view = ReportView(GradeReport("", 0, [result]), course, t, detail="all")
+    heading = t("notebook.score", exercise=result.id, score=points(result.score), max=points(result.max_points))
+    return heading + "\n" + plain_text(view.all_checks(result))
+
+
+def quiz_text(bank, result, answers: dict[str, Any], t) -> str:
+    """The quiz: wrong answers with their feedback, unanswered questions, the score by topic."""
+    from autograder.grading.results import points
+    from autograder.quiz.check import check, variant_of
+    from autograder.quiz.views import AnswersView, QuizSummaryView
+
+    numbers = {q.id: variant_of(q, result.seed) for q in bank.questions}
+    verdicts = {q.id: check(q, answers[q.id], result.seed) for q in bank.questions if q.id in answers}
+    heading = t("notebook.score", exercise="quiz", score=points(result.score), max=points(result.max_points))
+    return heading + "\n" + plain_text(AnswersView(bank, verdicts, numbers, t), QuizSummaryView(result, bank, t))
