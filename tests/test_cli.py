@@ -109,6 +109,9 @@ def test_language_from_the_environment(tmp_path):
     (["bn_fwd"], "grade: unknown exercise 'bn_fwd'. Did you mean 'bn_forward'?"),
     (["--submission", "/no/such/folder"], "grade: /no/such/folder is not a folder."),
     (["--seed", "abc"], "grade: --seed: 'abc' is not an integer"),
+    (["--seed", "-5"], "grade: --seed: -5 is out of range: a seed is a whole number from 0 to 4294967295"),
+    (["--seed", str(2**32)], "grade: --seed: 4294967296 is out of range"),
+    (["bn_forward", "--seed=-1"], "grade: --seed: -1 is out of range"),
     (["--bogus"], "grade: unrecognized arguments: --bogus (grade --help lists what it accepts)"),
     (["quiz", "--bogus"], "grade: unrecognized arguments: --bogus (grade quiz --help lists what it accepts)"),
     (["export", "nbgrader"], "grade: the following arguments are required: DIR (grade export nbgrader --help"),
@@ -216,3 +219,31 @@ def test_outside_a_kit_grade_says_which_kit_it_uses(tmp_path):
     assert outside.returncode == 0
     assert outside.stderr.startswith(f"grade: note: no course.yml in this folder or above it, so this is the kit in {ROOT}.")
     assert run("list", state=tmp_path).stderr == ""  # inside the kit: nothing to say
+
+
+def test_a_bad_seed_leaves_the_progress_alone(tmp_path):
+    (tmp_path / "state.json").write_text(json.dumps({"version": 1, "progress": {"bn_forward": {"status": "passed"}}}))
+    before = (tmp_path / "state.json").read_text()
+    result = run("--seed", "-5", state=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert (tmp_path / "state.json").read_text() == before
+
+
+def test_a_damaged_state_file_is_kept_reported_and_grading_goes_on(tmp_path):
+    (tmp_path / "state.json").write_text('{"progress": {"bn_forward": ')
+    result = run("--submission", str(EXERCISES), state=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    [backup] = tmp_path.glob("state.json.damaged-*")
+    assert backup.read_text() == '{"progress": {"bn_forward": '
+    assert result.stderr.startswith(f"grade: note: your progress file {tmp_path / 'state.json'} could not be read")
+    assert f"moved to {backup}" in result.stderr and "quiz answers" in result.stderr
+    assert "◌ not started" in result.stdout  # graded all the same
+    assert run("list", state=tmp_path).stderr == ""  # told once
+
+
+def test_a_missing_exercise_file_is_a_usage_error_naming_it(tmp_path):
+    folder = make_submission(tmp_path / "work")
+    (folder / "dropout.py").unlink()
+    result = run("--submission", str(folder), state=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == f"grade: {folder / 'dropout.py'} is missing: course.yml lists it for dropout."

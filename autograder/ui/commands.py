@@ -1,5 +1,5 @@
-"""The student's everyday commands: ``grade [EXERCISE ...]``, ``grade list``, ``grade hint``
-and ``grade watch``."""
+"""The student's everyday commands: ``grade [EXERCISE ...] [--verbose]``, ``grade list``,
+``grade hint`` and ``grade watch``."""
 
 from __future__ import annotations
 
@@ -34,10 +34,36 @@ def grade_command(argv: list[str], t: Translator) -> int:
     exercises = [_exercise_id(kit, name, t) for name in args.exercises] or None
     directory = _graded_folder(kit, args, t)
     seed = _seed(kit, args.seed, t)
+    advice = bool(exercises)  # timing advice when working on chosen exercises
+    with _progress(t, enabled=not args.json) as on_check:
+        report = run_grading(kit, directory, exercises, seed, t, advice=advice, on_check=on_check)
+    if exercises is None:  # the whole course: the theory quiz counts too
+        from autograder.quiz.answers import quiz_for_report
 
+        report.quiz = quiz_for_report(kit, directory, solutions=args.solutions)
+    hints = None
+    if directory == kit.exercises_dir.resolve():
+        hints = _remember(kit, report, t)
+    if args.json:
+        from autograder.ui.json_report import report_to_json
+
+        print(json.dumps(report_to_json(report, kit.course, t, hints=hints), ensure_ascii=False, indent=2))
+    else:
+        from autograder.ui.report import ReportView
+
+        detail = "verbose" if args.verbose else ("all" if exercises else "first")
+        make_console().print(ReportView(report, kit.course, t, detail=detail, hints=hints))
+    return OK if report.all_passed else FAILED
+
+
+def run_grading(kit: Kit, directory: Path, exercises: list[str] | None, seed: int, t: Translator, *,
+                advice: bool = False, on_check: Callable | None = None) -> GradeReport:
+    """Grade `exercises` (all by default) of the student code in `directory` as `grade` does:
+    cached results reused, the worker booted early when some code has to run. A file that
+    course.yml names but the folder lacks is a usage error."""
+    _require_files(kit, directory, exercises, t)
     from autograder.grading.runner import grade, needs_worker, result_cache
 
-    advice = bool(exercises)  # timing advice when working on chosen exercises
     cache = result_cache(kit, directory, seed, advice)
     sandbox = None
     if needs_worker(kit, directory, exercises, cache):
@@ -48,35 +74,32 @@ def grade_command(argv: list[str], t: Translator) -> int:
     from autograder.sandbox.client import SandboxError
 
     try:
-        with _progress(t, enabled=not args.json) as on_check:
-            report = grade(kit, directory, exercises=exercises, seed=seed, sandbox=sandbox, on_check=on_check,
-                           advice=advice, cache=cache)
+        return grade(kit, directory, exercises=exercises, seed=seed, sandbox=sandbox, on_check=on_check,
+                     advice=advice, cache=cache)
     except SandboxError as error:
         raise UsageError(t("errors.sandbox", message=str(error).splitlines()[0])) from None
     finally:
         if sandbox is not None:
             sandbox.close()
-    if exercises is None:  # the whole course: the theory quiz counts too
-        from autograder.quiz.answers import quiz_for_report
 
-        report.quiz = quiz_for_report(kit, directory, solutions=args.solutions)
-    if directory == kit.exercises_dir.resolve():
-        _remember(kit, report)
-    if args.json:
-        from autograder.ui.json_report import report_to_json
 
-        print(json.dumps(report_to_json(report, kit.course, t), ensure_ascii=False, indent=2))
-    else:
-        from autograder.ui.report import ReportView
+def _require_files(kit: Kit, directory: Path, exercises: list[str] | None, t: Translator) -> None:
+    """Every student file the graded exercises need must be in `directory`."""
+    for exercise_id in kit.course.with_requirements(exercises or kit.course.ids):
+        file = kit.course.exercise(exercise_id).file
+        if file and not (directory / file).is_file():
+            from autograder.ui.report import display_path
 
-        make_console().print(ReportView(report, kit.course, t, detail="all" if exercises else "first"))
-    return OK if report.all_passed else FAILED
+            own = directory == kit.exercises_dir.resolve()
+            raise UsageError(t("errors.file_missing" if own else "errors.submission_file_missing",
+                               file=display_path(directory / file), exercise=exercise_id))
 
 
 def _grade_parser(t: Translator) -> argparse.ArgumentParser:
     parser = Parser(t, prog="grade", description=t("help.description"), epilog=t("help.commands"))
     parser.add_argument("exercises", nargs="*", metavar="EXERCISE", help=t("help.exercises"))
     parser.add_argument("--json", action="store_true", help=t("help.json"))
+    parser.add_argument("-v", "--verbose", action="store_true", help=t("help.verbose"))
     folder = parser.add_mutually_exclusive_group()
     folder.add_argument("--solutions", action="store_true", help=t("help.solutions"))
     folder.add_argument("--submission", metavar="DIR", help=t("help.submission"))
@@ -108,13 +131,19 @@ def _exercise_id(kit: Kit, name: str, t: Translator) -> str:
     raise UsageError(t("errors.unknown_exercise", name=name, suggestion=suggestion(name, kit.course.ids, t)))
 
 
-def _remember(kit: Kit, report: GradeReport) -> None:
-    """Store each graded exercise's status in the state file (for `grade list`)."""
+def _remember(kit: Kit, report: GradeReport, t: Translator) -> dict[str, int]:
+    """Store each graded exercise's status in the state file (for `grade list`), unless the
+    grader failed internally (a run that went wrong never overwrites progress); returns the
+    hints used per exercise."""
     from autograder.state import State
 
     state = State.load(kit.state_dir)
-    state.record_progress(report.exercises)
-    state.try_save()
+    if any(c.feedback is not None and c.feedback.stage == "internal" for e in report.exercises for c in e.checks):
+        print(t("errors.prefix") + t("errors.progress_not_saved"), file=sys.stderr)
+    else:
+        state.record_progress(report.exercises)
+        state.try_save()
+    return {exercise_id: state.hints_used(exercise_id) for exercise_id in kit.course.ids}
 
 
 class _progress:
@@ -147,7 +176,7 @@ class _progress:
             self.bar.stop()
 
 
-# -- grade list / grade hint ---------------------------------------------------------------------
+# -- grade list / grade hint / grade watch -------------------------------------------------------
 
 
 def list_command(argv: list[str], t: Translator) -> int:
@@ -159,25 +188,30 @@ def list_command(argv: list[str], t: Translator) -> int:
     from autograder.ui.report import ProgressView
 
     state = State.load(kit.state_dir)
-    make_console().print(ProgressView(kit.course, state.progress, state.hints, t, quiz=state.data.get("quiz")))
+    make_console().print(ProgressView(kit.course, state.progress, state.hints, t, quiz=state.data.get("quiz"),
+                                      misconception_hints=state.misconception_hints))
     return OK
 
 
 def hint_command(argv: list[str], t: Translator) -> int:
+    """The next hint of an exercise, after grading it (cached results make that instant): none
+    when it passes, the one about a recognised mistake first."""
     parser = Parser(t, prog="grade hint", description=t("help.hint"))
     parser.add_argument("exercise", nargs="?", metavar="EXERCISE", help=t("help.hint_exercise"))
     common_options(parser, t)
     args = parser.parse_args(argv)
     kit, t = open_kit(args)
     from autograder.state import State
-    from autograder.ui.report import HintView
+    from autograder.ui.hints import HintView, reveal_next
 
+    exercise_id = _exercise_id(kit, args.exercise, t) if args.exercise else _current_exercise(kit, State.load(kit.state_dir))
+    directory = kit.exercises_dir.resolve()
+    report = run_grading(kit, directory, [exercise_id], kit.course.policy.seed, t)
+    _remember(kit, report, t)
     state = State.load(kit.state_dir)
-    exercise_id = _exercise_id(kit, args.exercise, t) if args.exercise else _current_exercise(kit, state)
-    exercise = kit.course.exercise(exercise_id)
-    shown = state.reveal_hint(exercise_id, len(exercise.hints))
+    reveal = reveal_next(state, kit.course.exercise(exercise_id), report.exercise(exercise_id))
     state.try_save()
-    make_console().print(HintView(exercise, shown, t))
+    make_console().print(HintView(reveal, t))
     return OK
 
 
@@ -186,6 +220,7 @@ def watch_command(argv: list[str], t: Translator) -> int:
     common_options(parser, t)
     args = parser.parse_args(argv)
     kit, t = open_kit(args)
+    _require_files(kit, kit.exercises_dir.resolve(), None, t)
     from autograder.ui.watch import run
 
     return run(kit, t, make_console())

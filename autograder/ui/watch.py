@@ -32,7 +32,8 @@ from autograder.i18n import Translator
 from autograder.kit import Kit
 from autograder.sandbox.client import Sandbox
 from autograder.state import State
-from autograder.ui.report import HintView, ProgressView, ReportView
+from autograder.ui.hints import HintView, reveal_next
+from autograder.ui.report import ExerciseView, ProgressView
 
 
 class Session:
@@ -100,10 +101,9 @@ class Session:
         if key == "q":
             return False
         if key == "h":
-            exercise = self.kit.course.exercise(self.current)
-            shown = self.state.reveal_hint(self.current, len(exercise.hints))
+            reveal = reveal_next(self.state, self.kit.course.exercise(self.current), self.results.get(self.current))
             self.state.try_save()
-            self.overlay = HintView(exercise, shown, self.t, more="watch.hint_more")
+            self.overlay = HintView(reveal, self.t, more="watch.hint_more")
         elif key == "n":
             ids = self.kit.course.ids
             self.current = ids[(ids.index(self.current) + 1) % len(ids)]
@@ -138,8 +138,7 @@ class Session:
         parts.append(Text(heading, style="bold cyan"))
         result = self.results.get(self.current)
         if result is not None:
-            view = ReportView(GradeReport(str(self.directory), course.policy.seed, [result]), course, t, detail="all")
-            parts.append(view.all_checks(result))
+            parts.append(ExerciseView(result, course, t, standalone=True))
             if result.status == "not_started" and exercise.file:
                 parts.append(Text(t("watch.start", functions=", ".join(exercise.functions),
                                     file=f"{course.exercises_dir}/{exercise.file}"), style="cyan"))
