@@ -65,6 +65,8 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
             raise ValueError("`seconds_per_call` must be positive")
         if self.memory_mb < 64:
             raise ValueError("`memory_mb` must be at least 64")
+        if not 0 <= self.seed < 2**32:
+            raise ValueError("`seed` must be a whole number from 0 to 4294967295")
         missing = {"float64", "float32"} - set(self.tolerance)
         if missing:
             raise ValueError(f"`tolerance` needs entries for {', '.join(sorted(missing))}")

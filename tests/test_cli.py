@@ -247,3 +247,11 @@ def test_a_missing_exercise_file_is_a_usage_error_naming_it(tmp_path):
     result = run("--submission", str(folder), state=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip() == f"grade: {folder / 'dropout.py'} is missing: course.yml lists it for dropout."
+
+
+def test_a_seed_out_of_range_in_course_yml_names_the_line(tmp_path):
+    broken = tmp_path / "course.yml"
+    broken.write_text((ROOT / "course.yml").read_text().replace("  seed: 20241121", "  seed: -3"))
+    result = run("--course", str(broken), state=tmp_path)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "(policy.seed): `seed` must be a whole number from 0 to 4294967295" in result.stderr
