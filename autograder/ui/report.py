@@ -369,6 +369,12 @@ class ExerciseView:
     verbose: bool = False
     standalone: bool = False
     hints_used: int | None = None
+    compact: bool = False
+    """Passing checks in one line (watch mode, when the screen is short)."""
+    only_first: bool = False
+    """With `compact`: of the failing checks, only the one explained in full (shorter still)."""
+    keys: bool = False
+    """In watch mode: say which key shows more, not which command."""
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         result, t = self.result, self.t
@@ -391,21 +397,32 @@ class ExerciseView:
         body += notes(result, t)
         failing = [c for c in result.checks if c.outcome == "failed"]
         if not self.verbose and len(failing) > 1:
-            body.append(Text(t("report.verbose_for_more", count=len(failing) - 1, exercise=result.id), style="dim"))
+            key = "report.verbose_for_more"
+            if self.keys:
+                key = "watch.expand_hidden" if self.only_first else "watch.expand_for_more"
+            body.append(Text(t(key, count=len(failing) - 1, exercise=result.id), style="dim"))
         return body
 
     def expanded(self, check: CheckResult) -> bool:
         return check.outcome == "failed" and (self.verbose or check is first_explained(self.result))
 
     def checks(self) -> list:
-        """Every check; the reasons of consecutive checks that failed alike are said once."""
-        t, lines = self.t, []
-        for reason, run in groupby(self.result.checks, key=self.reason):
+        """Every check; the reasons of consecutive checks that failed alike are said once
+        (`compact`: the passing checks in one line first)."""
+        t, lines, checks = self.t, [], self.result.checks
+        passing = [check for check in checks if check.passed]
+        if self.compact and passing:
+            lines.append(icon_line(STATUS_ICON["passed"], Text(t("report.passing", count=len(passing))), "green"))
+            checks = [check for check in checks if not check.passed]
+        if self.compact and self.only_first and first_explained(self.result) is not None:
+            checks = [first_explained(self.result)]
+        explained: set[str] = set()  # a misconception met again is named, not explained again
+        for reason, run in groupby(checks, key=self.reason):
             run = list(run)
             for check in run:
                 lines.append(check_line(check, t))
                 if self.expanded(check):
-                    lines += CheckDetails(check, t).renderables()
+                    lines += CheckDetails(check, t).renderables(explained=explained)
             if reason is not None:
                 text = reason if len(run) == 1 else t("report.same_reason", count=len(run), reason=reason)
                 lines.append(Padding(Text(text, style="yellow" if run[0].outcome == "blocked" else ""), (0, 0, 0, 2)))
@@ -435,10 +452,10 @@ class CheckDetails:
             return Text("")
         return Text(t(check.feedback.summary))
 
-    def renderables(self, indent: int = 2, *, where: bool = True) -> list:
+    def renderables(self, indent: int = 2, *, where: bool = True, explained: set[str] | None = None) -> list:
         """The summary, the numbers that teach something, where in the code (the file and
-        line unless `where` is False: the caller names them), the misconception, the gradient
-        check, the prints."""
+        line unless `where` is False: the caller names them), the misconception (only named
+        when it is in `explained` already; added to it), the gradient check, the prints."""
         t, check, feedback = self.t, self.check, self.check.feedback
         lines: list = [self.summary()]
         if check.outcome != "blocked" and feedback is not None:
@@ -446,17 +463,23 @@ class CheckDetails:
             if feedback.location:
                 lines.append(self.location(feedback.location, where=where))
             if feedback.misconception:
-                lines.append(self.misconception(feedback.misconception))
+                again = explained is not None and feedback.misconception in explained
+                lines.append(self.misconception(feedback.misconception, again=again))
+                if explained is not None:
+                    explained.add(feedback.misconception)
         if check.gradients:
             lines.append(GradientView(check.gradients, t))
         if check.output:
             lines.append(self.output())
         return [Padding(line, (0, 0, 0, indent)) for line in lines]
 
-    def misconception(self, misconception: str) -> Text:
-        """The named mistake and what to do about it."""
+    def misconception(self, misconception: str, *, again: bool = False) -> Text:
+        """The named mistake and what to do about it (`again`: named only, explained above)."""
         t = self.t
-        text = Text(t("report.misconception", title=t(f"misconceptions.{misconception}.title")), style="bold magenta")
+        title = t(f"misconceptions.{misconception}.title")
+        if again:
+            return Text(t("report.misconception_again", title=title), style="magenta")
+        text = Text(t("report.misconception", title=title), style="bold magenta")
         text.append("\n" + t(f"misconceptions.{misconception}.explanation"), style="magenta")
         return text
 
