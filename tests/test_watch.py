@@ -129,6 +129,11 @@ def test_watch_follows_saves_and_answers_its_keys(watching):
     child.send("h")  # the hint about the recognised mistake first
     child.expect("About your mistake · bn_forward")
     child.expect(r"1 used so far")
+    child.send("c")  # the checkpoint questions, typed as whole lines, then back to watching
+    child.expect("checkpoint of bn_forward")
+    child.sendline("q")
+    child.expect("bn_forward · Batch Normalization, forward pass")
+    child.expect("q quit")
     stub = (exercises / "dropout.py").read_text()
     save(exercises / "dropout.py", stub.replace("import numpy as np", "import numpy as np\ndef broken(:\n"))
     child.expect("dropout · Inverted Dropout")  # it follows the file just saved

@@ -74,10 +74,12 @@ def needs_worker(kit: Kit, directory: Path, exercises: list[str] | None = None,
 
 def grade(kit: Kit, directory: Path, *, exercises: list[str] | None = None, seed: int | None = None,
           sandbox: Sandbox | None = None, reference: Reference | None = None,
-          on_check: Callable | None = None, advice: bool = False, cache: ResultCache | None = None) -> GradeReport:
+          on_check: Callable | None = None, advice: bool = False, cache: ResultCache | None = None,
+          plugins: tuple = ()) -> GradeReport:
     """Grade the student code in `directory`: the given exercises (all by default) and the
     exercises they require; results still in `cache` are reused. The report lists only the
-    exercises asked for."""
+    exercises asked for. `plugins` are more pytest plugins for the run (``grade inspect``
+    records the checks' inputs with one)."""
     started = time.perf_counter()
     course = kit.course
     seed = course.policy.seed if seed is None else seed
@@ -87,7 +89,8 @@ def grade(kit: Kit, directory: Path, *, exercises: list[str] | None = None, seed
     fresh = [e for e in run if e not in cached]
     results = dict(cached)
     if fresh:
-        results.update(_run_checks(kit, directory, fresh, cached, seed, sandbox, reference, on_check, advice))
+        results.update(_run_checks(kit, directory, fresh, cached, seed, sandbox, reference, on_check, advice,
+                                   plugins))
         if cache is not None:
             for exercise_id in fresh:
                 cache.store(results[exercise_id])
@@ -96,7 +99,7 @@ def grade(kit: Kit, directory: Path, *, exercises: list[str] | None = None, seed
 
 def _run_checks(kit: Kit, directory: Path, run: list[str], known: dict[str, ExerciseResult], seed: int,
                 sandbox: Sandbox | None, reference: Reference | None, on_check: Callable | None,
-                advice: bool) -> dict[str, ExerciseResult]:
+                advice: bool, plugins: tuple = ()) -> dict[str, ExerciseResult]:
     """Run the checks of the exercises in `run` (`known` holds the results of the others)."""
     import pytest
 
@@ -112,7 +115,7 @@ def _run_checks(kit: Kit, directory: Path, run: list[str], known: dict[str, Exer
                            not_started=stubs, on_check=on_check, advice=advice, known=known)
     files = [str(CHECKS_DIR / f"{kit.course.exercise(e).checks}.py") for e in run]
     try:
-        code = pytest.main([*files, *PYTEST_ARGS], plugins=[plugin, ExceptionValueOnly])
+        code = pytest.main([*files, *PYTEST_ARGS], plugins=[plugin, ExceptionValueOnly, *plugins])
     finally:
         if own_sandbox:
             sandbox.close()

@@ -32,8 +32,16 @@ def unimplemented(path: Path) -> set[str]:
     When a name is defined twice, the last definition counts, as in Python.
     """
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+        return unimplemented_in(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return set()
+
+
+def unimplemented_in(source: str) -> set[str]:
+    """`unimplemented` for the text of a file (one that does not parse has no stubs)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
         return set()
     stub: dict[str, bool] = {}
     for node in tree.body:

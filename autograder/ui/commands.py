@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 def grade_command(argv: list[str], t: Translator) -> int:
     args = _grade_parser(t).parse_args(argv)
     kit, t = open_kit(args)
-    exercises = [_exercise_id(kit, name, t) for name in args.exercises] or None
+    exercises = [exercise_id(kit, name, t) for name in args.exercises] or None
     directory = _graded_folder(kit, args, t)
     seed = _seed(kit, args.seed, t)
     advice = bool(exercises)  # timing advice when working on chosen exercises
@@ -61,7 +61,7 @@ def run_grading(kit: Kit, directory: Path, exercises: list[str] | None, seed: in
     """Grade `exercises` (all by default) of the student code in `directory` as `grade` does:
     cached results reused, the worker booted early when some code has to run. A file that
     course.yml names but the folder lacks is a usage error."""
-    _require_files(kit, directory, exercises, t)
+    require_files(kit, directory, exercises, t)
     from autograder.grading.runner import grade, needs_worker, result_cache
 
     cache = result_cache(kit, directory, seed, advice)
@@ -83,7 +83,7 @@ def run_grading(kit: Kit, directory: Path, exercises: list[str] | None, seed: in
             sandbox.close()
 
 
-def _require_files(kit: Kit, directory: Path, exercises: list[str] | None, t: Translator) -> None:
+def require_files(kit: Kit, directory: Path, exercises: list[str] | None, t: Translator) -> None:
     """Every student file the graded exercises need must be in `directory`."""
     for exercise_id in kit.course.with_requirements(exercises or kit.course.ids):
         file = kit.course.exercise(exercise_id).file
@@ -125,7 +125,8 @@ def _seed(kit: Kit, value: str | None, t: Translator) -> int:
     return random.SystemRandom().randrange(2**31) if seed is None else seed
 
 
-def _exercise_id(kit: Kit, name: str, t: Translator) -> str:
+def exercise_id(kit: Kit, name: str, t: Translator) -> str:
+    """`name` if it is an exercise of the course, else a usage error suggesting the closest."""
     if name in kit.course.ids:
         return name
     raise UsageError(t("errors.unknown_exercise", name=name, suggestion=suggestion(name, kit.course.ids, t)))
@@ -204,12 +205,12 @@ def hint_command(argv: list[str], t: Translator) -> int:
     from autograder.state import State
     from autograder.ui.hints import HintView, reveal_next
 
-    exercise_id = _exercise_id(kit, args.exercise, t) if args.exercise else _current_exercise(kit, State.load(kit.state_dir))
+    chosen = exercise_id(kit, args.exercise, t) if args.exercise else _current_exercise(kit, State.load(kit.state_dir))
     directory = kit.exercises_dir.resolve()
-    report = run_grading(kit, directory, [exercise_id], kit.course.policy.seed, t)
+    report = run_grading(kit, directory, [chosen], kit.course.policy.seed, t)
     _remember(kit, report, t)
     state = State.load(kit.state_dir)
-    reveal = reveal_next(state, kit.course.exercise(exercise_id), report.exercise(exercise_id))
+    reveal = reveal_next(state, kit.course.exercise(chosen), report.exercise(chosen))
     state.try_save()
     make_console().print(HintView(reveal, t))
     return OK
@@ -220,7 +221,7 @@ def watch_command(argv: list[str], t: Translator) -> int:
     common_options(parser, t)
     args = parser.parse_args(argv)
     kit, t = open_kit(args)
-    _require_files(kit, kit.exercises_dir.resolve(), None, t)
+    require_files(kit, kit.exercises_dir.resolve(), None, t)
     from autograder.ui.watch import run
 
     return run(kit, t, make_console())
