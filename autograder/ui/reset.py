@@ -33,7 +33,7 @@ YES = {"y", "yes", "s", "si", "sí"}
 def main(argv: list[str], t: Translator) -> int:
     parser = Parser(t, prog="grade reset", description=t("reset.help.description"))
     parser.add_argument("exercise", metavar="EXERCISE", help=t("reset.help.exercise"))
-    parser.add_argument("--yes", "-y", action="store_true", help=t("reset.help.yes"))
+    parser.add_argument("--yes", "-y", action="store_true", help=t("reset.help.no_question"))
     common_options(parser, t)
     args = parser.parse_args(argv)
     kit, t = open_kit(args)
