@@ -101,6 +101,8 @@ def test_every_screen_fits_the_terminal(session, language):
         assert len(lines) <= 24, (key, screen)
         assert max(len(ANSI.sub("", line)) for line in lines) <= 80, (key, screen)
         assert ("q quit" if language == "en" else "q salir") in screen  # the keys are never scrolled off
+        borders = [line for line in lines if re.match(r"^\s*[╭╰]─+ ", ANSI.sub("", line))]
+        assert all(re.search(r" ─+[╮╯]\s*$", ANSI.sub("", line)) for line in borders), screen  # no title cut
 
 
 # -- the command in a real pseudo-terminal ------------------------------------------------------
