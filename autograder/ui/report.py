@@ -412,7 +412,8 @@ class ExerciseView:
         t, lines, checks = self.t, [], self.result.checks
         passing = [check for check in checks if check.passed]
         if self.compact and passing:
-            lines.append(icon_line(STATUS_ICON["passed"], Text(t("report.passing", count=len(passing))), "green"))
+            summary = Text(t("report.passing", count=len(passing), total=len(checks)))
+            lines.append(icon_line(STATUS_ICON["passed"], summary, "green"))
             checks = [check for check in checks if not check.passed]
         if self.compact and self.only_first and first_explained(self.result) is not None:
             checks = [first_explained(self.result)]
