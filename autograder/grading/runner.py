@@ -28,6 +28,9 @@ PYTEST_ARGS = [
     "-p", "no:pastebin", "-p", "no:doctest", "-p", "no:unraisableexception", "-p", "no:threadexception",
     "-p", "no:faulthandler", "--disable-plugin-autoload", "--assert=plain",
     "-W", "ignore",
+    # Plugins the checks never use: each costs a few milliseconds per run (a watch-mode save).
+    "-p", "no:stepwise", "-p", "no:setuponly", "-p", "no:setupplan", "-p", "no:legacypath", "-p", "no:tmpdir",
+    "-p", "no:monkeypatch", "-p", "no:recwarn", "-p", "no:debugging", "-p", "no:unittest", "-p", "no:python_path",
 ]
 
 
@@ -50,9 +53,16 @@ def cache_dir(kit: Kit, seed: int) -> Path | None:
     return None
 
 
-def make_reference(kit: Kit, seed: int) -> Reference:
-    """Disk-cached where `cache_dir` allows, else in memory only."""
-    return Reference(cache_dir(kit, seed))
+def make_reference(kit: Kit, seed: int, *, early_torch: bool = False) -> Reference:
+    """Disk-cached where `cache_dir` allows, else in memory only. With `early_torch`, when
+    the cache is cold (the first run after a clone), torch starts being imported at once in a
+    `ReferenceProcess`, which then computes the expected values (close the reference after)."""
+    reference = Reference(cache_dir(kit, seed))
+    if early_torch and reference.cold():
+        from autograder.grading.reference_process import ReferenceProcess
+
+        reference.process = ReferenceProcess.start()
+    return reference
 
 
 def result_cache(kit: Kit, directory: Path, seed: int, advice: bool = False) -> ResultCache | None:

@@ -62,25 +62,28 @@ def run_grading(kit: Kit, directory: Path, exercises: list[str] | None, seed: in
     cached results reused, the worker booted early when some code has to run. A file that
     course.yml names but the folder lacks is a usage error."""
     require_files(kit, directory, exercises, t)
-    from autograder.grading.runner import grade, needs_worker, result_cache
+    from autograder.grading.runner import grade, make_reference, needs_worker, result_cache
 
     cache = result_cache(kit, directory, seed, advice)
-    sandbox = None
+    sandbox = reference = None
     if needs_worker(kit, directory, exercises, cache):
         from autograder.sandbox.client import Sandbox
 
         sandbox = Sandbox.for_kit(kit, directory)
         sandbox.start()  # boots while pytest and Rich are imported
+        reference = make_reference(kit, seed, early_torch=True)  # so does torch, when it is needed
     from autograder.sandbox.client import SandboxError
 
     try:
-        return grade(kit, directory, exercises=exercises, seed=seed, sandbox=sandbox, on_check=on_check,
-                     advice=advice, cache=cache)
+        return grade(kit, directory, exercises=exercises, seed=seed, sandbox=sandbox, reference=reference,
+                     on_check=on_check, advice=advice, cache=cache)
     except SandboxError as error:
         raise UsageError(t("errors.sandbox", message=str(error).splitlines()[0])) from None
     finally:
         if sandbox is not None:
             sandbox.close()
+        if reference is not None:
+            reference.close()
 
 
 def require_files(kit: Kit, directory: Path, exercises: list[str] | None, t: Translator) -> None:

@@ -25,6 +25,7 @@ import time
 import tty
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable
 
 from rich.console import Console, Group, RenderableType
 from rich.progress_bar import ProgressBar
@@ -34,8 +35,8 @@ from rich.text import Text
 
 from autograder.arguments import UsageError
 from autograder.grading.reference import Reference
-from autograder.grading.results import ExerciseResult
-from autograder.grading.runner import grade, make_reference, result_cache
+from autograder.grading.results import CheckResult, ExerciseResult
+from autograder.grading.runner import grade, make_reference, needs_worker, result_cache
 from autograder.i18n import Translator
 from autograder.kit import Kit
 from autograder.sandbox.client import Sandbox
@@ -53,7 +54,7 @@ class Session:
         self.kit, self.t, self.console = kit, t, console
         self.course = kit.course
         self.directory = kit.exercises_dir.resolve()
-        self.reference: Reference = make_reference(kit, kit.course.policy.seed)
+        self.reference: Reference = make_reference(kit, kit.course.policy.seed, early_torch=True)
         self.state = State.load(kit.state_dir)
         self.results: dict[str, ExerciseResult] = {}
         self.current = kit.course.ids[0]
@@ -66,22 +67,39 @@ class Session:
 
     # grading
 
-    def grade(self, exercises: list[str]) -> set[str]:
-        """Grade `exercises` (with what they require) with the spare worker, then boot the
-        next one; returns the exercises whose result came from the result cache."""
-        sandbox = self.spare or Sandbox.for_kit(self.kit, self.directory)
-        self.spare = None
+    def grade(self, exercises: list[str], *, more_to_come: bool = False, on_scored: Callable | None = None) -> set[str]:
+        """Grade `exercises` (with what they require); returns those whose result came from
+        the result cache. Student code runs in the spare worker, and the next one boots
+        after, unless `more_to_come` (the files did not change: the same worker grades on).
+        `on_scored()` is called as soon as every scored check has run, before the timing
+        advice (a large batch, run last): the results are on screen that much earlier."""
         seed = self.course.policy.seed
         cache = result_cache(self.kit, self.directory, seed, advice=True)
         wanted = self.course.with_requirements(exercises)
         replayed = {e for e in wanted if cache is not None and cache.load(e) is not None}
+        sandbox = None
+        if needs_worker(self.kit, self.directory, wanted, cache):
+            sandbox, self.spare = self.spare or Sandbox.for_kit(self.kit, self.directory), None
+        scored: dict[str, list[CheckResult]] = {}
+
+        def on_check(result: CheckResult, done: int, total: int) -> None:
+            scored.setdefault(result.exercise, []).append(result)
+            if done == total and on_scored is not None:
+                self.results.update({e: ExerciseResult(e, self.course.exercise(e).points, checks,
+                                                       not_started=all(c.outcome == "not_started" for c in checks))
+                                     for e, checks in scored.items()})
+                on_scored()
+
         try:
             report = grade(self.kit, self.directory, exercises=wanted, seed=seed, sandbox=sandbox,
-                           reference=self.reference, advice=True, cache=cache)
+                           reference=self.reference, on_check=on_check, advice=True, cache=cache)
         finally:
-            sandbox.close()
-            self.spare = Sandbox.for_kit(self.kit, self.directory)
-            self.spare.start()
+            if sandbox is not None and more_to_come:
+                self.spare = sandbox
+            elif sandbox is not None:
+                sandbox.close()
+                self.spare = Sandbox.for_kit(self.kit, self.directory)
+                self.spare.start()
         self.results.update({result.id: result for result in report.exercises})
         if not any(c.feedback is not None and c.feedback.stage == "internal" for r in report.exercises for c in r.checks):
             self.state.record_progress(report.exercises)
@@ -89,25 +107,32 @@ class Session:
         return replayed
 
     def saved(self, files: set[str]) -> None:
-        """Files were saved: grade the exercise of the file just saved first (and show it),
-        then the other exercises that depend on the saved files."""
+        """Files were saved: grade the exercise of the file just saved first and show it as
+        soon as its checks have run, then the other exercises that depend on the saved files."""
         started = time.perf_counter()
         target = self.target(files)
         was_passing = self.passes(target)
-        replayed = self.grade([target])
-        self.current = target
-        self.timing = self.t("watch.cached") if target in replayed else self.t(
-            "watch.graded", seconds=f"{time.perf_counter() - started:.2f}")
-        self.news = None
-        moved = self.passes(target) and not was_passing
-        if moved:
-            self.move_on(target)
-        self.expanded, self.offset, self.overlay = False, 0, None
-        self.render()
         others = [e for e in self.depending_on(files) if e not in self.course.with_requirements([target])]
+        shown: list[bool] = []
+
+        def show(replayed: bool = False) -> None:
+            shown.append(True)
+            self.current, self.news = target, None
+            self.timing = self.t("watch.cached") if replayed else self.t(
+                "watch.graded", seconds=f"{time.perf_counter() - started:.2f}")
+            if self.passes(target) and not was_passing:
+                self.move_on(target)
+            self.expanded, self.offset, self.overlay = False, 0, None
+            self.render()
+
+        replayed = self.grade([target], more_to_come=bool(others), on_scored=show)
+        if not shown:
+            show(replayed=target in replayed)
+        else:
+            self.render()  # with the timing advice, if any
         if others:
             self.grade(others)
-            if moved and self.passes(self.current):  # the next one passes as well: on again
+            if self.news is not None and self.passes(self.current):  # the next one passes as well: on again
                 self.move_on(target)
             self.render()
 
@@ -280,9 +305,18 @@ class Session:
     def joined(lines: list[list[Segment]]) -> list[Segment]:
         return [segment for line in lines for segment in (*line, Segment.line())]
 
+    def prepare_torch(self) -> None:
+        """Import torch in a reference process while the student reads, so that the first
+        save of an exercise whose expected values are not cached yet is not slow."""
+        if self.reference.process is None:
+            from autograder.grading.reference_process import ReferenceProcess
+
+            self.reference.process = ReferenceProcess.start()
+
     def close(self) -> None:
         if self.spare is not None:
             self.spare.close()
+        self.reference.close()
 
 
 def watch_files(directory: Path, changes: queue.Queue[set], stop: threading.Event) -> None:
@@ -340,7 +374,7 @@ def run(kit: Kit, t: Translator, console: Console) -> int:
             session.timing = t("watch.graded", seconds=f"{time.perf_counter() - started:.2f}")
             session.current = session.first_not_passing()
             session.render()
-            threading.Thread(target=_preload_torch, daemon=True).start()
+            session.prepare_torch()
             while True:
                 files = _pending(changes)
                 if files:
@@ -353,14 +387,6 @@ def run(kit: Kit, t: Translator, console: Console) -> int:
         stop.set()
         session.close()
     return 0
-
-
-def _preload_torch() -> None:
-    """Import torch while the student reads, so a first save with a cold cache is not slow."""
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        pass
 
 
 def _pending(changes: queue.Queue) -> set[str]:
