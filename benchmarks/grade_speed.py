@@ -80,10 +80,11 @@ def save_to_feedback(runs: int) -> tuple[float, float]:
         wrong = right.replace(RIGHT_VARIANCE, WRONG_VARIANCE)
         student.write_text(wrong)  # bn_forward is the exercise being worked on
         env = {**os.environ, "GRADE_STATE_DIR": str(kit / ".grade"), "TERM": "xterm"}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         child = pexpect.spawn(PYTHON, ["-m", "autograder", "watch", "--course", str(kit / "course.yml")],
                               env=env, encoding="utf-8", timeout=120, dimensions=(40, 100))
         child.expect("bn_forward · Batch Normalization")
-        child.expect("q quit")
+        child.expect(r"graded in [0-9.]+ s")
         samples: dict[bool, list[float]] = {True: [], False: []}
         for run in range(2 * runs):
             passes = run % 2 == 1
@@ -91,13 +92,9 @@ def save_to_feedback(runs: int) -> tuple[float, float]:
             child.expect([pexpect.TIMEOUT], timeout=0.1)  # forget what is already on screen
             started = time.perf_counter()
             student.write_text((right if passes else wrong) + f"# save {run} {time.time()}\n")
-            child.expect("bn_forward passes, well done!" if passes else "unbiased variance")
+            child.expect("bn_forward passes" if passes else "unbiased variance")  # the other six pass: it stays
             child.expect(r"graded in [0-9.]+ s")
             samples[passes].append(time.perf_counter() - started)
-            if passes:
-                child.send("n")  # back to bn_forward for the next save
-                child.expect("bn_forward · Batch Normalization")
-                child.expect("q quit")
         child.send("q")
         child.expect(pexpect.EOF)
     return statistics.median(samples[False]), statistics.median(samples[True])
@@ -114,9 +111,12 @@ def main() -> None:
         return not args.only or any(word in name for word in args.only)
 
     results: dict[str, float] = {}
+    # As on a student's machine, Python writes the kit's bytecode (once) even where the
+    # environment says otherwise.
+    base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     with tempfile.TemporaryDirectory() as warm_state, tempfile.TemporaryDirectory() as cold_state:
-        env = {**os.environ, "GRADE_STATE_DIR": warm_state}
-        cold_env = {**os.environ, "GRADE_STATE_DIR": cold_state}
+        env = {**base, "GRADE_STATE_DIR": warm_state}
+        cold_env = {**base, "GRADE_STATE_DIR": cold_state}
         timed([*GRADE, "--solutions"], env)  # fill the warm caches
         measures = {
             "floor: import numpy, pytest, rich": ([PYTHON, "-c", "import numpy, pytest, rich"], env, None),

@@ -27,7 +27,7 @@ PYTEST_ARGS = [
     "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:logging", "-p", "no:junitxml",
     "-p", "no:pastebin", "-p", "no:doctest", "-p", "no:unraisableexception", "-p", "no:threadexception",
     "-p", "no:faulthandler", "--disable-plugin-autoload", "--assert=plain",
-    "-W", "ignore",
+    "-W", "ignore", "--capture=no",  # the student's prints are captured in the worker, not here
     # Plugins the checks never use: each costs a few milliseconds per run (a watch-mode save).
     "-p", "no:stepwise", "-p", "no:setuponly", "-p", "no:setupplan", "-p", "no:legacypath", "-p", "no:tmpdir",
     "-p", "no:monkeypatch", "-p", "no:recwarn", "-p", "no:debugging", "-p", "no:unittest", "-p", "no:python_path",

@@ -25,6 +25,8 @@ from autograder.i18n import Translator
 from autograder.kit import Kit
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from autograder.grading.results import GradeReport
 
 
@@ -35,12 +37,15 @@ def grade_command(argv: list[str], t: Translator) -> int:
     directory = _graded_folder(kit, args, t)
     seed = _seed(kit, args.seed, t)
     advice = bool(exercises)  # timing advice when working on chosen exercises
-    with _progress(t, enabled=not args.json) as on_check:
-        report = run_grading(kit, directory, exercises, seed, t, advice=advice, on_check=on_check)
+    quiz = None
     if exercises is None:  # the whole course: the theory quiz counts too
         from autograder.quiz.answers import quiz_for_report
 
-        report.quiz = quiz_for_report(kit, directory, solutions=args.solutions)
+        quiz = meanwhile(quiz_for_report, kit, directory, solutions=args.solutions)
+    with _progress(t, enabled=not args.json) as on_check:
+        report = run_grading(kit, directory, exercises, seed, t, advice=advice, on_check=on_check)
+    if quiz is not None:
+        report.quiz = quiz.result()
     hints = None
     if directory == kit.exercises_dir.resolve():
         hints = _remember(kit, report, t)
@@ -54,6 +59,17 @@ def grade_command(argv: list[str], t: Translator) -> int:
         detail = "verbose" if args.verbose else ("all" if exercises else "first")
         make_console().print(ReportView(report, kit.course, t, detail=detail, hints=hints))
     return OK if report.all_passed else FAILED
+
+
+def meanwhile(function: Callable, *args, **kwargs) -> Future:
+    """Start `function` in a thread: while the checks run, this process mostly waits for the
+    worker's answers, and the theory quiz's bank is read in those waits."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    executor = ThreadPoolExecutor(max_workers=1)
+    future = executor.submit(function, *args, **kwargs)
+    executor.shutdown(wait=False)
+    return future
 
 
 def run_grading(kit: Kit, directory: Path, exercises: list[str] | None, seed: int, t: Translator, *,

@@ -113,10 +113,9 @@ class Session:
         target = self.target(files)
         was_passing = self.passes(target)
         others = [e for e in self.depending_on(files) if e not in self.course.with_requirements([target])]
-        shown: list[bool] = []
+        shown: list[list] = []  # the target's notes when it was shown
 
         def show(replayed: bool = False) -> None:
-            shown.append(True)
             self.current, self.news = target, None
             self.timing = self.t("watch.cached") if replayed else self.t(
                 "watch.graded", seconds=f"{time.perf_counter() - started:.2f}")
@@ -124,12 +123,13 @@ class Session:
                 self.move_on(target)
             self.expanded, self.offset, self.overlay = False, 0, None
             self.render()
+            shown.append(list(self.results[target].notes))
 
         replayed = self.grade([target], more_to_come=bool(others), on_scored=show)
         if not shown:
             show(replayed=target in replayed)
-        else:
-            self.render()  # with the timing advice, if any
+        elif self.results[target].notes != shown[0]:
+            self.render()  # the timing advice came after the checks
         if others:
             self.grade(others)
             if self.news is not None and self.passes(self.current):  # the next one passes as well: on again
@@ -137,11 +137,11 @@ class Session:
             self.render()
 
     def move_on(self, passed: str) -> None:
-        """`passed` passes now: show the next unfinished exercise, under one line of congratulation."""
-        following = self.first_not_passing(after=passed)
-        if following != passed:
-            self.current = following
-            self.news = Text(self.t("watch.moved_on", exercise=passed, next=following), style="bold green")
+        """`passed` passes now: show the next unfinished exercise (or `passed`, when none is
+        left), under one line of congratulation."""
+        self.current = self.first_not_passing(after=passed)
+        key = "watch.moved_on" if self.current != passed else "watch.all_done"
+        self.news = Text(self.t(key, exercise=passed, next=self.current), style="bold green")
 
     def target(self, files: set[str]) -> str:
         """The exercise to show after saving `files`: the current one if it lives there,
