@@ -255,3 +255,36 @@ def test_a_seed_out_of_range_in_course_yml_names_the_line(tmp_path):
     result = run("--course", str(broken), state=tmp_path)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "(policy.seed): `seed` must be a whole number from 0 to 4294967295" in result.stderr
+
+
+def test_a_run_that_failed_inside_the_grader_leaves_the_progress_alone(kit, tmp_path, monkeypatch, capsys):
+    from autograder.grading.feedback import Feedback
+    from autograder.grading.results import CheckResult, ExerciseResult, GradeReport
+    from autograder.i18n import Translator, msg
+    from autograder.state import State
+    from autograder.ui.commands import _remember
+
+    monkeypatch.setenv("GRADE_STATE_DIR", str(tmp_path))
+    saved = State.load(tmp_path)
+    saved.progress["bn_forward"] = {"status": "passed", "score": 15}
+    saved.save()
+    before = (tmp_path / "state.json").read_bytes()
+    broken = Feedback("internal", msg("feedback.internal", error="ValueError: negative seed"))
+    report = GradeReport(str(EXERCISES), 0, [ExerciseResult("bn_forward", 15, [
+        CheckResult("bn_forward::a", "bn_forward", msg("checks.bn_forward.float32_stays_float32"), "failed", broken)])])
+    _remember(kit, report, Translator("en"))
+    assert (tmp_path / "state.json").read_bytes() == before
+    assert "the grader failed internally" in capsys.readouterr().err
+
+
+def test_hint_reveals_nothing_for_an_exercise_that_passes(tmp_path, reference, solutions_report):
+    from support import copy_kit, warm_state
+
+    root = copy_kit(tmp_path / "kit").parent
+    (root / "exercises" / "dropout.py").write_text((SOLUTIONS / "dropout.py").read_text())
+    state = warm_state(tmp_path / "state", reference)
+    result = run("hint", "dropout", "--course", str(root / "course.yml"), state=state)
+    assert result.returncode == 0, result.stderr
+    assert "dropout passes: no hint needed, none revealed." in result.stdout
+    assert "Hint" not in result.stdout
+    assert json.loads((state / "state.json").read_text()).get("hints", {}).get("dropout", 0) == 0

@@ -279,26 +279,37 @@ class Reference:
         if self.cache_dir is None:
             return None
         try:
-            header, blobs = protocol.unpack((self.cache_dir / f"{key}.ref").read_bytes())
-            names, metas = header["names"], header["arrays"]
-            if not len(names) == len(metas) == len(blobs):
-                return None
-            return {name: protocol.blob_to_array(meta, blob) for name, meta, blob in zip(names, metas, blobs)}
+            return arrays_from_frame(*protocol.unpack((self.cache_dir / f"{key}.ref").read_bytes()))
         except (OSError, ValueError, KeyError, TypeError, protocol.ProtocolError):
             return None  # missing or corrupt: recompute
 
     def _store(self, key: str, result: Arrays) -> None:
         if self.cache_dir is None:
             return
-        names = sorted(result)
-        metas, blobs = zip(*(protocol.array_to_blob(result[n]) for n in names))
-        data = protocol.pack({"names": names, "arrays": list(metas)}, list(blobs))
+        data = protocol.pack(*arrays_frame(result))
         try:
             atomic_write(self.cache_dir / f"{key}.ref", data)
             if not self._ready_mark().exists():
                 self._ready_mark().touch()
         except OSError:
             pass  # a read-only kit still grades, only slower
+
+
+def arrays_frame(arrays: Arrays) -> tuple[dict, list[bytes]]:
+    """Named arrays as a frame of `sandbox.protocol` (header, blobs): how the disk cache and
+    the reference process store and send a result."""
+    names = sorted(arrays)
+    described = [protocol.array_to_blob(arrays[name]) for name in names]
+    return {"names": names, "arrays": [meta for meta, _ in described]}, [blob for _, blob in described]
+
+
+def arrays_from_frame(header: dict, blobs: list[bytes]) -> Arrays:
+    """Inverse of `arrays_frame`; raises `protocol.ProtocolError` (or KeyError, TypeError) on
+    anything malformed."""
+    names, metas = header["names"], header["arrays"]
+    if not len(names) == len(metas) == len(blobs):
+        raise protocol.ProtocolError("names, descriptions and arrays do not match")
+    return {name: protocol.blob_to_array(meta, blob) for name, meta, blob in zip(names, metas, blobs)}
 
 
 def _backward(out, dout) -> None:

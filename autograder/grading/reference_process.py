@@ -19,13 +19,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from autograder.grading.reference import Arrays, arrays_from_frame
 from autograder.sandbox import protocol
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 BOOT = "import sys; sys.path.insert(0, {root!r}); from autograder.grading.reference_process import serve; serve()"
-Arrays = dict[str, np.ndarray]
 
 
 class ReferenceProcess:
@@ -51,10 +49,9 @@ class ReferenceProcess:
             request = {"method": method, "args": encode(list(args), blobs), "kwargs": encode(kwargs, blobs)}
             protocol.write_frame(self.process.stdin.fileno(), request, blobs)
             header, answer = protocol.read_frame(self.process.stdout.fileno())
-            if "error" in header or len(header["names"]) != len(header["arrays"]) or len(answer) != len(header["names"]):
-                raise protocol.ProtocolError(str(header.get("error", "malformed answer")))
-            return {name: protocol.blob_to_array(meta, blob)
-                    for name, meta, blob in zip(header["names"], header["arrays"], answer)}
+            if "error" in header:
+                raise protocol.ProtocolError(str(header["error"]))
+            return arrays_from_frame(header, answer)
         except (OSError, ValueError, KeyError, TypeError, protocol.ProtocolError):
             self.close()
             return None
@@ -92,7 +89,7 @@ def decode(data: Any, blobs: list[bytes]) -> Any:
 
 def serve() -> None:
     """The process's end: import torch at once, then answer requests until stdin closes."""
-    from autograder.grading.reference import TORCH_METHODS, Reference, _import_torch
+    from autograder.grading.reference import TORCH_METHODS, Reference, _import_torch, arrays_frame
 
     _import_torch()
     reference = Reference(None)
@@ -107,8 +104,6 @@ def serve() -> None:
                 raise ValueError(f"not a computation: {header.get('method')!r}")
             method = getattr(reference, header["method"])
             result = method(*decode(header["args"], blobs), **decode(header["kwargs"], blobs))
-            names = sorted(result)
-            metas, data = zip(*(protocol.array_to_blob(result[name]) for name in names)) if names else ((), ())
-            protocol.write_frame(answers, {"names": names, "arrays": list(metas)}, list(data))
+            protocol.write_frame(answers, *arrays_frame(result))
         except Exception as error:  # noqa: BLE001 - reported to the grader, which computes it itself
             protocol.write_frame(answers, {"error": f"{type(error).__name__}: {error}"})
