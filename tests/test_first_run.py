@@ -3,7 +3,6 @@ bit, but computing them does not import torch's compiler or sympy, and torch is 
 process of its own while the grader starts, when the reference cache is cold. (Times are
 measured by benchmarks/grade_speed.py, not here.)"""
 
-import os
 import subprocess
 import sys
 

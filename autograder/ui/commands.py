@@ -151,6 +151,12 @@ def exercise_id(kit: Kit, name: str, t: Translator) -> str:
     raise UsageError(t("errors.unknown_exercise", name=name, suggestion=suggestion(name, kit.course.ids, t)))
 
 
+def failed_internally(report: GradeReport) -> bool:
+    """Whether some check failed inside the grader (then the report says nothing of the
+    student's progress)."""
+    return any(c.feedback is not None and c.feedback.stage == "internal" for e in report.exercises for c in e.checks)
+
+
 def _remember(kit: Kit, report: GradeReport, t: Translator) -> dict[str, int]:
     """Store each graded exercise's status in the state file (for `grade list`), unless the
     grader failed internally (a run that went wrong never overwrites progress); returns the
@@ -158,7 +164,7 @@ def _remember(kit: Kit, report: GradeReport, t: Translator) -> dict[str, int]:
     from autograder.state import State
 
     state = State.load(kit.state_dir)
-    if any(c.feedback is not None and c.feedback.stage == "internal" for e in report.exercises for c in e.checks):
+    if failed_internally(report):
         print(t("errors.prefix") + t("errors.progress_not_saved"), file=sys.stderr)
     else:
         state.record_progress(report.exercises)
@@ -224,7 +230,10 @@ def hint_command(argv: list[str], t: Translator) -> int:
     from autograder.state import State
     from autograder.ui.hints import HintView, reveal_next
 
-    chosen = exercise_id(kit, args.exercise, t) if args.exercise else _current_exercise(kit, State.load(kit.state_dir))
+    if args.exercise:
+        chosen = exercise_id(kit, args.exercise, t)
+    else:
+        chosen = _current_exercise(kit, State.load(kit.state_dir))
     directory = kit.exercises_dir.resolve()
     report = run_grading(kit, directory, [chosen], kit.course.policy.seed, t)
     _remember(kit, report, t)

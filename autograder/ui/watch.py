@@ -41,6 +41,7 @@ from autograder.i18n import Translator
 from autograder.kit import Kit
 from autograder.sandbox.client import Sandbox
 from autograder.state import State
+from autograder.ui.commands import failed_internally
 from autograder.ui.hints import HintView, reveal_next
 from autograder.ui.report import ExerciseView, ProgressView
 
@@ -67,7 +68,8 @@ class Session:
 
     # grading
 
-    def grade(self, exercises: list[str], *, more_to_come: bool = False, on_scored: Callable | None = None) -> set[str]:
+    def grade(self, exercises: list[str], *, more_to_come: bool = False,
+              on_scored: Callable | None = None) -> set[str]:
         """Grade `exercises` (with what they require); returns those whose result came from
         the result cache. Student code runs in the spare worker, and the next one boots
         after, unless `more_to_come` (the files did not change: the same worker grades on).
@@ -101,7 +103,7 @@ class Session:
                 self.spare = Sandbox.for_kit(self.kit, self.directory)
                 self.spare.start()
         self.results.update({result.id: result for result in report.exercises})
-        if not any(c.feedback is not None and c.feedback.stage == "internal" for r in report.exercises for c in r.checks):
+        if not failed_internally(report):
             self.state.record_progress(report.exercises)
             self.state.try_save()
         return replayed
@@ -192,7 +194,8 @@ class Session:
         elif key == "l":
             state = State.load(self.kit.state_dir)  # the quiz may run in another terminal
             self.overlay = ProgressView(self.course, self.state.progress, self.state.hints, self.t,
-                                        quiz=state.data.get("quiz"), misconception_hints=self.state.misconception_hints)
+                                        quiz=state.data.get("quiz"),
+                                        misconception_hints=self.state.misconception_hints)
         elif key == "c":
             self.checkpoint()
         elif key == "r":
@@ -248,7 +251,8 @@ class Session:
         result = self.results.get(self.current)
         file = f"{self.course.exercises_dir}/{exercise.file}" if exercise.file else None
         if result is None:
-            parts.append(Text(t("watch.current", exercise=exercise.id, title=t.text(exercise.title)), style="bold cyan"))
+            waiting = t("watch.current", exercise=exercise.id, title=t.text(exercise.title))
+            parts.append(Text(waiting, style="bold cyan"))
         else:
             parts.append(ExerciseView(result, self.course, t, verbose=verbose, standalone=True, compact=compact,
                                       only_first=only_first, hints_used=self.state.hints_used(self.current),
