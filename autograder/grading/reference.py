@@ -288,7 +288,7 @@ class Reference:
             return
         data = protocol.pack(*arrays_frame(result))
         try:
-            atomic_write(self.cache_dir / f"{key}.ref", data)
+            atomic_write(self.cache_dir / f"{key}.ref", data, durable=False)  # a cache: checked when read
             if not self._ready_mark().exists():
                 self._ready_mark().touch()
         except OSError:

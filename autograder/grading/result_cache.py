@@ -85,7 +85,7 @@ class ResultCache:
             return
         try:
             data = json.dumps(exercise_to_json(result), ensure_ascii=False).encode()
-            atomic_write(self.folder / f"{self.key(result.id)}.json", data)
+            atomic_write(self.folder / f"{self.key(result.id)}.json", data, durable=False)
         except (OSError, TypeError, ValueError):
             pass  # an unwritable or unserialisable result is simply graded again next time
 

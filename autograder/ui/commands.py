@@ -37,13 +37,14 @@ def grade_command(argv: list[str], t: Translator) -> int:
     directory = _graded_folder(kit, args, t)
     seed = _seed(kit, args.seed, t)
     advice = bool(exercises)  # timing advice when working on chosen exercises
-    quiz = None
-    if exercises is None:  # the whole course: the theory quiz counts too
-        from autograder.quiz.answers import quiz_for_report
+    with Grading(kit, directory, exercises, seed, t, advice=advice) as grading:
+        quiz = None
+        if exercises is None:  # the whole course: the theory quiz counts too
+            from autograder.quiz.answers import quiz_for_report
 
-        quiz = meanwhile(quiz_for_report, kit, directory, solutions=args.solutions)
-    with _progress(t, enabled=not args.json) as on_check:
-        report = run_grading(kit, directory, exercises, seed, t, advice=advice, on_check=on_check)
+            quiz = meanwhile(quiz_for_report, kit, directory, solutions=args.solutions)
+        with _progress(t, enabled=not args.json) as on_check:
+            report = grading.run(on_check)
     if quiz is not None:
         report.quiz = quiz.result()
     hints = None
@@ -72,34 +73,54 @@ def meanwhile(function: Callable, *args, **kwargs) -> Future:
     return future
 
 
+class Grading:
+    """One grading of `exercises` (all by default) of the student code in `directory`, as
+    `grade` does it: cached results reused, and, when some code has to run, the worker and (on
+    a cold reference cache) torch's reference process started at once, so that they boot
+    while this process imports pytest and Rich. A file that course.yml names but the folder
+    lacks is a usage error. Use it as a context (the processes are stopped at the end)."""
+
+    def __init__(self, kit: Kit, directory: Path, exercises: list[str] | None, seed: int, t: Translator, *,
+                 advice: bool = False) -> None:
+        require_files(kit, directory, exercises, t)
+        from autograder.grading.runner import make_reference, needs_worker, result_cache
+
+        self.kit, self.directory, self.exercises, self.seed, self.t, self.advice = (
+            kit, directory, exercises, seed, t, advice)
+        self.cache = result_cache(kit, directory, seed, advice)
+        self.sandbox = self.reference = None
+        if needs_worker(kit, directory, exercises, self.cache):
+            self.reference = make_reference(kit, seed, early_torch=True)
+            from autograder.sandbox.client import Sandbox
+
+            self.sandbox = Sandbox.for_kit(kit, directory)
+            self.sandbox.start()
+
+    def run(self, on_check: Callable | None = None) -> GradeReport:
+        from autograder.grading.runner import grade
+        from autograder.sandbox.client import SandboxError
+
+        try:
+            return grade(self.kit, self.directory, exercises=self.exercises, seed=self.seed, sandbox=self.sandbox,
+                         reference=self.reference, on_check=on_check, advice=self.advice, cache=self.cache)
+        except SandboxError as error:
+            raise UsageError(self.t("errors.sandbox", message=str(error).splitlines()[0])) from None
+
+    def __enter__(self) -> Grading:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.sandbox is not None:
+            self.sandbox.close()
+        if self.reference is not None:
+            self.reference.close()
+
+
 def run_grading(kit: Kit, directory: Path, exercises: list[str] | None, seed: int, t: Translator, *,
-                advice: bool = False, on_check: Callable | None = None) -> GradeReport:
-    """Grade `exercises` (all by default) of the student code in `directory` as `grade` does:
-    cached results reused, the worker booted early when some code has to run. A file that
-    course.yml names but the folder lacks is a usage error."""
-    require_files(kit, directory, exercises, t)
-    from autograder.grading.runner import grade, make_reference, needs_worker, result_cache
-
-    cache = result_cache(kit, directory, seed, advice)
-    sandbox = reference = None
-    if needs_worker(kit, directory, exercises, cache):
-        from autograder.sandbox.client import Sandbox
-
-        sandbox = Sandbox.for_kit(kit, directory)
-        sandbox.start()  # boots while pytest and Rich are imported
-        reference = make_reference(kit, seed, early_torch=True)  # so does torch, when it is needed
-    from autograder.sandbox.client import SandboxError
-
-    try:
-        return grade(kit, directory, exercises=exercises, seed=seed, sandbox=sandbox, reference=reference,
-                     on_check=on_check, advice=advice, cache=cache)
-    except SandboxError as error:
-        raise UsageError(t("errors.sandbox", message=str(error).splitlines()[0])) from None
-    finally:
-        if sandbox is not None:
-            sandbox.close()
-        if reference is not None:
-            reference.close()
+                advice: bool = False) -> GradeReport:
+    """`Grading` start to end."""
+    with Grading(kit, directory, exercises, seed, t, advice=advice) as grading:
+        return grading.run()
 
 
 def require_files(kit: Kit, directory: Path, exercises: list[str] | None, t: Translator) -> None:
