@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.segment import Segment
 from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
@@ -263,7 +264,7 @@ class ReportView:
         hints = None if self.hints is None else self.hints.get(result.id, 0)
         return panel(Group(*body), title, STATUS_STYLE["failed"], hints_line(hints, t))
 
-    def blocked_line(self, result: ExerciseResult) -> Table:
+    def blocked_line(self, result: ExerciseResult) -> IconLine:
         """An exercise whose checks all wait for another one: one line saying which."""
         text = self.t("report.blocked_line", exercise=result.id, blocker=result.first_failure.blocked_by)
         return icon_line(STATUS_ICON["blocked"], Text(text), STATUS_STYLE["blocked"])
@@ -324,21 +325,37 @@ def hints_line(used: int | None, t: Translator) -> str | None:
     return t("report.hints_used", count=used) if used else None
 
 
-def icon_line(icon: str, text: Text, style: str = "") -> Table:
-    """An icon and a text that wraps under itself, not under the icon."""
-    line = Table.grid(padding=(0, 1))
-    line.add_column(no_wrap=True)
-    line.add_column()
-    line.add_row(Text(icon, style=style), Text.assemble(text, style=style))
-    return line
+@dataclass
+class IconLine:
+    """An icon, then a text that wraps under itself, not under the icon (a two-column grid,
+    without a table's cost: a report has one per check)."""
+
+    icon: str
+    text: Text
+    style: str = ""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        icon = Text(self.icon, style=self.style)
+        indent = icon.cell_len + 1
+        text = Text.assemble(self.text, style=self.style)
+        lines = console.render_lines(text, options.update_width(max(options.max_width - indent, 1)), pad=False)
+        for number, line in enumerate(lines):
+            yield from icon.render(console) if number == 0 else [Segment(" " * icon.cell_len)]
+            yield Segment(" ")
+            yield from line
+            yield Segment.line()
 
 
-def notes(result: ExerciseResult, t: Translator) -> list[Table]:
+def icon_line(icon: str, text: Text, style: str = "") -> IconLine:
+    return IconLine(icon, text, style)
+
+
+def notes(result: ExerciseResult, t: Translator) -> list[IconLine]:
     """Advice that costs no points."""
     return [icon_line("💡", Text(t(note)), "cyan") for note in result.notes]
 
 
-def check_line(check: CheckResult, t: Translator) -> Table:
+def check_line(check: CheckResult, t: Translator) -> IconLine:
     """The check's icon and title."""
     return icon_line(STATUS_ICON[check.outcome], Text(t(check.title)), STATUS_STYLE[check.outcome])
 
