@@ -39,12 +39,18 @@ class Topic(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class Choice(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    """One choice of a single- or multiple-choice question (shown as a, b, c...)."""
+    """One choice of a single- or multiple-choice question. Students see the choices shuffled
+    (`autograder.quiz.order`) under the letters a, b, c...; answers are stored by `id`."""
 
+    id: str
     text: Text
     correct: bool = False
     feedback: Text | None = None
-    """Why this choice is wrong (required for wrong choices), or why it is right."""
+    """Why this choice is wrong (required for wrong choices), or why it is right. Shown after a
+    wrong attempt, before the question is closed: it must not give away the right choice."""
+
+    def __post_init__(self) -> None:
+        _check_element_id(self.id, "choice")
 
 
 class Item(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -53,7 +59,7 @@ class Item(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True
     id: str
     text: Text
     feedback: Text
-    """Shown when the item is not in its place: where it belongs and why."""
+    """Where the item belongs and why: shown, for a misplaced item, once the question is closed."""
 
     def __post_init__(self) -> None:
         _check_id(self.id)
@@ -66,7 +72,7 @@ class Pair(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True
     text: Text
     match: str
     feedback: Text
-    """Shown when the statement is matched to another option."""
+    """Why the statement goes with its option: shown, for a wrong match, once the question is closed."""
 
     def __post_init__(self) -> None:
         _check_id(self.id)
@@ -79,9 +85,7 @@ class Option(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
     text: Text
 
     def __post_init__(self) -> None:
-        _check_id(self.id)
-        if len(self.id) < 2:
-            raise ValueError(f"`id` {self.id!r}: option ids need two letters or more (a, b, c... are the shown letters)")
+        _check_element_id(self.id, "option")
 
 
 class Tolerance(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -107,7 +111,8 @@ class Question(msgspec.Struct, tag_field="type", forbid_unknown_fields=True, fro
     topic: str
     prompt: Text
     explanation: Text
-    """Shown after every answer, right or wrong."""
+    """Shown once the question is closed (answered right, or the answer asked for): it may
+    state the answer."""
     exercise: str | None = None
     """The exercise this question is a checkpoint of (``grade quiz --checkpoint``)."""
 
@@ -115,6 +120,12 @@ class Question(msgspec.Struct, tag_field="type", forbid_unknown_fields=True, fro
         _check_id(self.id)
         _filled(self.prompt, "prompt")
         _filled(self.explanation, "explanation")
+
+    @property
+    def one_attempt(self) -> bool:
+        """Whether a second attempt would be no test at all (two possible answers): the
+        question closes after its first attempt."""
+        return False
 
 
 class Single(Question, tag="single"):
@@ -130,6 +141,10 @@ class Single(Question, tag="single"):
         if right != 1:
             raise ValueError(f"`choices`: single-choice question {self.id!r} needs exactly one "
                              f"correct choice, has {right}")
+
+    @property
+    def one_attempt(self) -> bool:
+        return len(self.choices) == 2
 
 
 class Multiple(Question, tag="multiple"):
@@ -153,7 +168,11 @@ class TrueFalse(Question, tag="true_false"):
     kind: ClassVar[str] = "true_false"
     answer: bool
     feedback: Text
-    """Why the other verdict is wrong."""
+    """Why the other verdict is wrong (a true/false question closes after one attempt)."""
+
+    @property
+    def one_attempt(self) -> bool:
+        return True
 
 
 class Numeric(Question, tag="numeric"):
@@ -184,7 +203,7 @@ class Numeric(Question, tag="numeric"):
 
 
 class Ordering(Question, tag="ordering"):
-    """Items shown in the listed order, to be put in `order`."""
+    """Items to be put in `order` (shown shuffled, never already in order)."""
 
     kind: ClassVar[str] = "ordering"
     items: list[Item]
@@ -294,8 +313,16 @@ def _check_choices(question_id: str, choices: list[Choice], minimum: int) -> Non
         raise ValueError(f"`choices`: {question_id!r} needs {minimum} to {len(LETTERS)} choices, has {len(choices)}")
     for index, choice in enumerate(choices):
         if not choice.correct and choice.feedback is None:
-            raise ValueError(f"`choices[{index}].feedback`: wrong choice {LETTERS[index]} of {question_id!r} "
+            raise ValueError(f"`choices[{index}].feedback`: wrong choice {choice.id!r} of {question_id!r} "
                              "needs feedback saying why it is wrong")
+        if choice.id in [other.id for other in choices[:index]]:
+            raise ValueError(f"`choices[{index}].id`: {choice.id!r} appears twice in {question_id!r}")
+
+
+def _check_element_id(value: str, what: str) -> None:
+    _check_id(value)
+    if len(value) < 2:
+        raise ValueError(f"`id` {value!r}: {what} ids need two letters or more (a, b, c... are the shown letters)")
 
 
 def _check_id(value: str) -> None:
