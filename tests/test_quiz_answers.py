@@ -438,11 +438,12 @@ def test_the_quiz_adds_to_the_total(kit, bank):
 def test_the_quiz_row_says_first_try_and_practice(kit, bank):
     report = report_with_quiz(kit, bank, correct=3, practised=2)
     total = len(bank.questions)
-    text = render(ReportView(report, kit.course, Translator("en")), width=120)
-    assert f"◑ 3/{total} first try +2 practice" in text
-    assert f"{round(10 * 3 / total, 2):g} / 10" in text
-    spanish = render(ReportView(report, kit.course, Translator("es")), width=120)
-    assert f"3/{total} a la primera +2 en práctica" in spanish
+    text = render(ReportView(report, kit.course, Translator("en")), width=80)
+    row = text[text.index(" quiz "):].splitlines()
+    assert "Theory quiz" in row[0] and f"◑ 3/{total} first try" in row[0]
+    assert f"{round(10 * 3 / total, 2):g} / 10" in row[0] and "+2 practice" in row[1]  # narrow: two lines
+    spanish = render(ReportView(report, kit.course, Translator("es")), width=80)
+    assert "Cuestionario de teoría" in spanish and f"3/{total} a la primera" in spanish and "+2 en práctica" in spanish
 
 
 def test_a_not_started_exercise_points_to_its_checkpoint(kit, bank):

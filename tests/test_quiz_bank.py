@@ -208,3 +208,25 @@ def test_a_course_without_quiz_has_no_bank(tmp_path):
     bare = Kit(kit.root, msgspec.structs.replace(kit.course, quiz=None))
     with pytest.raises(CourseError, match="no `quiz` section"):
         load_bank(bare)
+
+
+def test_the_validated_bank_is_cached_and_a_bad_cache_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("GRADE_NO_CACHE", raising=False)
+    first = load_text(tmp_path, BANK)
+    cached = list((tmp_path / "state" / "cache").glob("quiz-*.json"))
+    assert len(cached) == 1
+    assert load_text(tmp_path, BANK) == first  # read back from the cache
+    cached[0].write_text("{damaged")
+    assert load_text(tmp_path, BANK) == first and cached[0].read_text().startswith("{\"topics\"")
+    (tmp_path / "lessons" / "en" / "dropout.md").unlink()  # a cached bank is still checked
+    with pytest.raises(CourseError, match=r"no lesson lessons/en/dropout.md"):
+        load_text(tmp_path, BANK)
+    (tmp_path / "lessons" / "en" / "dropout.md").write_text("# Dropout\n")
+    edited = BANK.replace("Worked numbers", "Numbers, worked")
+    assert load_text(tmp_path, edited).topics[-1].title.en == "Numbers, worked"  # a new hash
+    assert len(list((tmp_path / "state" / "cache").glob("quiz-*.json"))) == 1  # the stale one went
+    monkeypatch.setenv("GRADE_NO_CACHE", "1")
+    shutil.rmtree(tmp_path / "state")
+    load_text(tmp_path, BANK)
+    assert not (tmp_path / "state").exists()

@@ -101,12 +101,12 @@ def test_the_first_answer_counts_practice_opens_the_rest_and_q_resumes(bank, tmp
     first, second = questions[:2]
     child = spawn("quiz", "--topic", "placement", state=tmp_path)
     child.expect(f"Theory quiz · 0 of {len(bank.questions)} answered")
-    child.expect("Your first answer to each question is the one that counts")
+    child.expect("Your first answer to each question counts")
     child.expect(f"Question 1 of {len(questions)} · Where each layer goes")
     answer(child, first, typed(first, wrong(first), seed))
     child.expect("✘ Not quite.")
     child.expect("Out of place:")
-    child.expect("That answer counts. The question stays open")
+    child.expect("That answer counts. Practise it later")
     child.expect("More on this: grade learn placement")
     child.expect(f"Question 2 of {len(questions)}")
     before = child.before

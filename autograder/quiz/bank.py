@@ -16,6 +16,8 @@ a `CourseError` naming the file, the line and the key, like course.yml's loader.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import string
 from pathlib import Path
 from typing import ClassVar, Union
@@ -24,6 +26,7 @@ import msgspec
 
 from autograder.course import ID_PATTERN, LANGUAGES, CourseError, Text, load_yaml, located_error
 from autograder.quiz.numbers import GENERATORS, MISTAKES, variant
+from autograder.state import atomic_write
 
 LETTERS = "abcdefgh"
 
@@ -286,22 +289,67 @@ class Bank(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True
 
 def load_bank(kit) -> Bank:
     """The bank of `kit`'s course, checked against the course (checkpoint exercises) and the
-    lessons on disk. Raises `CourseError` when the course has no quiz or the bank is wrong."""
+    lessons on disk. Raises `CourseError` when the course has no quiz or the bank is wrong.
+
+    Parsing the YAML is most of the cost of a `grade` run's quiz row, so a validated bank is
+    kept in the kit's cache folder under a hash of quiz.yml and of the code that reads it; a
+    cache that is missing, stale or damaged is simply rebuilt ($GRADE_NO_CACHE: none)."""
     config = kit.course.quiz
     if config is None:
         raise CourseError("course.yml has no `quiz` section")
     path = kit.root / config.bank
-    bank, root = load_yaml(path, Bank)
+    cache = _cache_file(kit, path)
+    bank = _cached(cache)
+    if bank is None or _problem(kit, bank):
+        bank, root = load_yaml(path, Bank)
+        problem = _problem(kit, bank)
+        if problem:
+            raise located_error(path.name, root, problem)
+        _store(cache, bank)
+    return bank
+
+
+def _problem(kit, bank: Bank) -> str | None:
+    """What is wrong with `bank` for this course (a checkpoint of no exercise, a missing
+    lesson), as a message starting with the key in backticks; None when nothing is."""
     for index, question in enumerate(bank.questions):
         if question.exercise is not None and question.exercise not in kit.course.ids:
-            raise located_error(path.name, root, f"`questions[{index}].exercise`: no exercise "
-                                                 f"{question.exercise!r} in course.yml")
+            return f"`questions[{index}].exercise`: no exercise {question.exercise!r} in course.yml"
     for index, topic in enumerate(bank.topics):
         for language in LANGUAGES:
             if not lesson_path(kit, topic.id, language).is_file():
-                raise located_error(path.name, root, f"`topics[{index}].id`: no lesson "
-                                                     f"{config.lessons}/{language}/{topic.id}.md")
-    return bank
+                return f"`topics[{index}].id`: no lesson {kit.course.quiz.lessons}/{language}/{topic.id}.md"
+    return None
+
+
+def _cache_file(kit, path: Path) -> Path | None:
+    if os.environ.get("GRADE_NO_CACHE"):
+        return None
+    digest = hashlib.sha256()
+    try:
+        for source in (path, Path(__file__), Path(__file__).with_name("numbers.py")):
+            digest.update(source.read_bytes())
+    except OSError:
+        return None  # load_yaml says why the bank cannot be read
+    return kit.state_dir / "cache" / f"quiz-{digest.hexdigest()[:20]}.json"
+
+
+def _cached(cache: Path | None) -> Bank | None:
+    try:
+        return msgspec.json.decode(cache.read_bytes(), type=Bank) if cache is not None else None
+    except (OSError, msgspec.DecodeError, ValueError):
+        return None
+
+
+def _store(cache: Path | None, bank: Bank) -> None:
+    if cache is None:
+        return
+    try:
+        for stale in cache.parent.glob("quiz-*.json"):
+            stale.unlink()
+        atomic_write(cache, msgspec.json.encode(bank))
+    except OSError:
+        pass  # a read-only kit only loses speed
 
 
 def lesson_path(kit, topic_id: str, language: str) -> Path:

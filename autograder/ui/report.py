@@ -46,8 +46,7 @@ def exercise_table(t: Translator, rows: list[tuple | None], width: int) -> Table
     (ellipsis) when the terminal is narrow."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     cells = [row for row in rows if row is not None]
-    fixed = [max(Text(str(row[i])).cell_len if not isinstance(row[i], Text) else row[i].cell_len
-                 for row in cells) for i in range(len(cells[0]))]
+    fixed = [max(_cell_width(row[i]) for row in cells) for i in range(len(cells[0]))]
     fixed[0] = max(fixed[0], len(t("report.exercise")))
     title_width = max(8, width - (sum(fixed) - fixed[1]) - 3 * (len(fixed) - 1) - 2)
     table.add_column(t("report.exercise"), no_wrap=True, style="bold", min_width=fixed[0])
@@ -62,6 +61,12 @@ def exercise_table(t: Translator, rows: list[tuple | None], width: int) -> Table
         else:
             table.add_row(*row)
     return table
+
+
+def _cell_width(cell) -> int:
+    """The widest line of a cell (a status may take two lines)."""
+    text = cell if isinstance(cell, Text) else Text(str(cell))
+    return max(line.cell_len for line in text.split("\n"))
 
 
 @dataclass
@@ -121,8 +126,8 @@ class ReportView:
         else:
             mark, style = ("✔ ", "green") if quiz.correct == total else ("◑ ", "yellow")
             label = mark + t("quiz.status.first_try", correct=quiz.correct, total=total)
-            if quiz.practised:
-                label += " " + t("quiz.status.practice", count=quiz.practised)
+            if quiz.practised:  # on a second line of the cell: the row stays narrow
+                label += "\n  " + t("quiz.status.practice", count=quiz.practised)
         return ("quiz", t("quiz.row", count=total), Text(label, style=style),
                 f"{points(quiz.score)} / {points(quiz.max_points)}")
 
