@@ -225,9 +225,9 @@ def test_every_question_and_feedback_renders_with_the_numbers_filled_in(bank, la
             answers += list(numbers.mistakes.values())
         if isinstance(question, TrueFalse):
             answers.append(not question.answer)
-        for answer in answers:
+        for number, answer in enumerate(answers):  # while open, and once closed (which adds the explanation)
             verdict = judge(question, answer, numbers)
-            text += render(VerdictView(question, verdict, numbers, shown, t, scored=True, closed=True))
+            text += render(VerdictView(question, verdict, numbers, shown, t, scored=True, closed=number == 0))
         text += render(AnswerView(question, numbers, shown, t, right=False))
         assert "{" not in text.replace("{{", "").replace("{0, 1}", "") and "quiz." not in text, question.id
 
