@@ -61,8 +61,9 @@ OLD_ORDER: dict[str, dict[str, list[str | None]]] = {
     "vs_underfitting": {"choices": [None, "remove_bn", "eval_in_training", "less_dropout"]},
 }
 """Question id -> {"choices" | "items" | "pairs" | "options": today's ids in the order of the bank
-before format 2 (58 questions); None for a choice that was replaced. A question not listed
-here, or whose id changed because its answer did, carries nothing over."""
+before format 2 (58 questions); None for a choice that was replaced. True/false and numeric
+answers need no table; a question whose answer changed got a new id, so nothing carries over
+to it."""
 
 
 def migrate(section: dict[str, Any], bank: Bank) -> None:
@@ -82,19 +83,21 @@ def migrate(section: dict[str, Any], bank: Bank) -> None:
 
 
 def _converted(question: Question, entry: dict[str, Any], seed: int | None) -> dict[str, Any]:
+    """A format-2 entry from a format-1 one: the first attempt's outcome (the key if it was
+    right, unknown if not) and, after a wrong first attempt, the latest answer when it can still
+    be read."""
     numbers = variant_of(question, seed)
-    first_right = entry.get("first_try") is True and (numbers is not None or not question.kind == "numeric")
-    at = entry.get("at")
-    attempts = [{"answer": key(question, numbers) if first_right else None, "correct": first_right, "at": at,
-                 "converted": 1}]
-    if not first_right and isinstance(entry.get("attempts"), int) and entry["attempts"] > 1:
+    judgeable = numbers is not None or question.kind != "numeric"
+    first_right = entry.get("first_try") is True and judgeable
+    stamp = {"at": entry.get("at"), "converted": 1}
+    attempts = [{"answer": key(question, numbers) if first_right else None, "correct": first_right, **stamp}]
+    if not first_right and judgeable and isinstance(entry.get("attempts"), int) and entry["attempts"] > 1:
         try:
             latest = parse(question, canonical(question, entry["answer"]))
-            correct = judge(question, latest, numbers).correct if (numbers or question.kind != "numeric") else False
         except AnswerError:
             latest = None
         if latest is not None:
-            attempts.append({"answer": latest, "correct": correct, "at": at, "converted": 1})
+            attempts.append({"answer": latest, "correct": judge(question, latest, numbers).correct, **stamp})
     right = any(attempt["correct"] for attempt in attempts)
     return {"attempts": attempts, "closed": "right" if right else ("final" if question.one_attempt else None)}
 
