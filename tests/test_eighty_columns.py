@@ -16,6 +16,7 @@ from autograder.i18n import LANGUAGES, Translator, catalog
 from autograder.quiz.answers import key_result
 from autograder.quiz.bank import lesson_path, load_bank
 from autograder.quiz.check import Verdict, check, variant_of
+from autograder.quiz.order import view_order
 from autograder.quiz.views import LessonView, QuestionView, QuizSummaryView, TopicsView, VerdictView
 from autograder.state import State
 from autograder.ui.hints import HintView, reveal_next
@@ -102,12 +103,14 @@ def test_quiz_and_learn_screens(kit, sources, language):
     t = Translator(language)
     bank = load_bank(kit)
     for question in bank.questions:
-        numbers = variant_of(question, 12345)
+        numbers, shown = variant_of(question, 12345), view_order(question, 12345)
         topic = t.text(bank.topic(question.topic).title)
         title = t("quiz.question", number=58, total=58)
-        assert_fits(render(QuestionView(question, numbers, t, title, topic)), sources, title, topic)
-        for verdict in (Verdict(True), check(question, "zzz", 12345)):
-            assert_fits(render(VerdictView(question, verdict, numbers, t)), sources)
+        assert_fits(render(QuestionView(question, numbers, shown, t, title, topic)), sources, title, topic)
+        for verdict, closed in ((Verdict(True), True), (check(question, "zzz", 12345), False),
+                                (check(question, "zzz", 12345), True)):
+            view = VerdictView(question, verdict, numbers, shown, t, scored=True, closed=closed)
+            assert_fits(render(view), sources)
     result = key_result(bank, kit.course.quiz.points)
     assert_fits(render(QuizSummaryView(result, bank, t)), sources)
     assert_fits(render(TopicsView(bank, result, t)), sources)  # a long topic title wraps in its cell

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from rich.cells import cell_len
 from rich.console import Console
 from support import SOLUTIONS, copy_kit, mutate
 
@@ -99,7 +100,7 @@ def test_every_screen_fits_the_terminal(session, language):
         screen = frames(session.console)[-1]
         lines = screen.rstrip("\n").split("\n")
         assert len(lines) <= 24, (key, screen)
-        assert max(len(ANSI.sub("", line)) for line in lines) <= 80, (key, screen)
+        assert max(cell_len(ANSI.sub("", line)) for line in lines) <= 80, (key, screen)
         assert ("q quit" if language == "en" else "q salir") in screen  # the keys are never scrolled off
         borders = [line for line in lines if re.match(r"^\s*[╭╰]─+ ", ANSI.sub("", line))]
         assert all(re.search(r" ─+[╮╯]\s*$", ANSI.sub("", line)) for line in borders), screen  # no title cut

@@ -87,7 +87,7 @@ class HintView:
         panels.sort(key=lambda item: item[0] == newest)  # the newest last, the others in order
         for key, (title, body) in panels:
             yield TitledPanel(body, title, border_style="cyan" if key == newest else "dim")
-        if reveal.newest is None and reveal.shown >= len(exercise.hints):
+        if reveal.shown >= len(exercise.hints):
             yield Text(t("hint.last", exercise=exercise.id, count=reveal.used), style="dim")
         else:
             yield Text(t(self.more, exercise=exercise.id, count=reveal.used), style="dim")
