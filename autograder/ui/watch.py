@@ -327,7 +327,7 @@ def watch_files(directory: Path, changes: queue.Queue[set], stop: threading.Even
     """Put the names of the Python files saved together into `changes` (runs in a thread)."""
     import watchfiles
 
-    for batch in watchfiles.watch(directory, watch_filter=watchfiles.PythonFilter(), debounce=400, step=30,
+    for batch in watchfiles.watch(directory, watch_filter=watchfiles.PythonFilter(), debounce=400, step=20,
                                   stop_event=stop, raise_interrupt=False):
         changes.put({Path(path).name for _, path in batch})
 
