@@ -18,6 +18,8 @@ Language = Literal["en", "es"]
 LANGUAGES: tuple[str, ...] = ("en", "es")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 M = TypeVar("M")
+DEFAULT_CONTRACT_SHARE = 0.1
+MAX_CONTRACT_SHARE = 0.5
 
 
 class CourseError(Exception):
@@ -59,8 +61,15 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
     tolerance: dict[str, Tolerance] = msgspec.field(default_factory=lambda: {
         "float64": Tolerance(rtol=1e-6, atol=1e-9), "float32": Tolerance(rtol=1e-4, atol=1e-6)})
     """Per dtype name ("float64", "float32")."""
+    contract_share: float = DEFAULT_CONTRACT_SHARE
+    """The share of an exercise's points that its contract checks (rules of the kit's API: edge
+    cases, validation, dtype) weigh together; its math checks share the rest. 0 makes the
+    contract free, e.g. for code written against another API."""
 
     def __post_init__(self) -> None:
+        if not 0 <= self.contract_share <= MAX_CONTRACT_SHARE:
+            raise ValueError(f"`contract_share` must be between 0 and {MAX_CONTRACT_SHARE:g} "
+                             "(the contract never outweighs the mathematics)")
         if self.seconds_per_call <= 0:
             raise ValueError("`seconds_per_call` must be positive")
         if self.memory_mb < 64:

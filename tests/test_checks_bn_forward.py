@@ -35,9 +35,8 @@ MUTANTS = [
     Mutant("gamma and beta swapped", "batchnorm.py", "out = gamma * x_hat + beta", "out = beta * x_hat + gamma",
            {**matches(*ALL_CASES), "float32_stays_float32": "values", "inputs_not_modified": "values", "single_sample_raises": "values"}),
     Mutant("wrong default eps", "batchnorm.py", "def batchnorm_forward(x, gamma, beta, eps=1e-5):",
-           "def batchnorm_forward(x, gamma, beta, eps=1e-3):",  # float32 checks leave eps to float64
-           {**matches(*[c for c in ALL_CASES if c != "custom_eps"]),
-            "inputs_not_modified": "values", "single_sample_raises": "values"}),
+           "def batchnorm_forward(x, gamma, beta, eps=1e-3):",  # only the value cases leave eps to its default
+           matches(*[c for c in ALL_CASES if c != "custom_eps"])),
     Mutant("float64 output for float32 input", "batchnorm.py", "out = gamma * x_hat + beta",
            "out = (gamma * x_hat + beta).astype(np.float64)", {"float32_stays_float32": "dtype"}),
     Mutant("normalises x in place", "batchnorm.py", "x_hat = (x - mean) * inv_std",

@@ -166,6 +166,28 @@ def expect_unchanged(before: np.ndarray, after: Any, *, name: str, function: str
     raise CheckFailed(feedback)
 
 
+ANSWER_STAGES = ("exception", "type", "shape", "dtype", "nonfinite", "values", "raises")
+
+
+@contextmanager
+def rule(name: str, *stages: str) -> Iterator[None]:
+    """The block checks contract rule `name` (``contract.rules.<name>``): a failure
+    inside it at one of `stages` (by default any stage of an answer, an exception in the
+    student's code included) is a contract miss, reported with the rule and its fix instead of
+    as a wrong value."""
+    stages = stages or ANSWER_STAGES
+    try:
+        yield
+    except CheckFailed as failure:
+        if failure.feedback.stage in stages:
+            failure.feedback.rule = name
+        raise
+    except Raised as error:
+        if "exception" in stages and not error.not_implemented:
+            error.rule = name  # read by the plugin when it explains the exception
+        raise
+
+
 @contextmanager
 def explained(reason: Msg) -> Iterator[None]:
     """Append `reason` to the details of a `CheckFailed` raised inside the block."""
