@@ -156,7 +156,7 @@ class ReportView:
         failing = [c for c in result.checks if not c.passed]
         body = [self.check_line(check), *CheckDetails(check, t).renderables()]
         if check.contract_miss:
-            body.insert(1, Padding(contract_heading(result, t), (0, 0, 0, 2)))
+            body.append(Padding(contract_note(result, t), (0, 0, 0, 2)))
         if len(failing) > 1:
             body.append(Text(t("report.more_failures", count=len(failing) - 1, exercise=result.id), style="dim"))
         body += waiting_lines(result, t)
@@ -248,9 +248,9 @@ def about_the_idea(check: CheckResult) -> bool:
                                  "mutation", "property")
 
 
-def contract_heading(result: ExerciseResult, t: Translator) -> Text:
+def contract_note(result: ExerciseResult, t: Translator) -> Text:
     """What a contract rule is, and what the contract checks of `result` weigh."""
-    return Text(t("contract.heading", exercise=result.id, points=points(result.contract_points),
+    return Text(t("contract.note", exercise=result.id, points=points(result.contract_points),
                   max=points(result.max_points)), style="dim")
 
 
@@ -259,16 +259,27 @@ def contract_block(result: ExerciseResult, t: Translator) -> list:
     lines: list = [Text(t("contract.heading", exercise=result.id, points=points(result.contract_points),
                           max=points(result.max_points)), style="bold")]
     for rule in result.missed_rules:
-        text = Text("• " + t(f"contract.rules.{rule}.rule"))
-        text.append("\n  " + t("contract.fix", fix=t(f"contract.rules.{rule}.fix")), style="cyan")
-        lines.append(Padding(text, (0, 0, 0, 2)))
+        text = Text(t(f"contract.rules.{rule}.rule"))
+        text.append("\n" + t("contract.fix", fix=t(f"contract.rules.{rule}.fix")), style="cyan")
+        line = Table.grid(padding=(0, 1))
+        line.add_column(no_wrap=True)
+        line.add_column()
+        line.add_row("•", text)
+        lines.append(Padding(line, (0, 0, 0, 2)))
     return lines
 
 
-def waiting_lines(result: ExerciseResult, t: Translator) -> list[Text]:
+def waiting_lines(result: ExerciseResult, t: Translator) -> list[Table]:
     """How many of the exercise's points wait for each exercise that blocks some of its checks."""
-    return [Text("⧗ " + t("waiting.points", points=points(value), exercise=exercise), style="yellow")
-            for exercise, value in result.waiting.items()]
+    lines = []
+    for exercise, value in result.waiting.items():
+        line = Table.grid(padding=(0, 1))
+        line.add_column(no_wrap=True)
+        line.add_column()
+        line.add_row(Text("⧗", style="yellow"),
+                     Text(t("waiting.points", points=points(value), exercise=exercise), style="yellow"))
+        lines.append(line)
+    return lines
 
 
 @dataclass

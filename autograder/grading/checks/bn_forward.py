@@ -9,12 +9,14 @@ import pytest
 
 from autograder.grading import speed
 from autograder.grading.cases import BATCH_CASES, FLOAT32_SPREAD, batch_inputs, eps_args
+from autograder.grading.checks import probes
 from autograder.grading.compare import (
     after_property,
     expect_array,
     expect_raises,
     expect_tuple,
     expect_unchanged,
+    probed,
     raised,
     rule,
     unchanged,
@@ -46,7 +48,10 @@ def test_matches_batchnorm1d(case, student, reference, rng, tolerance):
     x, gamma, beta, eps = make_inputs(rng, n, d, **options)
     out, _ = run_forward(student, x, gamma, beta, eps)
     expected = reference.batchnorm(x, gamma, beta, eps=eps)["out"]
-    expect_out(out, expected, x, gamma, beta, eps, tolerance(x.dtype, case), x.dtype)
+    tol = tolerance(x.dtype, case)
+    with probed("eps_default_wrong", probes.default_eps(run_forward, student, x, gamma, beta, eps, expected, tol)), \
+            probed("naive_variance", probes.cancellation(run_forward, student, x, gamma, beta, eps, options)):
+        expect_out(out, expected, x, gamma, beta, eps, tol, x.dtype)
 
 
 @pytest.mark.contract

@@ -7,7 +7,7 @@ eps explicitly, so that a wrong default costs only the checks about values."""
 import numpy as np
 import pytest
 
-from autograder.grading.cases import affine, eps_args, features
+from autograder.grading.cases import affine, eps_args, eps_given, features
 from autograder.grading.compare import (
     after_property,
     expect_array,
@@ -15,7 +15,9 @@ from autograder.grading.compare import (
     expect_tuple,
     expect_unchanged,
     explained,
+    probed,
     raised,
+    right_answer,
     rule,
     unchanged,
 )
@@ -154,7 +156,11 @@ def test_eval_matches_batchnorm1d(case, student, reference, rng, tolerance):
     n, d, options = EVAL_CASES[case]
     inputs = eval_inputs(rng, n, d, **options)
     out = student.batchnorm_eval(*eval_args(inputs))
-    expect_eval(out, reference, inputs, tolerance(inputs[0].dtype), inputs[0].dtype)
+    tol = tolerance(inputs[0].dtype)
+    expected = expected_eval(reference, *inputs)
+    with probed("eps_default_wrong", None if eps_given(inputs[-1]) else
+                lambda: right_answer(student.batchnorm_eval(*eval_args(inputs, explicit=True)), expected, tol)):
+        expect_eval(out, reference, inputs, tol, inputs[0].dtype)
 
 
 def test_eval_inputs_not_modified(student, reference, rng, tolerance):

@@ -24,7 +24,7 @@ from autograder.grading.cases import (
     features,
     upstream,
 )
-from autograder.grading.checks import batchnorm_gradients
+from autograder.grading.checks import batchnorm_gradients, probes
 from autograder.grading.checks.batchnorm_gradients import GRADIENTS, add_gradient_view
 from autograder.grading.compare import (
     after_property,
@@ -32,6 +32,7 @@ from autograder.grading.compare import (
     expect_raises,
     expect_tuple,
     expect_unchanged,
+    probed,
     raised,
     rule,
     unchanged,
@@ -152,7 +153,9 @@ def test_forward_matches_batchnorm2d(case, student, reference, rng, tolerance, b
     with prerequisites(student, reference, builds_on, (x, gamma, beta, None, eps), tol):
         out, _, _ = run_forward(student, x, gamma, beta, eps)
         expected = reference.batchnorm(x, gamma, beta, eps=eps)["out"]
-        expect_out(out, expected, x, gamma, beta, eps, tol, x.dtype)
+        with probed("eps_default_wrong", probes.default_eps(run_forward, student, x, gamma, beta, eps, expected, tol)), \
+                probed("naive_variance", probes.cancellation(run_forward, student, x, gamma, beta, eps, options)):
+            expect_out(out, expected, x, gamma, beta, eps, tol, x.dtype)
 
 
 @pytest.mark.parametrize("case", BACKWARD_CASES)
@@ -198,7 +201,7 @@ def test_inputs_not_modified(student, reference, rng, tolerance, builds_on):
 
 
 @pytest.mark.contract
-def test_single_value_per_channel_raises(student, reference, rng, tolerance):
+def test_single_value_per_channel_raises(student, reference, rng, tolerance, builds_on):
     """One value per channel (N=1, H=W=1) must raise; two (N=2) must not (checked)."""
     x, gamma, beta, _, eps = make_inputs(rng, (2, 3, 1, 1))
     with rule("one_value_per_channel_raises"):
@@ -206,5 +209,6 @@ def test_single_value_per_channel_raises(student, reference, rng, tolerance):
                       function=FORWARD, reason=msg("checks.spatial_bn.reasons.single_value"))
     out, _, _ = run_forward(student, x, gamma, beta, eps, explicit_eps=True)
     expected = reference.batchnorm(x, gamma, beta, eps=eps)["out"]
-    with after_property(raised(FORWARD, "ValueError")):
+    with after_property(raised(FORWARD, "ValueError")), \
+            prerequisites(student, reference, builds_on, (x, gamma, beta, None, eps), tolerance(x.dtype)):
         expect_out(out, expected, x, gamma, beta, eps, tolerance(x.dtype), x.dtype)
