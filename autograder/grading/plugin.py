@@ -1,10 +1,11 @@
 """The pytest plugin that runs the hidden checks and turns their outcomes into results.
 
 `grade` runs ``pytest.main([...check files], plugins=[GradingPlugin(...)])`` in-process. The
-plugin provides the checks' fixtures (``student``, ``reference``, ``rng``, ``tolerance``),
-orders the checks as course.yml orders the exercises, skips exercises that are still stubs,
-and records one `CheckResult` per check. A check that fails inside a function of another
-exercise that is not passing is recorded as "blocked by" that exercise.
+plugin provides the checks' fixtures (``student``, ``reference``, ``rng``, ``tolerance``,
+``gradients``, ``builds_on``), orders the checks as course.yml orders the exercises, skips
+exercises that are still stubs, and records one `CheckResult` per check, of kind "contract"
+when the check is marked ``@pytest.mark.contract`` (else "math"). A check that fails inside a
+function of another exercise that is not passing is recorded as "blocked by" that exercise.
 """
 
 from __future__ import annotations
