@@ -111,7 +111,8 @@ def test_a_contract_miss_is_reported_with_its_rule_and_fix_not_its_numbers(kit):
               CheckResult("dropout::b", "dropout", msg("checks.dropout.keep_rate"), "passed")]
     result = ExerciseResult("dropout", 15, checks)
     text = plain_text(ReportView(GradeReport("x", 1, [result]), kit.course, Translator("en"), "all"))
-    assert "Contract rule: With p = 1 every unit is dropped" in text
+    assert "Contract rule missed (see below): out returned by dropout_forward contains 6 NaN" in text
+    assert "With p = 1 every unit is dropped" in text
     assert "Fix: The survivors' scale 1 / (1 − p) divides by zero" in text
     assert "Contract rules missed: rules of this kit's API, not the mathematics." in text
     assert "weigh 1.5 of its 15 points" in text
@@ -223,7 +224,8 @@ def test_correct_code_from_elsewhere_loses_only_the_contract_share(kit, referenc
     rules = {c["rule"] for e in data["exercises"] for c in e["checks"] if c["rule"]}
     assert rules == {rule for checks in MISSED.values() for rule in checks.values()}
     text = "".join(plain_text(ReportView(report, kit.course, t, "all").all_checks(e)) for e in report.exercises)
-    assert text.count("Contract rule:") == 6 and "does not match PyTorch" not in text and "Largest error" not in text
+    assert text.count("Contract rule missed (see below):") == 6
+    assert "does not match PyTorch" not in text and "Largest error" not in text
 
 
 def test_with_a_contract_share_of_0_code_from_elsewhere_gets_full_marks(kit, reference, elsewhere):

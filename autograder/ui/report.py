@@ -176,7 +176,7 @@ class ReportView:
         for check in result.checks:
             body.append(self.check_line(check))
             if not check.passed and check.outcome != "not_started":
-                reason = CheckDetails(check, self.t).summary()
+                reason = CheckDetails(check, self.t).summary(listed=True)
                 if reason.plain != previous:  # an import error is not repeated under every check
                     body.append(Padding(reason, (0, 0, 0, 2)))
                 previous = reason.plain
@@ -289,13 +289,15 @@ class CheckDetails:
     check: CheckResult
     t: Translator
 
-    def summary(self) -> Text:
-        """One line: why it failed."""
+    def summary(self, listed: bool = False) -> Text:
+        """One line: why it failed (`listed`: in a list whose contract rules follow it)."""
         t, check = self.t, self.check
         if check.outcome == "blocked":
             return Text(t("report.blocked_check", exercise=check.blocked_by), style="yellow")
         if check.feedback is None:
             return Text("")
+        if check.contract_miss and listed:
+            return Text(t("contract.listed", summary=t(check.feedback.summary)), style="yellow")
         if check.contract_miss:
             return Text(t("contract.check", rule=t(f"contract.rules.{check.feedback.rule}.rule")), style="yellow")
         return Text(t(check.feedback.summary))
