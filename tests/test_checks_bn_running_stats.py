@@ -54,7 +54,8 @@ MUTANTS = [
            'print(f"the unbiased variance', {"update_single_sample_raises": "raises"},
            {"update_single_sample_raises": "batch_of_one_raises"}),
     Mutant("float64 statistics for float32 input", "batchnorm.py", "momentum * x.mean(axis=0)",
-           "momentum * x.mean(axis=0, dtype=np.float64)", {"float32_stays_float32": "dtype"}, {"float32_stays_float32": "float32_kept"}),
+           "momentum * x.mean(axis=0, dtype=np.float64)", {"float32_stays_float32": "dtype"},
+           {"float32_stays_float32": "float32_kept"}),
     # batchnorm_eval
     Mutant("eval uses the batch statistics", "batchnorm.py", EVAL_LINE,
            "return gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps) + beta", WRONG_EVAL),

@@ -64,7 +64,8 @@ def test_the_contract_share_is_between_0_and_one_half(share, valid, tmp_path):
 def exercise(kinds: str, passed: str, share: float = 0.1) -> ExerciseResult:
     """Checks of the given kinds ("m" math, "c" contract), passed where `passed` says "y"."""
     checks = [CheckResult(f"e::{i}", "e", msg("x"), "passed" if ok == "y" else "failed",
-                          kind="contract" if kind == "c" else "math") for i, (kind, ok) in enumerate(zip(kinds, passed))]
+                          kind="contract" if kind == "c" else "math")
+              for i, (kind, ok) in enumerate(zip(kinds, passed))]
     return ExerciseResult("e", 15, checks, contract_share=share)
 
 
@@ -77,8 +78,8 @@ def test_contract_checks_share_the_contract_share_and_math_checks_the_rest():
     assert exercise("mmmcc", "yyynn", share=0.0).score == 15  # a free contract
     assert exercise("mmmm", "yyyn").score == 11.25  # one kind: an equal split
     assert exercise("cc", "yn").score == 7.5
-    assert sum(exercise("mmmmmmmcc", "y" * 9).worth(c) for c in exercise("mmmmmmmcc", "y" * 9).checks) == \
-        pytest.approx(15)
+    nine = exercise("mmmmmmmcc", "y" * 9)
+    assert sum(nine.worth(c) for c in nine.checks) == pytest.approx(15) and nine.score == 15
 
 
 # -- the rules --------------------------------------------------------------------------------
@@ -154,7 +155,8 @@ def update_running_stats(running_mean, running_var, x, momentum=0.1):
     running_var = np.ones(D, dtype=x.dtype) if running_var is None else running_var
     with np.errstate(all="ignore"):
         batch_var = x.var(axis=0, ddof=1) if len(x) > 1 else np.full(D, np.nan, dtype=x.dtype)
-    return (1 - momentum) * running_mean + momentum * x.mean(axis=0), (1 - momentum) * running_var + momentum * batch_var
+    mean = (1 - momentum) * running_mean + momentum * x.mean(axis=0)
+    return mean, (1 - momentum) * running_var + momentum * batch_var
 
 
 def batchnorm_eval(x, gamma, beta, running_mean, running_var, eps=1e-5):

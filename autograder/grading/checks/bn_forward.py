@@ -49,8 +49,9 @@ def test_matches_batchnorm1d(case, student, reference, rng, tolerance):
     out, _ = run_forward(student, x, gamma, beta, eps)
     expected = reference.batchnorm(x, gamma, beta, eps=eps)["out"]
     tol = tolerance(x.dtype, case)
-    with probed("eps_default_wrong", probes.default_eps(run_forward, student, x, gamma, beta, eps, expected, tol)), \
-            probed("naive_variance", probes.cancellation(run_forward, student, x, gamma, beta, eps, options)):
+    default = probes.default_eps(run_forward, student, x, gamma, beta, eps, expected, tol)
+    cancellation = probes.cancellation(run_forward, student, x, gamma, beta, eps, options)
+    with probed("eps_default_wrong", default), probed("naive_variance", cancellation):
         expect_out(out, expected, x, gamma, beta, eps, tol, x.dtype)
 
 

@@ -57,25 +57,21 @@ def variant(misconception: str, exercises: str | tuple[str, ...], *outputs: str)
     """Register `function(**inputs) -> wrong value` as how `misconception` shows in `outputs`
     of one exercise or several (the (N, D) and (N, C, H, W) batch norms share most). A variant
     raises (anything) when the mistake cannot show on the inputs it is given."""
-
-    def register(function: Variant) -> Variant:
-        for exercise in (exercises,) if isinstance(exercises, str) else exercises:
-            for output in outputs:
-                VARIANTS[(exercise, output)].append((misconception, function))
-        return function
-
-    return register
+    return _registrar(VARIANTS, misconception, exercises, outputs)
 
 
 def recogniser(misconception: str, exercises: str | tuple[str, ...], *outputs: str
                ) -> Callable[[Recogniser], Recogniser]:
     """Register `function(got, **inputs) -> bool`, whether a wrong `got` shows `misconception`
     in `outputs` of one exercise or several; it may also ask for ``expected`` and ``tol``."""
+    return _registrar(RECOGNISERS, misconception, exercises, outputs)
 
-    def register(function: Recogniser) -> Recogniser:
+
+def _registrar(table: dict, misconception: str, exercises: str | tuple[str, ...], outputs: tuple[str, ...]):
+    def register(function: Callable) -> Callable:
         for exercise in (exercises,) if isinstance(exercises, str) else exercises:
             for output in outputs:
-                RECOGNISERS[(exercise, output)].append((misconception, function))
+                table[(exercise, output)].append((misconception, function))
         return function
 
     return register
