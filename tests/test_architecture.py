@@ -18,7 +18,7 @@ import pytest
 from support import ROOT
 
 PACKAGE = ROOT / "autograder"
-WINGS = ["sandbox", "grading", "ui", "quiz", "instructor", "instructor/batch", "instructor/nbgrader"]
+WINGS = ["sandbox", "grading", "ui", "lab", "quiz", "instructor", "instructor/batch", "instructor/nbgrader"]
 LINT = [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; "
         "sys.exit(lint_imports_command())", "--no-cache", "--no-logo"]
 
