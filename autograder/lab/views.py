@@ -19,6 +19,8 @@ from autograder.i18n import Msg, Translator
 from autograder.lab import charts
 from autograder.lab.experiment import Num, Pct
 
+SAME = 0.0005  # accuracies closer than this are the same numbers (printed to 0.1%)
+
 
 def say(t: Translator, item: Any) -> str:
     """A message (its numbers in `t`'s language), a number, a list, or a string."""
@@ -98,7 +100,9 @@ def comparison(o: Any, t: Translator) -> RenderResult:
               "reference": say(t, Pct(worst.reference)), "noise": say(t, Num(100 * worst.tolerance, 1))}
     if worst.departs:
         key = "lab.departs_failing" if o.failing else "lab.departs_passing"
-        yield Text(t(key, count=sum(d.departs for d in rows), **values), style="bold yellow")
+        yield Text(t(key, count=sum(d.departs for d in rows), total=len(rows), **values), style="bold yellow")
+    elif max(d.size for d in rows) < SAME:
+        yield Text(t("lab.identical"), style="green")
     else:
         yield Text(t("lab.matches", **values), style="green")
 

@@ -56,7 +56,8 @@ def reading(n: Numbers) -> list[Msg]:
     narrowest = min(range(len(n["ps"])), key=lambda i: n["gap"][i])
     return [
         msg("lab.dropout.gaps", gaps=gaps),
-        msg("lab.dropout.narrowest", p=f"{n['ps'][narrowest]:g}", gap=Num(n["gap"][narrowest]), none=Num(n["gap"][0])),
+        msg("lab.dropout.narrowest", p=f"{n['ps'][narrowest]:g}", gap=Num(n["gap"][narrowest]), none=Num(n["gap"][0]))
+        if narrowest else msg("lab.dropout.none_narrower", none=Num(n["gap"][0])),
         msg("lab.dropout.accuracy", pairs=[msg("lab.pair", name=f"p={p:g}", value=msg(
             "lab.dropout.train_val", train=Pct(t), val=Pct(v))) for p, t, v in zip(n["ps"], n["train_acc"], n["val_acc"])]),
         msg("lab.dropout.ensemble", p=f"{SHOWN:g}", one=Pct(n["mask_acc"][0]), k=n["masks"][-1],
