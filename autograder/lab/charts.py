@@ -1,6 +1,6 @@
 """The lab's charts: in the terminal with plotext, and as one PNG per experiment with
-matplotlib (headless). Both draw the same `Chart`s: the reference's curves as points, the
-student's as lines on top, one colour per condition."""
+matplotlib (headless). Both draw the same `Chart`s: the student's curves as lines, the
+reference's as points (dashed in the PNG), one colour per condition."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ _plotext = threading.Lock()  # plotext draws on one global figure
 
 def terminal(chart: Chart, t: Translator, width: int = 78, height: int = 15, colour: bool = True) -> Group:
     """`chart` drawn `width` columns wide, with its legend below it (not over the curves):
-    the student's curves as lines, the reference's as points."""
+    the student's curves as lines, the reference's as points drawn over them."""
     import plotext as plt
 
     with _plotext:
@@ -36,7 +36,7 @@ def terminal(chart: Chart, t: Translator, width: int = 78, height: int = 15, col
         figure.plot_size(width, height)
         figure.legend(False)
         place = math.log10 if chart.x_log else float  # plotext's log scale mislays explicit ticks
-        for series in chart.series:
+        for series in sorted(chart.series, key=lambda s: s.reference):  # the reference's points on top
             points = [(place(x), min(y, chart.y_max or y)) for x, y in zip(series.x, series.y) if math.isfinite(y)]
             if not points:
                 continue
