@@ -71,15 +71,10 @@ def needed(kit: Kit, experiment) -> list[str]:
 
 
 def run_lab(kit: Kit, t: Translator, experiments: list, *, reference_only: bool, quick: bool, as_json: bool) -> int:
-    from autograder.lab import outcome as outcomes
     from autograder.lab.cache import RunCache
-    from autograder.lab.charts import png
     from autograder.lab.execution import REFERENCE, STUDENT, Trainer
-    from autograder.lab.views import OutcomeView, to_json
     from autograder.sandbox.client import SandboxError
 
-    lab = kit.course.lab
-    console = make_console()
     directory = kit.exercises_dir.resolve()
     if not reference_only and not directory.is_dir():
         raise UsageError(t("errors.not_a_folder", path=directory))
@@ -87,49 +82,68 @@ def run_lab(kit: Kit, t: Translator, experiments: list, *, reference_only: bool,
     sides = {REFERENCE: kit.solutions_dir.resolve()} | ({} if reference_only else {STUDENT: directory})
     figures = kit.state_dir / "lab"
     trainer = Trainer(kit, sides, RunCache(figures / "runs", kit.course))
-    interactive = not as_json and sys.stdin.isatty() and sys.stdout.isatty() and kit.course.quiz is not None
-    report, complete = [], True
+    console = make_console()
+    report = []
     try:
         for number, experiment in enumerate(experiments, 1):
-            exercises = needed(kit, experiment)
-            not_started = [e for e in exercises if status.get(e) == "not_started"]
-            if not_started:
-                result = outcomes.Outcome(experiment, experiment.runs(quick), not_started=not_started)
-            else:
-                with _progress(t, experiment.id, enabled=not as_json) as on_done:
-                    result = outcomes.run(trainer, experiment, quick=quick, seed=lab.seed,
-                                          noise_seeds=lab.noise_seeds, student=not reference_only, on_done=on_done)
-                result.failing = [e for e in exercises if status.get(e) == "failed"]
-                suffix = "-reference" if reference_only else ""
-                result.png = png(experiment.charts(result.reference, result.student),
-                                 f"{number}. {t(f'lab.{experiment.id}.title')}", t,
-                                 figures / f"{experiment.id}{suffix}.png")
-            complete &= result.not_started == [] and result.error is None
+            result = run_experiment(kit, t, trainer, experiment, status, figures, reference_only=reference_only,
+                                    quick=quick, progress=not as_json)
             report.append(result)
-            if as_json:
-                continue
-            console.print(OutcomeView(result, f"{number}/{len(experiments)}", t, colour=console.is_terminal))
-            if result.png:
-                console.print(t("lab.png", path=_shown(result.png)), style="dim")
-            question = lab.checkpoints.get(experiment.id)
-            if question and result.numbers is not None:
-                if interactive:
-                    from autograder.lab import checkpoint
-
-                    checkpoint.ask(kit, question, t, console)
-                else:
-                    console.print(t("lab.checkpoint.later", topic=_topic(kit, question)), style="dim")
+            if not as_json:
+                show(kit, t, console, result, f"{number}/{len(experiments)}")
     except SandboxError as error:
         raise UsageError(t("errors.sandbox", message=str(error).splitlines()[0])) from None
     finally:
         trainer.close()
     if as_json:
+        from autograder.lab.views import to_json
+
         print(json.dumps({"reference_only": reference_only, "quick": quick, "figures": str(figures),
                           "experiments": [to_json(r, t) for r in report]}, ensure_ascii=False, indent=2))
     else:
         console.print()
         console.print(t("lab.figures", path=_shown(figures)), style="bold")
-    return OK if complete else FAILED
+    return OK if all(r.not_started == [] and r.error is None for r in report) else FAILED
+
+
+def run_experiment(kit: Kit, t: Translator, trainer, experiment, status: dict[str, str], figures: Path, *,
+                   reference_only: bool, quick: bool, progress: bool):
+    """One experiment's `Outcome`, and its PNG; nothing runs when an exercise it needs is
+    still an untouched stub."""
+    from autograder.lab import outcome
+    from autograder.lab.charts import png
+
+    exercises = needed(kit, experiment)
+    not_started = [e for e in exercises if status.get(e) == "not_started"]
+    if not_started:
+        return outcome.Outcome(experiment, experiment.runs(quick), not_started=not_started)
+    lab = kit.course.lab
+    with _progress(t, t(f"lab.{experiment.id}.title"), enabled=progress) as on_done:
+        result = outcome.run(trainer, experiment, quick=quick, seed=lab.seed, noise_seeds=lab.noise_seeds,
+                             student=not reference_only, on_done=on_done)
+    result.failing = [e for e in exercises if status.get(e) == "failed"]
+    name = f"{experiment.id}-reference.png" if reference_only else f"{experiment.id}.png"
+    result.png = png(experiment.charts(result.reference, result.student), t(f"lab.{experiment.id}.title"), t,
+                     figures / name)
+    return result
+
+
+def show(kit: Kit, t: Translator, console, result, position: str) -> None:
+    """The experiment on the console, then its checkpoint question (asked in a terminal)."""
+    from autograder.lab.views import OutcomeView
+
+    console.print(OutcomeView(result, position, t, colour=console.is_terminal))
+    if result.png:
+        console.print(t("lab.png", path=_shown(result.png)), style="dim")
+    question = kit.course.lab.checkpoints.get(result.experiment.id)
+    if not question or result.numbers is None:
+        return
+    if kit.course.quiz is not None and sys.stdin.isatty() and sys.stdout.isatty():
+        from autograder.lab import checkpoint
+
+        checkpoint.ask(kit, question, t, console)
+    else:
+        console.print(t("lab.checkpoint.later", topic=_topic(kit, question)), style="dim")
 
 
 def exercise_status(kit: Kit, directory: Path, experiments: list, t: Translator, *, show: bool) -> dict[str, str]:
