@@ -78,13 +78,13 @@ def run_lab(kit: Kit, t: Translator, experiments: list, *, reference_only: bool,
     directory = kit.exercises_dir.resolve()
     if not reference_only and not directory.is_dir():
         raise UsageError(t("errors.not_a_folder", path=directory))
-    status = {} if reference_only else exercise_status(kit, directory, experiments, t, show=not as_json)
     sides = {REFERENCE: kit.solutions_dir.resolve()} | ({} if reference_only else {STUDENT: directory})
     figures = kit.state_dir / "lab"
     trainer = Trainer(kit, sides, RunCache(figures / "runs", kit.course))
     console = make_console()
     report = []
     try:
+        status = {} if reference_only else exercise_status(kit, directory, experiments, t, show=not as_json)
         for number, experiment in enumerate(experiments, 1):
             result = run_experiment(kit, t, trainer, experiment, status, figures, reference_only=reference_only,
                                     quick=quick, progress=not as_json)
@@ -123,8 +123,8 @@ def run_experiment(kit: Kit, t: Translator, trainer, experiment, status: dict[st
                              student=not reference_only, on_done=on_done)
     result.failing = [e for e in exercises if status.get(e) == "failed"]
     name = f"{experiment.id}-reference.png" if reference_only else f"{experiment.id}.png"
-    result.png = png(experiment.charts(result.reference, result.student), t(f"lab.{experiment.id}.title"), t,
-                     figures / name)
+    drawn = [chart for chart in experiment.charts(result.reference, result.student) if chart.png]
+    result.png = png(drawn, t(f"lab.{experiment.id}.title"), t, figures / name)
     return result
 
 

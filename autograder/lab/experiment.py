@@ -54,6 +54,9 @@ class Chart:
     x_log: bool = False
     y_max: float | None = None
     """Values above are drawn at the top (a diverging loss would flatten everything else)."""
+    terminal: bool = True
+    png: bool = True
+    """Where it is drawn (the PNG has room for more curves than 80 columns)."""
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,8 @@ class OutcomeView:
             return
         width = max(40, min(options.max_width, 100) - 2)
         for chart in experiment.charts(o.reference, o.student):
-            yield charts.terminal(chart, t, width=width, colour=self.colour)
+            if chart.terminal:
+                yield charts.terminal(chart, t, width=width, colour=self.colour)
         if o.error is not None:
             yield Text(failure(t, o.error), style="red")
         numbers = o.numbers

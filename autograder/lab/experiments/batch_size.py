@@ -63,7 +63,9 @@ def charts(reference: Numbers, student: Numbers | None) -> list[Chart]:
     def accuracy(n: Numbers, is_reference: bool) -> list[Series]:
         return [Series(series_label(msg(f"lab.batch_size.{key}"), is_reference), n["batch_sizes"],
                        [trained(a) for a in n[key]], group, is_reference)
-                for group, key in enumerate(("batch_mode_acc", "val_acc"))]
+                for group, key in enumerate(("batch_mode_acc", "val_acc"))] + [
+            Series(series_label(msg("lab.batch_size.plain_val_acc"), is_reference), n["batch_sizes"][:1],
+                   [trained(n["plain_val_acc"])], 2, is_reference)]
 
     return [Chart(msg("lab.batch_size.chart"), msg("lab.axis.batch_size"), msg("lab.axis.accuracy"),
                   student_and_reference(accuracy, reference, student), x_log=True)]

@@ -39,6 +39,7 @@ def numbers(specs: list[dict], results: list[dict]) -> Numbers:
     for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
         out[key] = [final(r[key]) for r in results]
     out["gap"] = [v - t for t, v in zip(out["train_loss"], out["val_loss"])]
+    out["curves"] = [{"train_loss": r["train_loss"], "val_loss": r["val_loss"]} for r in results]
     shown = out["ps"].index(SHOWN)
     out["masks"] = specs[shown]["masks"]
     out["mask_acc"] = list(results[shown]["mask_acc"])
@@ -75,8 +76,24 @@ def charts(reference: Numbers, student: Numbers | None) -> list[Chart]:
                 Series(series_label(msg("lab.dropout.eval_mode"), is_reference), masks, [n["eval_acc"]] * len(masks), 1,
                        is_reference)]
 
-    return [Chart(msg("lab.dropout.chart_gap"), msg("lab.axis.p"), msg("lab.axis.gap"),
-                  student_and_reference(gap, reference, student)),
+    def curves(splits: tuple[str, ...]):
+        def make(n: Numbers, is_reference: bool) -> list[Series]:
+            out = []
+            for group, index in enumerate((0, len(n["ps"]) - 1)):  # no dropout, and the largest p
+                for offset, split in enumerate(splits):
+                    values = n["curves"][index][f"{split}_loss"]
+                    label = msg(f"lab.dropout.curve_{split}", p=f"{n['ps'][index]:g}")
+                    out.append(Series(series_label(label, is_reference), list(range(1, len(values) + 1)), values,
+                                      2 * group + offset, is_reference))
+            return out
+        return make
+
+    title, x_label, y_label = msg("lab.dropout.chart_curves"), msg("lab.axis.epoch"), msg("lab.axis.loss_eval")
+    return [Chart(title, x_label, y_label, student_and_reference(curves(("val",)), reference, student), png=False),
+            Chart(title, x_label, y_label, student_and_reference(curves(("val", "train")), reference, student),
+                  terminal=False),
+            Chart(msg("lab.dropout.chart_gap"), msg("lab.axis.p"), msg("lab.axis.gap"),
+                  student_and_reference(gap, reference, student), terminal=False),
             Chart(msg("lab.dropout.chart_ensemble", p=f"{SHOWN:g}"), msg("lab.axis.masks"), msg("lab.axis.val_acc"),
                   student_and_reference(ensemble, reference, student), x_log=True)]
 
