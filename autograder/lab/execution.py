@@ -64,8 +64,9 @@ class Trainer:
             on_done: Callable[[int, int], None] | None = None) -> Batch:
         """Run (or find in the cache) every job; `on_done(done, total)` after each."""
         batch = Batch()
+        size = max(job.index for job in jobs) + 1
         for job in jobs:
-            batch.results.setdefault((job.side, job.seed), [None] * (max(j.index for j in jobs) + 1))
+            batch.results.setdefault((job.side, job.seed), [None] * size)
         modules = {f: self.kit.course.owner(f).module for f in functions}
         codes = {side: self.cache.code(folder, functions) for side, folder in self.sides.items()}
         pending = []

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from autograder.i18n import Msg
+from autograder.i18n import Msg, msg
 
 Numbers = dict[str, Any]
 BN_LAYERS = ("batchnorm_forward", "batchnorm_backward", "update_running_stats", "batchnorm_eval", "sgd_step")
@@ -102,15 +102,11 @@ def spread(values: list[float]) -> float:
 
 def loss_text(value: float) -> Msg | Num:
     """A final loss, or "diverged"."""
-    from autograder.i18n import msg
-
     return Num(value) if math.isfinite(value) else msg("lab.diverged")
 
 
 def series_label(what: Msg, is_reference: bool) -> Msg:
     """"yours · with BN", "reference · with BN"."""
-    from autograder.i18n import msg
-
     return msg("lab.series", who=msg("lab.reference" if is_reference else "lab.yours"), what=what)
 
 

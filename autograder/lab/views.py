@@ -18,6 +18,8 @@ from rich.text import Text
 from autograder.i18n import Msg, Translator
 from autograder.lab import charts
 from autograder.lab.experiment import Num, Pct
+from autograder.lab.outcome import Outcome
+from autograder.sandbox.client import StudentError
 
 SAME = 0.0005  # accuracies closer than this are the same numbers (printed to 0.1%)
 
@@ -46,7 +48,7 @@ def number(t: Translator, value: float, digits: int | None) -> str:
 class OutcomeView:
     """One experiment: title, claim, charts, reading, verdict, comparison, findings."""
 
-    outcome: Any  # autograder.lab.outcome.Outcome
+    outcome: Outcome
     position: str
     t: Translator
     colour: bool = True
@@ -92,7 +94,7 @@ def bullets(lines: list[str]) -> Table:
     return grid
 
 
-def comparison(o: Any, t: Translator) -> RenderResult:
+def comparison(o: Outcome, t: Translator) -> RenderResult:
     rows = o.differences()
     if not rows:
         return
@@ -108,7 +110,7 @@ def comparison(o: Any, t: Translator) -> RenderResult:
         yield Text(t("lab.matches", **values), style="green")
 
 
-def failure(t: Translator, error: Any) -> str:
+def failure(t: Translator, error: StudentError) -> str:
     """One line on how the student's code failed during a run."""
     detail = error.detail or {}
     kind = type(error).__name__
@@ -122,7 +124,7 @@ def failure(t: Translator, error: Any) -> str:
              message=str(detail.get("message", ""))[:200], where=place)
 
 
-def to_json(outcome: Any, t: Translator) -> dict:
+def to_json(outcome: Outcome, t: Translator) -> dict:
     """The numbers of one experiment (NaN as null) and its texts in `t`'s language."""
     o = outcome
     return clean({
