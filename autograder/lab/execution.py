@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import queue
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -100,12 +100,18 @@ class Trainer:
             self.cache.store(codes[job.side], spec, result)
             batch.results[(job.side, job.seed)][job.index] = result
 
-        with ThreadPoolExecutor(max_workers=self.lab.workers) as pool:
-            for future in [pool.submit(work, item) for item in pending]:
+        pool = ThreadPoolExecutor(max_workers=self.lab.workers)
+        try:
+            for future in as_completed([pool.submit(work, item) for item in pending]):
                 future.result()
                 done += 1
                 if on_done:
                     on_done(done, len(jobs))
+        except BaseException:  # Ctrl-C, or the reference failing: stop the runs under way now
+            self.close()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         return batch
 
     def train(self, lane: dict[str, Sandbox], side: str, modules: dict[str, str], spec: dict) -> dict:
