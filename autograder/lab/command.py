@@ -100,7 +100,7 @@ def run_lab(kit: Kit, t: Translator, experiments: list, *, reference_only: bool,
 
         print(json.dumps({"reference_only": reference_only, "quick": quick, "figures": str(figures),
                           "experiments": [to_json(r, t) for r in report]}, ensure_ascii=False, indent=2))
-    else:
+    elif any(r.png for r in report):
         console.print()
         console.print(t("lab.figures", path=_shown(figures)), style="bold")
     return OK if all(r.not_started == [] and r.error is None for r in report) else FAILED
