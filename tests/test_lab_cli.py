@@ -123,7 +123,7 @@ def test_list_names_every_experiment_its_exercises_and_question(tmp_path):
     assert result.returncode == 0
     for experiment in EXPERIMENTS:
         assert experiment.id in result.stdout
-    assert "ben_learning_rate" in result.stdout and "spatial_bn" in result.stdout
+    assert "ben_scale_invariance" in result.stdout and "spatial_bn" in result.stdout
 
 
 @pytest.mark.parametrize("args, message", [
@@ -172,7 +172,7 @@ def test_the_checkpoint_question_is_asked_in_a_terminal_and_saved(finished, tmp_
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
-    answers = json.loads((state / "state.json").read_text())["quiz"]["answers"]
-    assert answers["inf_forgot_eval"]["attempts"] == 1
+    questions = json.loads((state / "state.json").read_text())["quiz"]["questions"]
+    assert len(questions["inf_forgot_eval"]["attempts"]) == 1
     again = run("inference", "--quick", state=state, course=course)  # not a terminal: not asked
     assert "grade quiz --topic inference" in " ".join(again.stdout.split())

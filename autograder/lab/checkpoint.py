@@ -1,9 +1,9 @@
 """The quiz question after an experiment, asked through the quiz's own session.
 
 The coupling with the quiz is kept to its public pieces: the bank (`load_bank`, `question`),
-the student's answers (`QuizStore`) and one question asked by `QuizSession.ask`, which judges,
-explains and saves the answer as ``grade quiz`` would. A question already answered is not
-asked again; it is only named.
+the student's attempts (`QuizStore`) and one question asked by `QuizSession.ask`, which judges,
+gives feedback and saves the attempt as ``grade quiz`` would (a first attempt, so it scores as
+it would there). A question already attempted is not asked again; it is only named.
 """
 
 from __future__ import annotations
@@ -24,13 +24,12 @@ def ask(kit: Kit, question_id: str, t: Translator, console: Console) -> None:
 
     bank = load_bank(kit)
     question = bank.question(question_id)
-    store = QuizStore(State.load(kit.state_dir))
-    if store.entry(question.id) is not None:
+    store = QuizStore(State.load(kit.state_dir), bank, kit.course.quiz.points)
+    if not store.is_new(question):
         console.print(Text(t("lab.checkpoint.answered", topic=question.topic), style="dim"))
         return
-    session = QuizSession(bank, store, kit.course.quiz.points, t, console)
     try:
-        session.ask(question, t("lab.checkpoint.title"))
+        QuizSession(store, t, console).ask(question, t("lab.checkpoint.title"), scored=True)
     except (Quit, EOFError):
         console.print(Text(t("lab.checkpoint.skipped", topic=question.topic), style="dim"))
 

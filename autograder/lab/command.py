@@ -54,7 +54,8 @@ def list_experiments(kit: Kit, t: Translator) -> int:
 
     table = Table(box=None, header_style="bold")
     for column in ("id", "title", "needs", "question"):
-        table.add_column(t(f"lab.list.{column}"))
+        table.add_column(t(f"lab.list.{column}"), no_wrap=column in ("id", "question"),
+                         min_width=len("bn_running_stats,") if column == "needs" else None)
     for experiment in EXPERIMENTS:
         table.add_row(experiment.id, t(f"lab.{experiment.id}.title"), ", ".join(needed(kit, experiment)),
                       kit.course.lab.checkpoints.get(experiment.id, ""))
