@@ -4,6 +4,7 @@
     grade list | grade hint [EXERCISE] | grade watch                       (autograder.ui)
     grade inspect EXERCISE [CHECK] [--save DIR] | grade reset EXERCISE [--yes]
     grade quiz [...] | grade learn [TOPIC]                                  (autograder.quiz)
+    grade lab [EXPERIMENT] [--list] [--reference] [--json]                  (autograder.lab)
     grade batch DIR [...] | grade export nbgrader|gradescope [...]          (autograder.instructor)
 
 Exit codes: 0 every graded exercise passes, 1 some check fails, 2 a usage or course error.
@@ -31,6 +32,7 @@ COMMANDS = {
     "reset": "autograder.ui.reset:main",
     "quiz": "autograder.quiz.commands:main",
     "learn": "autograder.quiz.learn:main",
+    "lab": "autograder.lab.command:main",
     "batch": "autograder.instructor.batch.command:main",
     "export": "autograder.instructor.export:main",
 }

@@ -130,15 +130,41 @@ def file_problems(results: list[ExerciseResult]) -> list[FileProblem]:
 
 
 def first_explained(result: ExerciseResult) -> CheckResult | None:
-    """The failing check explained in full by default: the first that failed on its own."""
-    return next((check for check in result.checks if check.outcome == "failed"), None)
+    """The failing check explained in full by default: the first that failed on its own, a
+    wrong answer before a missed contract rule (`ExerciseResult.first_failure`'s order)."""
+    failed = [check for check in result.checks if check.outcome == "failed"]
+    return next((check for check in failed if not check.contract_miss), failed[0] if failed else None)
 
 
 def about_the_idea(check: CheckResult) -> bool:
     """Did the code run and give a wrong answer (where a checkpoint question can help), rather
-    than not import, hang, crash or wait for another exercise?"""
-    return check.outcome == "failed" and check.feedback is not None and check.feedback.stage in (
-        "exception", "type", "shape", "dtype", "nonfinite", "values", "raises", "mutation", "property")
+    than not import, hang, crash, miss a contract rule or wait for another exercise?"""
+    return check.outcome == "failed" and not check.contract_miss and check.feedback is not None and \
+        check.feedback.stage in ("exception", "type", "shape", "dtype", "nonfinite", "values", "raises",
+                                 "mutation", "property")
+
+
+def contract_note(result: ExerciseResult, t: Translator) -> Text:
+    """What a contract rule is, and what the contract checks of `result` weigh."""
+    return Text(t("contract.note", exercise=result.id, points=points(result.contract_points),
+                  max=points(result.max_points)), style="dim")
+
+
+def contract_block(result: ExerciseResult, t: Translator) -> list:
+    """The contract rules `result` missed, under their own heading: each rule and its fix."""
+    lines: list = [Text(t("contract.heading", exercise=result.id, points=points(result.contract_points),
+                          max=points(result.max_points)), style="bold")]
+    for rule in result.missed_rules:
+        text = Text(t(f"contract.rules.{rule}.rule"))
+        text.append("\n" + t("contract.fix", fix=t(f"contract.rules.{rule}.fix")), style="cyan")
+        lines.append(Padding(IconLine("•", text), (0, 0, 0, 2)))
+    return lines
+
+
+def waiting_lines(result: ExerciseResult, t: Translator) -> list:
+    """How many of the exercise's points wait for each exercise that blocks some of its checks."""
+    return [IconLine("⧗", Text(t("waiting.points", points=points(value), exercise=exercise)), "yellow")
+            for exercise, value in result.waiting.items()]
 
 
 def teaches(detail: Msg, feedback: Feedback) -> bool:
@@ -259,8 +285,11 @@ class ReportView:
         check = first_explained(result)
         failing = [c for c in result.checks if not c.passed]
         body = [check_line(check, t), *CheckDetails(check, t).renderables()]
+        if check.contract_miss:
+            body.append(Padding(contract_note(result, t), (0, 0, 0, 2)))
         if len(failing) > 1:
             body.append(Text(t("report.more_failures", count=len(failing) - 1, exercise=result.id), style="dim"))
+        body += waiting_lines(result, t)
         checkpoint = self.checkpoint_line(result.id) if about_the_idea(check) else None
         if checkpoint is not None:
             body.append(checkpoint)
@@ -270,7 +299,9 @@ class ReportView:
 
     def blocked_line(self, result: ExerciseResult) -> IconLine:
         """An exercise whose checks all wait for another one: one line saying which."""
-        text = self.t("report.blocked_line", exercise=result.id, blocker=result.first_failure.blocked_by)
+        blocker = result.first_failure.blocked_by
+        text = self.t("report.blocked_line", exercise=result.id, blocker=blocker,
+                      points=points(result.waiting.get(blocker, 0.0)))
         return icon_line(STATUS_ICON["blocked"], Text(text), STATUS_STYLE["blocked"])
 
     def next_step(self) -> Text:
@@ -412,11 +443,14 @@ class ExerciseView:
             return [*CheckDetails(check, t).renderables(indent=0),
                     Text(t("report.not_run_checks", count=len(result.checks)), style="bold")]
         body = self.checks()
+        if result.missed_rules:
+            body += [Text(""), *contract_block(result, t)]
+        body += waiting_lines(result, t)
         gradients = next((c for c in result.checks if c.gradients), None)
         if gradients is not None and not any(c.gradients and self.expanded(c) for c in result.checks):
             body += [Text(""), Padding(GradientView(gradients.gradients, t), (0, 0, 0, 2))]
         body += notes(result, t)
-        failing = [c for c in result.checks if c.outcome == "failed"]
+        failing = [c for c in result.checks if c.outcome == "failed" and not c.contract_miss]
         if not self.verbose and len(failing) > 1:
             key = "report.verbose_for_more"
             if self.keys:
@@ -425,7 +459,10 @@ class ExerciseView:
         return body
 
     def expanded(self, check: CheckResult) -> bool:
-        return check.outcome == "failed" and (self.verbose or check is first_explained(self.result))
+        """Explained in full where it is listed (a missed contract rule is explained once, in
+        the block of rules below the list)."""
+        return check.outcome == "failed" and not check.contract_miss and (
+            self.verbose or check is first_explained(self.result))
 
     def checks(self) -> list:
         """Every check; the reasons of consecutive checks that failed alike are said once
@@ -447,7 +484,8 @@ class ExerciseView:
                     lines += CheckDetails(check, t).renderables(explained=explained)
             if reason is not None:
                 text = reason if len(run) == 1 else t("report.same_reason", count=len(run), reason=reason)
-                lines.append(Padding(Text(text, style="yellow" if run[0].outcome == "blocked" else ""), (0, 0, 0, 2)))
+                style = "yellow" if run[0].outcome == "blocked" or run[0].contract_miss else ""
+                lines.append(Padding(Text(text, style=style), (0, 0, 0, 2)))
         return lines
 
     def reason(self, check: CheckResult) -> str | None:
@@ -455,7 +493,7 @@ class ExerciseView:
         checks that need none)."""
         if check.passed or check.outcome == "not_started" or self.expanded(check):
             return None
-        return CheckDetails(check, self.t).summary().plain or self.t("report.no_reason")
+        return CheckDetails(check, self.t).summary(listed=True).plain or self.t("report.no_reason")
 
 
 @dataclass
@@ -465,13 +503,17 @@ class CheckDetails:
     check: CheckResult
     t: Translator
 
-    def summary(self) -> Text:
-        """One line: why it failed."""
+    def summary(self, listed: bool = False) -> Text:
+        """One line: why it failed (`listed`: in a list whose contract rules follow it)."""
         t, check = self.t, self.check
         if check.outcome == "blocked":
             return Text(t("report.blocked_check", exercise=check.blocked_by), style="yellow")
         if check.feedback is None:
             return Text("")
+        if check.contract_miss and listed:
+            return Text(t("contract.listed", summary=t(check.feedback.summary)), style="yellow")
+        if check.contract_miss:
+            return Text(t("contract.check", rule=t(f"contract.rules.{check.feedback.rule}.rule")), style="yellow")
         return Text(t(check.feedback.summary))
 
     def renderables(self, indent: int = 2, *, where: bool = True, explained: set[str] | None = None) -> list:
@@ -480,7 +522,14 @@ class CheckDetails:
         when it is in `explained` already; added to it), the gradient check, the prints."""
         t, check, feedback = self.t, self.check, self.check.feedback
         lines: list = [self.summary()]
-        if check.outcome != "blocked" and feedback is not None:
+        if check.contract_miss:  # the rule, what happened and the fix: never the numbers of a value
+            lines.append(Text(t("contract.happened", summary=t(feedback.summary))))
+            if feedback.location:
+                lines.append(self.location(feedback.location, where=where))
+            if feedback.misconception:
+                lines.append(self.misconception(feedback.misconception))
+            lines.append(Text(t("contract.fix", fix=t(f"contract.rules.{feedback.rule}.fix")), style="cyan"))
+        elif check.outcome != "blocked" and feedback is not None:
             lines += [Text(t(detail), style="dim") for detail in feedback.details if teaches(detail, feedback)]
             if feedback.location:
                 lines.append(self.location(feedback.location, where=where))

@@ -1,8 +1,8 @@
 """`grade watch`: follow the student's saves, one exercise at a time (rustlings' flow).
 
 A save grades the exercise of the file just saved (with what it requires) and shows it at
-once; the exercises that depend on that file are graded right after, each check once, to
-update the progress bar. When the exercise on screen passes, the next unfinished one takes
+once; the other exercises are graded right after (a result is cached for the whole folder as
+it was, so a save may change any of them), each check once, to update the progress bar. When the exercise on screen passes, the next unfinished one takes
 its place under one line of congratulation. Saves are debounced (an editor's several writes
 are one save) and a save during grading is graded once, after it.
 
@@ -92,6 +92,7 @@ class Session:
                                      for e, checks in scored.items()})
                 on_scored()
 
+        started = time.time()
         try:
             report = grade(self.kit, self.directory, exercises=wanted, seed=seed, sandbox=sandbox,
                            reference=self.reference, on_check=on_check, advice=True, cache=cache)
@@ -102,7 +103,8 @@ class Session:
                 sandbox.close()
                 self.spare = Sandbox.for_kit(self.kit, self.directory)
                 self.spare.start()
-        self.results.update({result.id: result for result in report.exercises})
+        saved_meanwhile = self.saved_since(started)  # graded half old, half new: the next grading says
+        self.results.update({r.id: r for r in report.exercises if self.course.exercise(r.id).file not in saved_meanwhile})
         if not failed_internally(report):
             self.state.record_progress(report.exercises)
             self.state.try_save()
@@ -110,11 +112,11 @@ class Session:
 
     def saved(self, files: set[str]) -> None:
         """Files were saved: grade the exercise of the file just saved first and show it as
-        soon as its checks have run, then the other exercises that depend on the saved files."""
+        soon as its checks have run, then the other exercises."""
         started = time.perf_counter()
         target = self.target(files)
         was_passing = self.passes(target)
-        others = [e for e in self.depending_on(files) if e not in self.course.with_requirements([target])]
+        others = [e for e in self.course.ids if e not in self.course.with_requirements([target])]
         shown: list[list] = []  # the target's notes when it was shown
 
         def show(replayed: bool = False) -> None:
@@ -145,6 +147,11 @@ class Session:
         key = "watch.moved_on" if self.current != passed else "watch.all_done"
         self.news = Text(self.t(key, exercise=passed, next=self.current), style="bold green")
 
+    def saved_since(self, moment: float) -> set[str]:
+        """The exercises' files saved after `moment` (``time.time()``)."""
+        files = {e.file for e in self.course.exercises if e.file}
+        return {f for f in files if (self.directory / f).is_file() and (self.directory / f).stat().st_mtime > moment}
+
     def target(self, files: set[str]) -> str:
         """The exercise to show after saving `files`: the current one if it lives there,
         else the first unfinished exercise of the saved file."""
@@ -152,14 +159,6 @@ class Session:
         if not here or self.current in here:
             return self.current
         return next((e for e in here if not self.passes(e)), here[0])
-
-    def depending_on(self, files: set[str]) -> list[str]:
-        """Exercises whose result may change with `files` (the result cache makes the others
-        instant, so when in doubt an exercise is included)."""
-        cache = result_cache(self.kit, self.directory, self.course.policy.seed, advice=True)
-        if cache is None:
-            return list(self.course.ids)
-        return [e for e in self.course.ids if cache.files(e) & files]
 
     def passes(self, exercise_id: str) -> bool:
         result = self.results.get(exercise_id)
