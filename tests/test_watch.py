@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pexpect
@@ -83,6 +84,19 @@ def test_a_pass_moves_on_with_one_line_of_congratulation(session):
     assert session.current == "bn_sgd_step"  # bn_backward and bn_running_stats passed with it
     session.saved({"batchnorm.py"})  # saved again, unchanged: replayed, and said so
     assert session.timing == "cached: this code was graded before"
+
+
+def test_a_file_saved_during_a_grading_is_judged_by_the_next_one(session):
+    """A save while the other exercises are graded: that grading may read the new file, but
+    its result waits for the next save's grading, which congratulates on what the student saw."""
+    session.grade(session.course.ids)
+    session.current = "bn_forward"
+    before = time.time()
+    save(session.directory / "batchnorm.py", (SOLUTIONS / "batchnorm.py").read_text())
+    session.grade(["bn_running_stats"], since=before - 1)  # as if the save came during this grading
+    assert not session.passes("bn_running_stats")  # left aside
+    session.saved({"batchnorm.py"})
+    assert session.passes("bn_forward") and "bn_forward passes, well done!" in session.news.plain
 
 
 @pytest.mark.parametrize("language", ["en", "es"])

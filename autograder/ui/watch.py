@@ -68,13 +68,15 @@ class Session:
 
     # grading
 
-    def grade(self, exercises: list[str], *, more_to_come: bool = False,
-              on_scored: Callable | None = None) -> set[str]:
+    def grade(self, exercises: list[str], *, more_to_come: bool = False, on_scored: Callable | None = None,
+              since: float | None = None) -> set[str]:
         """Grade `exercises` (with what they require); returns those whose result came from
         the result cache. Student code runs in the spare worker, and the next one boots
         after, unless `more_to_come` (the files did not change: the same worker grades on).
         `on_scored()` is called as soon as every scored check has run, before the timing
-        advice (a large batch, run last): the results are on screen that much earlier."""
+        advice (a large batch, run last): the results are on screen that much earlier.
+        Results of files saved after `since` (``time.time()``, by default now) are left
+        aside: that save is graded next, and judged against what the student saw."""
         seed = self.course.policy.seed
         cache = result_cache(self.kit, self.directory, seed, advice=True)
         wanted = self.course.with_requirements(exercises)
@@ -83,16 +85,17 @@ class Session:
         if needs_worker(self.kit, self.directory, wanted, cache):
             sandbox, self.spare = self.spare or Sandbox.for_kit(self.kit, self.directory), None
         scored: dict[str, list[CheckResult]] = {}
+        since = time.time() if since is None else since
 
         def on_check(result: CheckResult, done: int, total: int) -> None:
             scored.setdefault(result.exercise, []).append(result)
             if done == total and on_scored is not None:
+                newer = self.saved_since(since)
                 self.results.update({e: ExerciseResult(e, self.course.exercise(e).points, checks,
                                                        not_started=all(c.outcome == "not_started" for c in checks))
-                                     for e, checks in scored.items()})
+                                     for e, checks in scored.items() if self.course.exercise(e).file not in newer})
                 on_scored()
 
-        started = time.time()
         try:
             report = grade(self.kit, self.directory, exercises=wanted, seed=seed, sandbox=sandbox,
                            reference=self.reference, on_check=on_check, advice=True, cache=cache)
@@ -103,7 +106,7 @@ class Session:
                 sandbox.close()
                 self.spare = Sandbox.for_kit(self.kit, self.directory)
                 self.spare.start()
-        saved_meanwhile = self.saved_since(started)  # graded half old, half new: the next grading says
+        saved_meanwhile = self.saved_since(since)
         self.results.update({r.id: r for r in report.exercises if self.course.exercise(r.id).file not in saved_meanwhile})
         if not failed_internally(report):
             self.state.record_progress(report.exercises)
@@ -113,7 +116,7 @@ class Session:
     def saved(self, files: set[str]) -> None:
         """Files were saved: grade the exercise of the file just saved first and show it as
         soon as its checks have run, then the other exercises."""
-        started = time.perf_counter()
+        started, since = time.perf_counter(), time.time()
         target = self.target(files)
         was_passing = self.passes(target)
         others = [e for e in self.course.ids if e not in self.course.with_requirements([target])]
@@ -127,15 +130,15 @@ class Session:
                 self.move_on(target)
             self.expanded, self.offset, self.overlay = False, 0, None
             self.render()
-            shown.append(list(self.results[target].notes))
+            shown.append(self.notes_of(target))
 
-        replayed = self.grade([target], more_to_come=bool(others), on_scored=show)
+        replayed = self.grade([target], more_to_come=bool(others), on_scored=show, since=since)
         if not shown:
             show(replayed=target in replayed)
-        elif self.results[target].notes != shown[0]:
+        elif self.notes_of(target) != shown[0]:
             self.render()  # the timing advice came after the checks
         if others:
-            self.grade(others)
+            self.grade(others, since=since)
             if self.news is not None and self.passes(self.current):  # the next one passes as well: on again
                 self.move_on(target)
             self.render()
@@ -146,6 +149,10 @@ class Session:
         self.current = self.first_not_passing(after=passed)
         key = "watch.moved_on" if self.current != passed else "watch.all_done"
         self.news = Text(self.t(key, exercise=passed, next=self.current), style="bold green")
+
+    def notes_of(self, exercise_id: str) -> list:
+        result = self.results.get(exercise_id)
+        return list(result.notes) if result is not None else []
 
     def saved_since(self, moment: float) -> set[str]:
         """The exercises' files saved after `moment` (``time.time()``)."""
