@@ -24,6 +24,7 @@ from autograder.course import Tolerance
 from autograder.grading.compare import expect_array
 from autograder.grading.feedback import CheckFailed
 from autograder.sandbox import protocol
+from autograder.sandbox.limits import Limits
 from autograder.sandbox.client import (
     Crashed,
     Exited,
@@ -54,9 +55,10 @@ def sandbox(tmp_path):
         folder.mkdir(exist_ok=True)
         for name, source in files.items():
             (folder / name).write_text(textwrap.dedent(source))
-        options = {"seconds": SECONDS, "memory_mb": 256, "forbidden": ["torch", "tensorflow", "jax"],
-                   **options}
-        box = Sandbox(folder, **options)
+        limits = {"seconds": SECONDS, "memory_mb": 256,
+                  **{key: options.pop(key) for key in list(options) if key in Limits.__dataclass_fields__}}
+        options = {"forbidden": ["torch", "tensorflow", "jax"], **options}
+        box = Sandbox(folder, limits=Limits(**limits), **options)
         opened.append(box)
         return box
 

@@ -1,6 +1,25 @@
 """Grader side of the sandbox: runs student functions in a worker process.
 
-A `Sandbox` owns one worker (`autograder.sandbox.worker`) for one student folder. Each `call` sends
+A `Sandbox` owns one worker (`autograder.sandbox.worker`) for one student folder, started at the
+strongest isolation level available (`isolation`), under the course's `limits`, on a read-only
+copy of the folder that the sandbox takes itself before the first import (`snapshot`: links
+and oversized files refused). `Sandbox.for_kit` is how every path of the kit makes one.
+
+Two interfaces for the other wings:
+
+- ``Sandbox.for_kit(kit, directory, allowed_imports=("torch",))``: the libraries that one
+  exercise's course.yml entry lists under ``allowed_imports`` are lifted from the forbidden
+  imports, and their installed files (with what they require) become visible to the worker.
+  The runner grades such exercises in a sandbox of their own.
+- ``Sandbox(..., expose=[path, ...])`` (also through ``for_kit``): kit files the worker may
+  import, read-only: each path is a ``.py`` file (imported by its stem) or a package folder
+  (by its name). They are copied when the sandbox is made into its own folder, which is on
+  the worker's import path ahead of the submission (a student file cannot shadow them); the
+  rest of the kit stays out of view. Exposed modules must not import ``autograder`` (refused
+  in the worker); they see NumPy and the standard library, and call the student's functions
+  in-process.
+
+Each `call` sends
 one request and waits at most the per-call time limit; a hang, crash or exit costs that call
 only, and the next call starts a fresh worker. The first call of a module in a worker imports
 it in a request of its own, so a hang or crash at import fails every function of that module
@@ -19,35 +38,44 @@ Errors, all raised by `Sandbox.call`::
     SandboxError                 the sandbox itself could not work (not the student's fault)
     StudentError                 student code failed; `.function`, `.module`, `.output`
      ├── ImportFailed            the module could not be imported (syntax error, exception...)
+     │    └── Refused            its file (or a file it imports) was not copied: ``detail["refused"]``
      ├── MissingFunction         the module has no such function
      ├── Raised                  the call raised; `.not_implemented` for a stub
      ├── Exited                  the call ran sys.exit()
      ├── TimedOut                the call ran past the time limit
      ├── Crashed                 the worker died (segfault, os._exit, killed) or answered garbage
      ├── Forbidden               the call imported a forbidden library
+     ├── Exceeded                the call wrote more than the scratch limit (checked after it)
      └── Unencodable             the value returned cannot be sent back
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import secrets
 import select
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from autograder.kit import Kit
-from autograder.sandbox import protocol
+from autograder.kit import PACKAGE_DIR, Kit
+from autograder.sandbox import bubblewrap, privileges, protocol, snapshot, view
+from autograder.sandbox.isolation import Isolation, Level, detect
+from autograder.sandbox.limits import Limits
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-BOOT = "import sys; sys.path.insert(0, {root!r}); from autograder.sandbox.worker import main; main(sys.argv)"
+SANDBOX_DIR = Path(__file__).resolve().parent
+WORKER_MODULES = ("worker.py", "protocol.py", "limits.py", "landlock_rules.py")
+PYTHON_FLAGS = ["-I", "-S", "-B", "-u"]
+BOOT = "import sys; sys.path[:0] = {paths!r}; from autograder.sandbox.worker import main; main(sys.argv)"
 START_TIMEOUT = 60.0
 TAIL_BYTES = 64 * 1024  # where a crash dump is looked for in the output
 
@@ -168,34 +196,50 @@ class Unencodable(StudentError):
     pass
 
 
+class Refused(ImportFailed):
+    """The module's file, or one it imports, was left out of the copy of the submission."""
+
+
+class Exceeded(StudentError):
+    pass
+
+
 # -- the sandbox -------------------------------------------------------------------------------
 
 
 class Sandbox:
-    """Runs functions of the modules in `directory` in a confined worker process."""
+    """Runs functions of the modules in `directory` in a confined worker process (see the
+    module docstring for `expose` and `allowed_imports`). `hidden` lists the folders whose
+    files student code must never read (the kit's; at the unprivileged-user level they are
+    made unreadable to other users)."""
 
     def __init__(
         self,
         directory: Path,
         *,
-        seconds: float = 5.0,
-        memory_mb: int = 1024,
+        limits: Limits = Limits(),
         forbidden: list[str] = (),
-        output_limit: int = 4000,
-        hidden_paths: list[Path] = (),
+        hidden: list[Path] = (),
+        expose: list[Path] = (),
+        allowed_imports: list[str] = (),
     ) -> None:
         self.directory = Path(directory).resolve()
-        self.seconds = seconds
-        self.settings = {
-            "op": "init",
-            "directory": str(self.directory),
-            "memory_mb": memory_mb,
-            "forbidden": list(forbidden),
-            "hidden_paths": [str(p) for p in (PACKAGE_ROOT, *hidden_paths)],
-        }
-        self.output_limit = output_limit
+        self.limits = limits
+        self.allowed_imports = tuple(allowed_imports)
+        self.forbidden = [name for name in forbidden if name not in self.allowed_imports]
+        self.hidden = tuple(dict.fromkeys(Path(p).resolve() for p in (*hidden, self.directory)))
         self.workdir = tempfile.TemporaryDirectory(prefix="grade-worker-")
-        self.capture = os.open(Path(self.workdir.name) / "output", os.O_RDWR | os.O_CREAT | os.O_APPEND)
+        root = Path(self.workdir.name)
+        self.folders = {name: root / name for name in ("grader", "expose", "submission", "scratch")}
+        for folder in self.folders.values():
+            folder.mkdir()
+        _copy_worker(self.folders["grader"])
+        for path in expose:
+            _copy_exposed(Path(path), self.folders["expose"])
+        self.capture = os.open(root / "output", os.O_RDWR | os.O_CREAT | os.O_APPEND)
+        self.isolation: Isolation | None = None  # known once the first worker starts
+        self.uid: int | None = None  # the worker's own user, when the grader runs as root
+        self.refused: dict[str, dict] | None = None  # by module, once the copy is taken
         self.process: subprocess.Popen | None = None
         self.ready = False
         self.next_call_id = 0
@@ -207,13 +251,23 @@ class Sandbox:
         self.restarts = 0
 
     @classmethod
-    def for_kit(cls, kit: Kit, directory: Path) -> Sandbox:
+    def for_kit(cls, kit: Kit, directory: Path, *, allowed_imports: list[str] = (), expose: list[Path] = (),
+                hidden: list[Path] = ()) -> Sandbox:
         """A sandbox for the student code in `directory`, under the course's policy, with the
-        kit's own folder out of the student code's reach."""
+        kit's own files (its folder, the package, the state and caches, and `hidden`) out of
+        the student code's reach."""
         policy = kit.course.policy
-        return cls(directory, seconds=policy.seconds_per_call, memory_mb=policy.memory_mb,
-                   forbidden=policy.forbidden_imports, output_limit=policy.output_limit,
-                   hidden_paths=[kit.root])
+        return cls(directory, limits=Limits.from_policy(policy), forbidden=policy.forbidden_imports,
+                   hidden=[kit.root, PACKAGE_DIR, kit.state_dir, *hidden], expose=expose,
+                   allowed_imports=allowed_imports)
+
+    @property
+    def seconds(self) -> float:
+        return self.limits.seconds
+
+    @property
+    def output_limit(self) -> int:
+        return self.limits.output_limit
 
     # lifecycle
 
@@ -221,32 +275,100 @@ class Sandbox:
         """Start the worker now (returns at once; the first call waits for it to be ready)."""
         if self.process is not None:
             return
+        if self.isolation is None:
+            self._prepare()
+        _empty(self.folders["scratch"])  # every worker starts with an empty scratch folder
         request_read, self.requests = os.pipe()
         self.answers, answer_write = os.pipe()
         os.set_blocking(self.requests, False)  # sending a request never blocks past its deadline
+        scratch = str(self._seen(self.folders["scratch"]))
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "C.UTF-8",
+            "HOME": scratch,
+            "TMPDIR": scratch,
             "OPENBLAS_NUM_THREADS": "1",
             "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
         }
+        user = {} if self.uid is None else {"user": self.uid, "group": self.uid, "extra_groups": []}
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-B", "-u", "-c", BOOT.format(root=str(PACKAGE_ROOT)),
-             str(request_read), str(answer_write)],
+            self._command(str(request_read), str(answer_write)),
             pass_fds=(request_read, answer_write),
             stdin=subprocess.DEVNULL,
             stdout=self.capture,
             stderr=self.capture,
-            cwd=self.workdir.name,
+            cwd=self.folders["scratch"],
             env=env,
             start_new_session=True,
+            **user,
         )
         os.close(request_read)
         os.close(answer_write)
-        protocol.write_frame(self.requests, self.settings)
+        protocol.write_frame(self.requests, self._settings())
         self.ready = False
         self.first_call_id = self.next_call_id + 1
+
+    def _prepare(self) -> None:
+        """Choose the isolation level and, for a grader running as root, the worker's user."""
+        self.isolation = detect()
+        self.libraries = view.library_roots(("numpy", *self.allowed_imports))
+        if self.isolation.dropped_user:
+            root = Path(self.workdir.name)
+            self.uid = privileges.worker_user()
+            needed = [*view.runtime_roots(), *(library.path for library in self.libraries), root]
+            privileges.grant_traverse(needed)
+            if self.isolation.level == Level.UNPRIVILEGED_USER:
+                privileges.withhold(self.hidden, [*needed, *(library.site for library in self.libraries)])
+            privileges.hand_over(root, self.uid)
+
+    def _command(self, request_fd: str, answer_fd: str) -> list[str]:
+        """How the worker is started at this isolation level."""
+        if self.isolation.level == Level.NAMESPACES:
+            boot = BOOT.format(paths=[str(bubblewrap.GRADER), str(bubblewrap.SITE)])
+            argv = [str(view.interpreter()), *PYTHON_FLAGS, "-c", boot, request_fd, answer_fd]
+            folders = {self.folders[name]: self._seen(self.folders[name]) for name in ("grader", "expose", "submission")}
+            return bubblewrap.command(bubblewrap.executable(), argv, hidden=self.hidden, libraries=self.libraries,
+                                      folders=folders, scratch_bytes=self.limits.scratch_bytes)
+        sites = [library.site for library in self.libraries]
+        if self.isolation.level == Level.LANDLOCK:
+            sites.append(_site_of("landlockpy"))
+        paths = [str(self.folders["grader"]), *dict.fromkeys(str(site) for site in sites if site)]
+        python = sys.executable if self.isolation.level == Level.PROCESS else str(view.interpreter())
+        return [python, *PYTHON_FLAGS, "-c", BOOT.format(paths=paths), request_fd, answer_fd]
+
+    def _settings(self) -> dict:
+        """The worker's first request: where to import from, what to refuse, its limits."""
+        settings = {
+            "op": "init",
+            "directory": str(self._seen(self.folders["submission"])),
+            "paths": [str(self._seen(self.folders[name])) for name in ("expose", "submission")],
+            "forbidden": self.forbidden,
+            "limits": self.limits.to_wire(),
+        }
+        if self.isolation.level == Level.LANDLOCK:
+            readable = [*_runtime_files(self.hidden), *(str(library.path) for library in self.libraries),
+                        *(str(self.folders[name]) for name in ("grader", "expose", "submission"))]
+            settings["landlock"] = {"readable": readable, "writable": [str(self.folders["scratch"])],
+                                    "listable": _runtime_folders(self.hidden)}
+        return settings
+
+    def _seen(self, folder: Path) -> Path:
+        """Where the worker sees one of the sandbox's folders."""
+        if self.isolation is not None and self.isolation.level == Level.NAMESPACES:
+            return {"grader": bubblewrap.GRADER, "expose": bubblewrap.EXPOSE, "submission": bubblewrap.SUBMISSION,
+                    "scratch": bubblewrap.SCRATCH}[folder.name]
+        return folder
+
+    def take_snapshot(self) -> None:
+        """Copy the submission for the worker (once: a restarted worker sees the same files)."""
+        if self.refused is not None:
+            return
+        try:
+            refusals = snapshot.take(self.directory, self.folders["submission"], self.limits.max_file_bytes)
+        except OSError:  # no such folder: every import then says the file is missing
+            refusals = []
+        self.refused = snapshot.refused_modules(refusals)
 
     def _ensure_ready(self) -> None:
         if self.process is not None and self.ready and not self._healthy():
@@ -278,7 +400,7 @@ class Sandbox:
         if self.process is None:
             return
         kill_tree(self.process.pid)
-        self.last_exit = self.process.wait()
+        self.last_exit = self._status(self.process.wait())
         for fd in (self.requests, self.answers):
             try:
                 os.close(fd)
@@ -332,6 +454,7 @@ class Sandbox:
         def fallback(value: Any) -> dict:
             return _argument(value, refs)
 
+        self.take_snapshot()
         request = {
             "op": "call", "module": module, "function": function, "echo_args": echo_args,
             "args": protocol.encode(list(args), blobs, fallback=fallback),
@@ -346,7 +469,7 @@ class Sandbox:
         if module not in self.loaded:
             # Import first, as a request of its own: a hang or crash there is the module's fault
             # (all its functions fail fast), one in the call is only this function's.
-            import_request = {"op": "import", "module": module}
+            import_request = {"op": "import", "module": module, "refused": self.refused}
             try:
                 header, _, _ = self._send(import_request, [], module, function, importing=True)
                 self._answer(module, function, header, [], importing=True)
@@ -376,7 +499,7 @@ class Sandbox:
               *, importing: bool) -> tuple[dict, list[bytes], int]:
         """`_exchange`, with every way the worker can fail turned into a `StudentError`."""
         try:
-            return self._exchange(request, blobs)
+            answer = self._exchange(request, blobs)
         except protocol.ChannelTimeout:
             self.stop()
             error = self._error(TimedOut, module, function, {"seconds": self.seconds, "importing": importing})
@@ -389,6 +512,26 @@ class Sandbox:
             self.stop()
             detail = {"protocol": str(error), "importing": importing}
             raise self._error(Crashed, module, function, detail) from None
+        written = self._scratch_bytes()
+        if written > self.limits.scratch_bytes:  # only outside the namespace sandbox's tmpfs
+            self.stop()
+            raise self._error(Exceeded, module, function, {"limit": "scratch", "megabytes": self.limits.scratch_mb,
+                                                           "written": written, "importing": importing})
+        return answer
+
+    def _scratch_bytes(self) -> int:
+        """Bytes in the worker's scratch folder (0 in the namespace sandbox: there the tmpfs's
+        own size is the limit)."""
+        if self.isolation.level == Level.NAMESPACES:
+            return 0
+        total = 0
+        for folder, _, files in os.walk(self.folders["scratch"]):
+            for name in files:
+                try:
+                    total += os.lstat(os.path.join(folder, name)).st_size
+                except OSError:
+                    pass
+        return total
 
     def _answer(self, module: str, function: str, header: dict, blobs: list[bytes], *,
                 importing: bool = False, call_id: int = 0) -> Call:
@@ -424,6 +567,8 @@ class Sandbox:
     def _failure(self, module: str, function: str, header: dict, output: str, output_bytes: int) -> StudentError:
         kind = header.get("kind")
         forbidden = header.get("type", "").endswith(("ForbiddenImportError", "ForbiddenOperationError"))
+        if "refused" in header:
+            return self._error(Refused, module, function, header, output, output_bytes)
         if kind == "import":
             return self._error(Forbidden if forbidden else ImportFailed, module, function, header, output, output_bytes)
         if kind == "missing":
@@ -436,15 +581,22 @@ class Sandbox:
             return self._error(Forbidden, module, function, header, output, output_bytes)
         return self._error(Raised, module, function, header, output, output_bytes)
 
+    def _status(self, returncode: int) -> int:
+        """The worker's exit status: bubblewrap passes a death by signal N on as 128 + N."""
+        if self.isolation.level == Level.NAMESPACES and 128 < returncode <= 128 + 64:
+            return 128 - returncode
+        return returncode
+
     def _crashed(self, module: str, function: str, importing: bool) -> StudentError:
         process = self.process
         try:
-            returncode = process.wait(timeout=min(self.seconds, 1.0)) if process else None
+            returncode = self._status(process.wait(timeout=min(self.seconds, 1.0))) if process else None
         except subprocess.TimeoutExpired:  # it closed its answer pipe but lives on
             returncode = None
         self.stop()
         detail = {**_exit_detail(returncode), "importing": importing}
-        detail["frames"] = faulthandler_frames(self._read_output(TAIL_BYTES, tail=True)[0], self.directory)
+        seen = self._seen(self.folders["submission"])
+        detail["frames"] = faulthandler_frames(self._read_output(TAIL_BYTES, tail=True)[0], seen)
         return self._error(Crashed, module, function, detail)
 
     def _error(self, kind: type[StudentError], module: str, function: str, detail: dict,
@@ -453,8 +605,25 @@ class Sandbox:
             output, output_bytes = self._read_output()
         if kind in (TimedOut, Crashed):
             self.restarts += 1
-        return kind(function=function, module=module, detail=dict(detail),
+        return kind(function=function, module=module, detail=self._localize(detail),
                     output=output, output_bytes=output_bytes)
+
+    def _localize(self, detail: dict) -> dict:
+        """`detail` with the files the worker named in its copy of the submission named in
+        the submission itself (what the student knows)."""
+        seen = self._seen(self.folders["submission"])
+
+        def local(file: Any) -> Any:
+            if isinstance(file, str) and Path(file).is_relative_to(seen):
+                return str(self.directory / Path(file).relative_to(seen))
+            return file
+
+        detail = dict(detail)
+        if isinstance(detail.get("frames"), list):
+            detail["frames"] = [{**frame, "file": local(frame.get("file"))} for frame in detail["frames"]]
+        if isinstance(detail.get("syntax"), dict):
+            detail["syntax"] = {**detail["syntax"], "file": local(detail["syntax"].get("file"))}
+        return detail
 
     def _read_output(self, limit: int | None = None, *, tail: bool = False) -> tuple[str, int]:
         """What the worker printed since the call began: the first `limit` bytes (the output
@@ -463,6 +632,53 @@ class Sandbox:
         size = os.fstat(self.capture).st_size
         data = os.pread(self.capture, min(size, limit), max(size - limit, 0) if tail else 0)
         return data.decode("utf-8", errors="replace"), size
+
+
+def _copy_worker(folder: Path) -> None:
+    """The worker's own modules, and nothing else of the kit, as a package in `folder`."""
+    package = folder / "autograder" / "sandbox"
+    package.mkdir(parents=True)
+    (folder / "autograder" / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    for name in WORKER_MODULES:
+        shutil.copyfile(SANDBOX_DIR / name, package / name)
+
+
+def _copy_exposed(path: Path, folder: Path) -> None:
+    """One exposed kit file, or package folder (without caches), into `folder`."""
+    if path.is_dir():
+        shutil.copytree(path, folder / path.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    else:
+        shutil.copyfile(path, folder / path.name)
+
+
+def _empty(folder: Path) -> None:
+    for entry in list(folder.iterdir()):
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def _site_of(module: str) -> Path | None:
+    """The folder an installed top-level module is imported from."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        return None
+    origin = Path(spec.origin)
+    return origin.parent.parent if origin.name == "__init__.py" else origin.parent
+
+
+@lru_cache(maxsize=8)
+def _runtime_files(hidden: tuple[Path, ...]) -> tuple[str, ...]:
+    """What the runtime roots show once every folder the worker must not see is carved out."""
+    return tuple(str(p) for p in view.split(view.runtime_roots(), [*view.off_runtime(), *hidden]))
+
+
+@lru_cache(maxsize=8)
+def _runtime_folders(hidden: tuple[Path, ...]) -> list[str]:
+    """The folders `_runtime_files` opened up, to be listed."""
+    return [str(p) for p in view.carved(view.runtime_roots(), [*view.off_runtime(), *hidden])]
 
 
 def kill_tree(root: int) -> None:
@@ -524,7 +740,7 @@ _NONE = type(None)
 _ANSWER_FIELDS = {
     "ok": bool, "restart": bool, "present": bool, "elapsed": (int, float),
     "kind": str, "type": str, "message": str, "module": str, "exit_code": str,
-    "forbidden_loaded": list, "modules": list, "mro": list, "frames": list, "syntax": dict,
+    "forbidden_loaded": list, "modules": list, "mro": list, "frames": list, "syntax": dict, "refused": dict,
 }
 
 
@@ -540,6 +756,10 @@ def _validate(header: dict) -> None:
     places = [(f, ("file", "function", "code")) for f in header.get("frames", [])]
     if "syntax" in header:
         places.append((header["syntax"], ("file", "text")))
+    refused = header.get("refused", {})
+    if refused and not (isinstance(refused.get("file"), str) and isinstance(refused.get("reason"), str)
+                        and isinstance(refused.get("size", 0), int)):
+        raise protocol.ProtocolError("the answer's refusal is malformed")
     if not all(isinstance(name, str) for name in names) or not all(
         isinstance(place, dict) and isinstance(place.get("line"), (int, _NONE))
         and all(isinstance(place.get(key), (str, _NONE)) and key in place for key in keys)
