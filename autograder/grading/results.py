@@ -13,6 +13,7 @@ from typing import Literal
 from autograder.grading.feedback import Feedback
 from autograder.grading.gradcheck import GradientRow
 from autograder.i18n import Msg
+from autograder.sandbox.isolation import Isolation
 
 
 def points(value: float) -> str:
@@ -145,6 +146,8 @@ class GradeReport:
     duration: float = 0.0
     quiz: QuizResult | None = None
     """The theory quiz, when the whole course was graded; its points add to the total."""
+    isolation: Isolation | None = None
+    """What walled the student's code off from the kit during this run (every report says)."""
 
     @property
     def score(self) -> float:

@@ -69,7 +69,7 @@ from typing import Any
 
 from autograder.kit import PACKAGE_DIR, Kit
 from autograder.sandbox import bubblewrap, privileges, protocol, snapshot, view
-from autograder.sandbox.isolation import Isolation, Level, detect
+from autograder.sandbox.isolation import Isolation, Level, SandboxError, detect
 from autograder.sandbox.limits import Limits
 
 SANDBOX_DIR = Path(__file__).resolve().parent
@@ -133,10 +133,6 @@ class Call:
 
 
 # -- errors ------------------------------------------------------------------------------------
-
-
-class SandboxError(Exception):
-    """The sandbox could not run at all (a kit or environment problem)."""
 
 
 @dataclass
@@ -347,10 +343,10 @@ class Sandbox:
             "limits": self.limits.to_wire(),
         }
         if self.isolation.level == Level.LANDLOCK:
-            readable = [*_runtime_files(self.hidden), *(str(library.path) for library in self.libraries),
+            readable = [*(str(library.path) for library in self.libraries),
                         *(str(self.folders[name]) for name in ("grader", "expose", "submission"))]
             settings["landlock"] = {"readable": readable, "writable": [str(self.folders["scratch"])],
-                                    "listable": _runtime_folders(self.hidden)}
+                                    "runnable": _runtime_files(self.hidden), "listable": _runtime_folders(self.hidden)}
         return settings
 
     def _seen(self, folder: Path) -> Path:
@@ -568,7 +564,8 @@ class Sandbox:
         kind = header.get("kind")
         forbidden = header.get("type", "").endswith(("ForbiddenImportError", "ForbiddenOperationError"))
         if "refused" in header:
-            return self._error(Refused, module, function, header, output, output_bytes)
+            detail = {**header, "limit_mb": self.limits.max_file_mb}
+            return self._error(Refused, module, function, detail, output, output_bytes)
         if kind == "import":
             return self._error(Forbidden if forbidden else ImportFailed, module, function, header, output, output_bytes)
         if kind == "missing":
@@ -594,7 +591,7 @@ class Sandbox:
         except subprocess.TimeoutExpired:  # it closed its answer pipe but lives on
             returncode = None
         self.stop()
-        detail = {**_exit_detail(returncode), "importing": importing}
+        detail = {**_exit_detail(returncode), "importing": importing, "seconds": self.seconds}
         seen = self._seen(self.folders["submission"])
         detail["frames"] = faulthandler_frames(self._read_output(TAIL_BYTES, tail=True)[0], seen)
         return self._error(Crashed, module, function, detail)
@@ -676,9 +673,9 @@ def _runtime_files(hidden: tuple[Path, ...]) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=8)
-def _runtime_folders(hidden: tuple[Path, ...]) -> list[str]:
+def _runtime_folders(hidden: tuple[Path, ...]) -> tuple[str, ...]:
     """The folders `_runtime_files` opened up, to be listed."""
-    return [str(p) for p in view.carved(view.runtime_roots(), [*view.off_runtime(), *hidden])]
+    return tuple(str(p) for p in view.carved(view.runtime_roots(), [*view.off_runtime(), *hidden]))
 
 
 def kill_tree(root: int) -> None:

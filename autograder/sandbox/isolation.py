@@ -42,6 +42,10 @@ caches, state) unreadable; other submissions unreadable; no writes outside the w
 folder; no network; a process limit (fork bombs)."""
 
 
+class SandboxError(Exception):
+    """The sandbox could not run at all (a kit or environment problem, not the student's)."""
+
+
 class Level(enum.IntEnum):
     PROCESS = 0
     UNPRIVILEGED_USER = 1
@@ -57,8 +61,8 @@ class Level(enum.IntEnum):
         for level in cls:
             if level.label == name.strip().lower():
                 return level
-        raise ValueError(f"{CAP_VARIABLE} must be one of {', '.join(level.label for level in reversed(cls))},"
-                         f" not {name!r}")
+        raise SandboxError(f"{CAP_VARIABLE} must be one of {', '.join(level.label for level in reversed(cls))},"
+                           f" not {name!r}")
 
 
 @dataclass(frozen=True)

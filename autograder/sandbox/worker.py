@@ -372,7 +372,8 @@ def confine(settings: dict, worker: Worker) -> int | None:
     if rules:
         from autograder.sandbox import landlock_rules
 
-        landlock_rules.restrict(rules["readable"], rules["writable"], rules.get("listable", []))
+        landlock_rules.restrict(rules["readable"], rules["writable"], rules.get("listable", []),
+                                rules.get("runnable", []))
     limit = process_limits.apply(worker.limits, address_space())
     sys.path[:] = [str(p) for p in settings.get("paths", [settings["directory"]])] + [p for p in sys.path if p]
     sys.meta_path[:0] = [ImportBlocker(settings.get("forbidden", []) + ["autograder"]), worker.refused]

@@ -31,6 +31,13 @@ def exercise_text(course, result, t) -> str:
     return heading + "\n" + plain_text(view.all_checks(result))
 
 
+def isolation_text(report, t) -> str:
+    """The line stating the run's isolation level ('' when the report has none)."""
+    from autograder.ui.report import isolation_line
+
+    return isolation_line(report.isolation, t) + "\n" if report.isolation is not None else ""
+
+
 def quiz_text(bank, result, answers: dict[str, Any], t) -> str:
     """The quiz: wrong answers with their feedback, unanswered questions, the score by topic."""
     from autograder.grading.results import points

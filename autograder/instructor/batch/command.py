@@ -1,12 +1,15 @@
 """``grade batch DIR``: grade a whole class, write the gradebook and the class report.
 
     grade batch DIR [--jobs N] [--output OUT] [--seed N|random] [--force] [--assignment NAME]
+                    [--allow-weak-isolation]
 
 DIR holds one folder per student (laid out like exercises/, or an nbgrader ``submitted/``
 tree; one assignment for the whole class). OUT (default: ``DIR-grades`` next to DIR, or
 ``DIR-NAME-grades`` with ``--assignment NAME``) receives ``results/<student>.json`` as each
 submission finishes, then ``gradebook.csv``, ``checks.csv``, ``gradebook.json`` and
-``class_report.md``; the class report is also printed.
+``class_report.md``; the class report is also printed, with the isolation level the
+submissions were graded at. Where the only isolation is process limits (macOS, Windows),
+the batch refuses to grade unless ``--allow-weak-isolation`` is given.
 
 Exit codes: 0 every submission graded (whatever its score), 1 some could not be graded,
 2 a usage or course error, 130 interrupted (run the same command again to resume).
@@ -43,9 +46,11 @@ def main(argv: list[str], t: Translator) -> int:
     parser.add_argument("--seed", metavar="N|random", default="random", help=t("batch.help.seed"))
     parser.add_argument("--force", action="store_true", help=t("batch.help.force"))
     parser.add_argument("--assignment", metavar="NAME", help=t("batch.help.assignment"))
+    parser.add_argument("--allow-weak-isolation", action="store_true", help=t("batch.help.allow_weak_isolation"))
     common_options(parser, t)
     args = parser.parse_args(argv)
     kit, t = open_kit(args)
+    _check_isolation(args.allow_weak_isolation, t)
     directory = Path(args.directory)
     if not directory.is_dir():
         raise UsageError(t("errors.not_a_folder", path=directory))
@@ -60,6 +65,18 @@ def main(argv: list[str], t: Translator) -> int:
     settings = Settings(directory, output, args.jobs, parse_seed(args.seed, t), force=args.force,
                         language=t.language, assignment=args.assignment)
     return grade_class(kit, settings, t)
+
+
+def _check_isolation(allowed_weak: bool, t: Translator) -> None:
+    """A class is never graded with process limits alone, unless the instructor says so."""
+    from autograder.sandbox.isolation import Level, SandboxError, detect
+
+    try:
+        level = detect().level
+    except SandboxError as error:  # a misspelt $GRADE_ISOLATION
+        raise UsageError(str(error)) from None
+    if level == Level.PROCESS and not allowed_weak:
+        raise UsageError(t("isolation.refused", command="grade batch", flag="--allow-weak-isolation"))
 
 
 def _check_assignment(kit: Kit, directory: Path, asked: str | None, output: Path, t: Translator) -> None:
@@ -91,9 +108,14 @@ def grade_class(kit: Kit, settings, t: Translator) -> int:
     files = gradebook.write(outcome.records, kit.course, settings.output, t)
     summary = class_report.summarize(outcome.records, kit.course)
     report_file = settings.output / "class_report.md"
-    atomic_write(report_file, class_report.markdown(summary, kit.course, t).encode("utf-8"))
+    from autograder.sandbox.isolation import detect
+    from autograder.ui.report import isolation_line
+
+    isolation = isolation_line(detect(), t)
+    atomic_write(report_file, (class_report.markdown(summary, kit.course, t) + f"\n{isolation}\n").encode("utf-8"))
     console = make_console()
     console.print(class_report.ClassReportView(summary, kit.course, t))
+    console.print(isolation, style="dim")
     console.print(t("batch.summary", graded=outcome.graded, resumed=outcome.resumed, errors=len(outcome.errors),
                     seconds=f"{outcome.seconds:.1f}"))
     console.print(t("batch.written", folder=settings.output,

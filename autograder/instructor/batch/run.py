@@ -311,7 +311,8 @@ class _Pool:
     def _send(self, process: _Process, job: dict) -> None:
         process.jobs.append(job)
         try:
-            process.connection.send({"student": job["student"], "folder": job["folder"], "seed": job["seed"]})
+            process.connection.send({"student": job["student"], "folder": job["folder"], "seed": job["seed"],
+                                     "hidden": [str(self.settings.directory), str(self.settings.output)]})
         except (OSError, ValueError):
             pass  # it died: noticed by _problem
 
