@@ -341,13 +341,22 @@ class Sandbox:
             "paths": [str(self._seen(self.folders[name])) for name in ("expose", "submission")],
             "forbidden": self.forbidden,
             "limits": self.limits.to_wire(),
+            "preload": list(self.allowed_imports),
+            "native": [str(self._library_seen(library)) for library in self.libraries] if self.allowed_imports else [],
         }
         if self.isolation.level == Level.LANDLOCK:
             readable = [*(str(library.path) for library in self.libraries),
                         *(str(self.folders[name]) for name in ("grader", "expose", "submission"))]
+            listable = [*_runtime_folders(self.hidden), *dict.fromkeys(str(library.site) for library in self.libraries)]
             settings["landlock"] = {"readable": readable, "writable": [str(self.folders["scratch"])],
-                                    "runnable": _runtime_files(self.hidden), "listable": _runtime_folders(self.hidden)}
+                                    "runnable": _runtime_files(self.hidden), "listable": listable}
         return settings
+
+    def _library_seen(self, library: view.Library) -> Path:
+        """Where the worker sees an installed library's files."""
+        if self.isolation.level == Level.NAMESPACES:
+            return bubblewrap.SITE / library.name
+        return library.path
 
     def _seen(self, folder: Path) -> Path:
         """Where the worker sees one of the sandbox's folders."""

@@ -83,9 +83,10 @@ FILE_EVENTS = frozenset({"os.remove", "os.rename", "os.replace", "os.rmdir", "os
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 
 
-def install_guard(workdir: Path) -> None:
+def install_guard(workdir: Path, native: list[str] = ()) -> None:
     """An audit hook (it cannot be removed) refusing what could reach outside the sandbox.
-    `_posixsubprocess.fork_exec` starts processes without an audit event: it is replaced."""
+    `_posixsubprocess.fork_exec` starts processes without an audit event: it is replaced.
+    Native code may be loaded from the `native` folders only (an allowed library's own)."""
     import _posixsubprocess
 
     def fork_exec(*args: Any, **kwargs: Any) -> None:
@@ -109,7 +110,9 @@ def install_guard(workdir: Path) -> None:
         if event in SIGNAL_EVENTS:
             raise ForbiddenOperationError("signal", event)
         if event in NATIVE_EVENTS:
-            raise ForbiddenOperationError("native", str(args[-1]) if args else event)
+            target = str(args[0]) if args else ""
+            if not (event == "ctypes.dlopen" and native and target.startswith(tuple(native))):
+                raise ForbiddenOperationError("native", str(args[-1]) if args else event)
         if event in LIMIT_EVENTS and sys._getframe(1).f_code is not allowed_caller:
             raise ForbiddenOperationError("limits", event)
         if event in NETWORK_EVENTS:
@@ -404,12 +407,17 @@ def main(argv: list[str]) -> None:
         settings, _ = protocol.read_frame(requests)
     except protocol.ChannelClosed:
         return
+    for name in settings.get("preload", []):  # an exercise's allowed libraries, loaded by the kit
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the student's own import will say what is wrong
+            pass
     worker = Worker(settings)  # before the memory limit: its reserve is not the student's
     address_space()  # open /proc/self/statm while it can be
     limit = confine(settings, worker)
     if limit:  # leave a quarter of the budget free for the next requests
         worker.crowded_at = limit - worker.limits.memory_mb * 1024 * 1024 // 4
-    install_guard(Path.cwd())
+    install_guard(Path.cwd(), [folder.rstrip("/") + "/" for folder in settings.get("native", [])])
     protocol.write_frame(answers, {"ok": True, "pid": os.getpid()})
     worker.serve(requests, answers)
 
