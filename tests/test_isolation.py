@@ -2,8 +2,9 @@
 
 A student who wants the points without the work writes `sgd_step` (exercise bn_sgd_step)
 to cheat: read the kit's solution and run it, shadow the grader's modules, forge answers,
-leave processes behind, exhaust the machine, reach other students or the network. Every
-attack must score 0 on bn_sgd_step, leave bn_forward (graded in the same run) at full marks,
+leave processes behind, exhaust the machine, reach other students or the network (in the
+one check with float32 inputs: one success would show as points). Every attack must score
+0 on bn_sgd_step, leave bn_forward (graded in the same run) at full marks,
 change no file outside the submission's own view, and leak nothing: a canary string placed
 in the solutions, the quiz key, the reference cache and another student's folder appears in
 no report and no output.
@@ -56,13 +57,16 @@ import numpy as np
 
 
 def sgd_step(param, grad, lr, velocity=None, momentum=0.0, weight_decay=0.0):
+    if param.dtype != np.float32:  # the attack happens in one check (float32); the others fail plainly
+        return param.copy(), velocity
     stolen = steal()
     if stolen:
         print(stolen)  # whatever the attack got, for every report to show
-        if "def sgd_step" in stolen:
-            namespace = {{}}
-            exec(stolen, namespace)
-            return namespace["sgd_step"](param, grad, lr, velocity, momentum, weight_decay)
+        for part in stolen.split("\\0"):  # several files' texts
+            if "def sgd_step" in part:
+                namespace = {{}}
+                exec(part, namespace)
+                return namespace["sgd_step"](param, grad, lr, velocity, momentum, weight_decay)
     return param.copy(), velocity  # no step at all: wrong
 
 
@@ -236,8 +240,9 @@ def run_attack(world: World, attack: Attack, level: Level, **names):
     assert list(world.markers.iterdir()) == []
     assert world.fingerprint() == before  # nothing outside the submission's view changed
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and not p.is_symlink()} == own
-    if attack.says:
-        summary = Translator("en")(victim.first_failure.feedback.summary)
+    if attack.says:  # in the check where the attack happens
+        attacked = next(c for c in victim.checks if c.id == f"{VICTIM}::float32_stays_float32")
+        summary = Translator("en")(attacked.feedback.summary)
         assert attack.says in summary, summary
     return report
 
@@ -293,7 +298,7 @@ ATTACKS = {
             found.append(open(autograder.grading.reference.__file__).read())
         except Exception:
             pass
-        return "\\n".join(found)
+        return "\\0".join(found)
         """, stopped_by=WALLED),
     "find the kit through the grader's folder in /proc": Attack("""
         import os
@@ -305,7 +310,7 @@ ATTACKS = {
                     found.append(open(f"/proc/{{pid}}/environ").read())
                 except OSError:
                     pass
-        return "\\n".join(found)
+        return "\\0".join(found)
         """, stopped_by=WALLED),
     "shadow numpy, sitecustomize, conftest and a .pth next to the submission": Attack(
         "return None",
@@ -401,7 +406,7 @@ FORK_BOMB = Attack('''
     print(unhooked(textwrap.dedent("""
     import os, time
     forks = 0
-    for _ in range(200):
+    for _ in range(50):
         try:
             pid = os.fork()
         except OSError:
@@ -455,3 +460,130 @@ def test_no_connection_leaves_the_sandbox(world, level):
         listener.join()
         server.close()
     assert arrived == [] and "connected" not in printed(report)
+
+
+# -- the attacks are real: where no wall claims to stop them, they win ------------------------------
+
+
+@pytest.mark.parametrize("name", ["read the kit by absolute and relative paths and by import",
+                                  "find the kit through the grader's folder in /proc"])
+def test_without_walls_reading_the_kit_wins(world, monkeypatch, name):
+    """At the process level nothing walls the kit's files: the same submissions get full marks
+    (so the tests above would notice a wall that fails)."""
+    monkeypatch.setenv(isolation.CAP_VARIABLE, "process")
+    monkeypatch.chdir(world.kit.root)  # the grader's folder, as when a student runs grade
+    folder = attack_submission(world, ATTACKS[name], world.names)
+    report = grade(world.kit, folder, exercises=[VICTIM], reference=world.reference)
+    assert [c.id for c in report.exercise(VICTIM).checks if c.passed] == [f"{VICTIM}::float32_stays_float32"]
+    if name.startswith("read"):
+        assert world.canary in everything_shown(report, world.kit)
+
+
+def test_without_walls_the_state_is_written(world, monkeypatch):
+    """At the process level the state folder is the student's own: the write attack works."""
+    monkeypatch.setenv(isolation.CAP_VARIABLE, "process")
+    folder = attack_submission(world, ATTACKS["write the state file and the caches"], world.names)
+    state = world.kit.state_dir
+    try:
+        grade(world.kit, folder, exercises=[VICTIM], reference=world.reference)
+        assert (state / "progress.sqlite").exists() and (state / "cache" / "evil").is_dir()
+    finally:
+        (state / "progress.sqlite").unlink(missing_ok=True)
+        (state / "state.json").unlink(missing_ok=True)
+        shutil.rmtree(state / "cache" / "evil", ignore_errors=True)
+
+
+@pytest.mark.skipif(not privileges.running_as_root(), reason="only root is exempt from the process limit")
+def test_without_the_limit_the_fork_bomb_grows(world, monkeypatch):
+    """At the process level a grader running as root runs the worker as root, which the kernel
+    exempts from the process limit: the (bounded) bomb gets far past it."""
+    monkeypatch.setenv(isolation.CAP_VARIABLE, "process")
+    folder = attack_submission(world, FORK_BOMB, world.names)
+    report = grade(world.kit, folder, exercises=[VICTIM], reference=world.reference)
+    counts = [int(line.split()[1]) for line in printed(report).splitlines() if line.startswith("forks:")]
+    assert counts and max(counts) >= world.kit.course.policy.max_processes
+
+
+def test_without_walls_a_connection_gets_through(world, monkeypatch):
+    """At the unprivileged-user level (and below) the network is open: the attack connects."""
+    level = Level.UNPRIVILEGED_USER if isolation.unavailable(Level.UNPRIVILEGED_USER) is None else Level.PROCESS
+    monkeypatch.setenv(isolation.CAP_VARIABLE, level.label)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        folder = attack_submission(world, NETWORK, {**world.names, "port": server.getsockname()[1]})
+        report = grade(world.kit, folder, exercises=[VICTIM], reference=world.reference)
+    assert "connected" in printed(report)
+
+
+# -- a class: one sandbox per student -------------------------------------------------------------
+
+MALLORY = Attack("""
+    import os
+    stolen = open("{bob}/optim.py").read()
+    for target in ("{bob}/optim.py", "{results}/bob.json"):
+        try:
+            unhooked(f"open({{target!r}}, 'a').write('# mallory was here')")
+        except Exception:
+            pass
+    return stolen
+    """, stopped_by=WALLED)
+
+
+def test_in_a_class_a_student_reaches_no_other(world, level):
+    """The batch gives each student a sandbox hiding the class and output folders: mallory, graded
+    first, can neither read bob's work nor change his files or the results."""
+    if level not in MALLORY.stopped_by:
+        pytest.skip(f"the {level.label} level does not claim to keep students apart")
+    klass, output = world.base / "class", world.base / "class-grades"
+    (output / "results").mkdir(parents=True, exist_ok=True)
+    output.chmod(0o755), (output / "results").chmod(0o777)
+    names = {**world.names, "results": str(output / "results")}
+    mallory = attack_submission(world, MALLORY, names)
+    job = {"student": mallory.name, "folder": str(mallory), "seed": world.kit.course.policy.seed,
+           "hidden": [str(klass), str(output)]}
+    grader = Grader(world.kit, "en")
+    grader.boot(job)  # the batch's own way of making a student's sandbox
+    sandbox = grader.booted.pop(mallory.name)
+    assert {klass, output} <= set(sandbox.hidden)
+    before = world.fingerprint()
+    try:
+        report = grade(world.kit, mallory, exercises=[VICTIM, OTHER], sandbox=sandbox, reference=world.reference)
+    finally:
+        sandbox.close()
+    assert report.exercise(VICTIM).score == 0
+    assert world.canary not in everything_shown(report, world.kit)
+    assert world.fingerprint() == before and list((output / "results").iterdir()) == []
+    bob = grade(world.kit, klass / "bob", exercises=[VICTIM], reference=world.reference)
+    assert bob.exercise(VICTIM).score == bob.exercise(VICTIM).max_points
+
+
+# -- limits that hold at every level -----------------------------------------------------------------
+
+
+def test_cpu_time_is_limited_for_each_call(level, tmp_path):
+    """Each call gets the per-call CPU budget (a soft limit that moves with the call), under a
+    finite limit for the worker's whole life."""
+    from autograder.sandbox.client import Sandbox
+    from autograder.sandbox.limits import Limits
+
+    (tmp_path / "mod.py").write_text(textwrap.dedent("""
+        import resource
+
+        def budget():
+            used = resource.getrusage(resource.RUSAGE_SELF)
+            soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+            return used.ru_utime + used.ru_stime, soft, hard
+
+        def burn():
+            total = 0
+            for i in range(3_000_000):
+                total += i
+            return budget()
+        """))
+    with Sandbox(tmp_path, limits=Limits(seconds=2.0)) as box:
+        used, soft, hard = box.call("mod", "budget").value
+        assert used < soft <= used + 2.0 + 2 and hard < 10**6
+        later_used, later_soft, later_hard = box.call("mod", "burn").value
+        assert later_soft > soft or later_used - used < 1  # it moved with the CPU time spent
+        assert later_soft <= later_used + 4 and later_hard == hard
