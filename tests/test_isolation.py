@@ -587,3 +587,124 @@ def test_cpu_time_is_limited_for_each_call(level, tmp_path):
         later_used, later_soft, later_hard = box.call("mod", "burn").value
         assert later_soft > soft or later_used - used < 1  # it moved with the CPU time spent
         assert later_soft <= later_used + 4 and later_hard == hard
+
+
+# -- what other wings build on: exposed kit files and allowed imports --------------------------------
+
+DRIVER = """
+def run(function, x):
+    return function(x) * 2
+"""
+
+
+def test_exposed_kit_files_are_importable_read_only_and_alone(level, tmp_path):
+    """`expose`: a kit file and a kit package are importable by the worker (ahead of a student
+    file of the same name), cannot be changed, and their folder's other files stay hidden."""
+    from autograder.sandbox.client import Forbidden, Sandbox
+    from autograder.sandbox.limits import Limits
+
+    kit = tmp_path / "kit"
+    (kit / "lab").mkdir(parents=True)
+    (kit / "driver.py").write_text(DRIVER)
+    (kit / "lab" / "__init__.py").write_text("SCALE = 3\n")
+    (kit / "secret.py").write_text("ANSWER = 42\n")
+    student = tmp_path / "student"
+    student.mkdir()
+    (student / "driver.py").write_text("def run(function, x):\n    return 'the student wins'\n")
+    (student / "mod.py").write_text(textwrap.dedent(f"""
+        import driver, lab
+
+        def double(x):
+            return x + x
+
+        def use(x):
+            return driver.run(double, x) * lab.SCALE
+
+        def peek():
+            try:
+                return open({str(kit / "secret.py")!r}).read()
+            except OSError:
+                return "hidden"
+
+        def change():
+            with open(driver.__file__, "a") as handle:
+                handle.write("# changed")
+        """))
+    for path in [tmp_path, *tmp_path.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    with Sandbox(student, limits=Limits(seconds=5), expose=[kit / "driver.py", kit / "lab"], hidden=[kit]) as box:
+        assert box.call("mod", "use", (1.5,)).value == 1.5 * 2 * 2 * 3
+        with pytest.raises(Forbidden):
+            box.call("mod", "change")
+        if level in WALLED:
+            assert box.call("mod", "peek").value == "hidden"
+    assert (kit / "driver.py").read_text() == DRIVER
+
+
+def test_allowed_imports_lift_a_library_for_one_exercise_only(level, tmp_path, reference):
+    """course.yml's ``allowed_imports`` (here PyYAML for bn_sgd_step): that exercise imports it in
+    a worker of its own whose view holds it; bn_forward, in another file, may not."""
+    course_file = copy_kit(tmp_path / "kit")
+    text = course_file.read_text()
+    text = text.replace("forbidden_imports: [torch, tensorflow, jax]", "forbidden_imports: [torch, tensorflow, jax, yaml]")
+    text = text.replace("    checks: bn_sgd_step\n", "    checks: bn_sgd_step\n    allowed_imports: [yaml]\n")
+    course_file.write_text(text)
+    kit = Kit.locate(course_file)
+    assert kit.course.exercise(VICTIM).allowed_imports == ["yaml"]
+    folder = tmp_path / "student"
+    folder.mkdir()
+    for path in SOLUTIONS.glob("*.py"):
+        shutil.copy(path, folder / path.name)
+    uses_yaml = "import yaml\n\nCONFIG = yaml.safe_load('lr: 0.1')\n\n"
+    for name in ("optim.py", "batchnorm.py"):
+        (folder / name).write_text(uses_yaml + (SOLUTIONS / name).read_text())
+    report = grade(kit, folder, exercises=[OTHER, VICTIM], reference=reference)
+    assert report.exercise(VICTIM).score == report.exercise(VICTIM).max_points
+    failing = report.exercise(OTHER).first_failure
+    assert failing.feedback.stage == "forbidden"
+    assert Translator("en")(failing.feedback.summary).startswith("batchnorm.py imports yaml (line 1)")
+
+
+# -- the weakest level: self-study only ----------------------------------------------------------------
+
+
+@pytest.fixture
+def process_only(monkeypatch):
+    monkeypatch.setenv(isolation.CAP_VARIABLE, "process")
+
+
+@pytest.mark.parametrize("language, words", [("en", "will not grade"), ("es", "no corrige")])
+def test_grade_batch_refuses_process_only_isolation_unless_told(process_only, tmp_path, capsys, language, words):
+    from autograder.cli import main
+
+    (tmp_path / "class").mkdir()
+    assert main(["batch", str(tmp_path / "class"), "--lang", language, "--course", str(ROOT / "course.yml")]) == 2
+    error = capsys.readouterr().err
+    assert words in error and "--allow-weak-isolation" in error and len(error.strip().splitlines()) == 1
+    assert main(["batch", str(tmp_path / "class"), "--allow-weak-isolation", "--course", str(ROOT / "course.yml")]) == 2
+    assert "--allow-weak-isolation" not in capsys.readouterr().err  # refused for another reason: no students
+
+
+def test_the_gradescope_runner_refuses_process_only_isolation_unless_told(process_only, tmp_path, monkeypatch):
+    from autograder.instructor import gradescope
+
+    monkeypatch.setenv("GRADE_COURSE", str(ROOT / "course.yml"))
+    (tmp_path / "submission").mkdir()
+    gradescope.main(["--root", str(tmp_path), "--lang", "en"])
+    results = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert results["score"] == 0 and "will not grade" in results["output"] and results["tests"] == []
+    assert gradescope._too_weak(True) is False
+    zip_path = gradescope.build_zip(Kit.locate(ROOT / "course.yml"), tmp_path / "autograder.zip",
+                                    allow_weak_isolation=True)
+    import zipfile
+
+    with zipfile.ZipFile(zip_path) as archive:
+        assert "--allow-weak-isolation" in archive.read("run_autograder").decode()
+
+
+def test_self_study_grades_at_any_level_and_says_which(process_only, capsys):
+    from autograder.cli import main
+
+    main(["bn_sgd_step", "--solutions", "--course", str(ROOT / "course.yml"), "--lang", "es"])
+    out = capsys.readouterr().out
+    assert "Aislamiento: solo límites del proceso" in " ".join(out.split())
