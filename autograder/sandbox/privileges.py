@@ -16,7 +16,6 @@ the files' owners.
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 from pathlib import Path
 
@@ -32,7 +31,7 @@ def running_as_root() -> bool:
 
 def worker_user() -> int:
     """A fresh user (and group) id for one worker."""
-    return FIRST_UID + secrets.randbelow(UID_RANGE)
+    return FIRST_UID + int.from_bytes(os.urandom(4), "big") % UID_RANGE
 
 
 def grant_traverse(paths) -> None:

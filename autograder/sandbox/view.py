@@ -17,7 +17,6 @@ and nothing else; the unprivileged user gets traverse rights along it (`privileg
 from __future__ import annotations
 
 import functools
-import importlib.metadata as metadata
 import os
 import site
 import sys
@@ -76,6 +75,8 @@ def off_runtime() -> tuple[Path, ...]:
 def library_roots(names: tuple[str, ...]) -> tuple[Library, ...]:
     """The installed entries of the distributions providing the import `names`, and of every
     distribution they require (installed ones; optional extras are not followed)."""
+    from importlib import metadata
+
     found: dict[tuple[Path, str], Library] = {}
     pending = [dist for name in names for dist in _distributions_of(name)]
     seen: set[str] = set()
@@ -86,9 +87,8 @@ def library_roots(names: tuple[str, ...]) -> tuple[Library, ...]:
             continue
         seen.add(key)
         base = Path(dist.locate_file("")).resolve()
-        for file in dist.files or ():
-            first = Path(file).parts[0] if Path(file).parts else ""
-            if first and first != ".." and (base / first).exists():
+        for first in _top_levels(dist):
+            if first != ".." and (base / first).exists():
                 found.setdefault((base, first), Library(base, first))
         for requirement in _requirements(dist):
             try:
@@ -98,23 +98,34 @@ def library_roots(names: tuple[str, ...]) -> tuple[Library, ...]:
     return tuple(found.values())
 
 
-def _distributions_of(name: str) -> list[metadata.Distribution]:
-    """The installed distributions that provide the top-level import `name`."""
+def _top_levels(dist) -> set[str]:
+    """The first path component of every installed file of `dist` (from its RECORD, read as
+    text: NumPy's lists a thousand files)."""
+    record = dist.read_text("RECORD") or ""
+    return {line.split(",", 1)[0].split("/", 1)[0] for line in record.splitlines() if line.strip()}
+
+
+def _distributions_of(name: str) -> list:
+    """The installed distributions (importlib.metadata) that provide the top-level import `name`."""
+    from importlib import metadata
+
     try:
         dist = metadata.distribution(name)  # the common case: the same name (numpy, torch)
-        if any(Path(f).parts[:1] in ((name,), (f"{name}.py",)) for f in dist.files or ()):
+        if {name, f"{name}.py"} & _top_levels(dist):
             return [dist]
     except metadata.PackageNotFoundError:
         pass
     return [metadata.distribution(d) for d in metadata.packages_distributions().get(name, [])]
 
 
-def _requirements(dist: metadata.Distribution) -> list[str]:
+def _requirements(dist) -> list[str]:
     """Names of what `dist` requires on this platform (extras left out)."""
+    if not dist.requires:
+        return []
     from packaging.requirements import InvalidRequirement, Requirement
 
     names = []
-    for line in dist.requires or ():
+    for line in dist.requires:
         try:
             requirement = Requirement(line)
         except InvalidRequirement:
