@@ -771,7 +771,7 @@ def test_the_copy_refuses_links_and_oversized_files_and_says_why(sandbox, tmp_pa
         with pytest.raises(ImportFailed) as error:
             box.call(name, "f")
         assert error.value.detail["refused"]["reason"] == reason
-    assert sorted(p.name for p in Path(box.folders["submission"]).iterdir()) == ["mod.py"]
+    assert sorted(p.name for p in box.confinement.folders["submission"].iterdir()) == ["mod.py"]
 
 
 def test_the_copy_is_taken_once_from_what_the_folder_holds_then(sandbox):

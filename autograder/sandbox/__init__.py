@@ -4,6 +4,8 @@
   one call at a time under a time limit, turns every way it can fail into a `StudentError`.
   Its docstring documents the two interfaces other wings build on: per-exercise
   ``allowed_imports`` and ``expose`` (kit files the worker may import).
+- `confinement`: one sandbox's folders (the copies its worker sees), level, user, command line
+  and first settings.
 - `isolation`: the isolation levels (namespaces, landlock, unprivileged_user, process), which
   one works here, and what each protects (stated in every report).
 - `view`: which files the worker may see (the runtime, NumPy, allowed libraries).

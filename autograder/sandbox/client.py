@@ -52,30 +52,22 @@ Errors, all raised by `Sandbox.call`::
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import os
 import secrets
 import select
-import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from autograder.kit import PACKAGE_DIR, Kit
-from autograder.sandbox import bubblewrap, privileges, protocol, snapshot, view
-from autograder.sandbox.isolation import Isolation, Level, SandboxError, detect
+from autograder.sandbox import protocol
+from autograder.sandbox.confinement import Confinement
+from autograder.sandbox.isolation import Isolation, SandboxError
 from autograder.sandbox.limits import Limits
 
-SANDBOX_DIR = Path(__file__).resolve().parent
-WORKER_MODULES = ("worker.py", "protocol.py", "limits.py", "landlock_rules.py")
-PYTHON_FLAGS = ["-I", "-S", "-B", "-u"]
-BOOT = "import sys; sys.path[:0] = {paths!r}; from autograder.sandbox.worker import main; main(sys.argv)"
 START_TIMEOUT = 60.0
 TAIL_BYTES = 64 * 1024  # where a crash dump is looked for in the output
 
@@ -221,21 +213,11 @@ class Sandbox:
     ) -> None:
         self.directory = Path(directory).resolve()
         self.limits = limits
-        self.allowed_imports = tuple(allowed_imports)
-        self.forbidden = [name for name in forbidden if name not in self.allowed_imports]
+        allowed = tuple(allowed_imports)
         self.hidden = tuple(dict.fromkeys(Path(p).resolve() for p in (*hidden, self.directory)))
-        self.workdir = tempfile.TemporaryDirectory(prefix="grade-worker-")
-        root = Path(self.workdir.name)
-        self.folders = {name: root / name for name in ("grader", "expose", "submission", "scratch")}
-        for folder in self.folders.values():
-            folder.mkdir()
-        _copy_worker(self.folders["grader"])
-        for path in expose:
-            _copy_exposed(Path(path), self.folders["expose"])
-        self.capture = os.open(root / "output", os.O_RDWR | os.O_CREAT | os.O_APPEND)
-        self.isolation: Isolation | None = None  # known once the first worker starts
-        self.uid: int | None = None  # the worker's own user, when the grader runs as root
-        self.refused: dict[str, dict] | None = None  # by module, once the copy is taken
+        self.confinement = Confinement(self.directory, limits, forbidden=[n for n in forbidden if n not in allowed],
+                                       hidden=self.hidden, expose=list(expose), allowed_imports=allowed)
+        self.capture = os.open(self.confinement.root / "output", os.O_RDWR | os.O_CREAT | os.O_APPEND)
         self.process: subprocess.Popen | None = None
         self.ready = False
         self.next_call_id = 0
@@ -258,6 +240,11 @@ class Sandbox:
                    allowed_imports=allowed_imports)
 
     @property
+    def isolation(self) -> Isolation | None:
+        """The level the workers run at (None before the first one starts)."""
+        return self.confinement.isolation
+
+    @property
     def seconds(self) -> float:
         return self.limits.seconds
 
@@ -271,109 +258,28 @@ class Sandbox:
         """Start the worker now (returns at once; the first call waits for it to be ready)."""
         if self.process is not None:
             return
-        if self.isolation is None:
-            self._prepare()
-        _empty(self.folders["scratch"])  # every worker starts with an empty scratch folder
+        confinement = self.confinement
+        confinement.prepare()
+        confinement.fresh_scratch()
         request_read, self.requests = os.pipe()
         self.answers, answer_write = os.pipe()
         os.set_blocking(self.requests, False)  # sending a request never blocks past its deadline
-        scratch = str(self._seen(self.folders["scratch"]))
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "LANG": "C.UTF-8",
-            "HOME": scratch,
-            "TMPDIR": scratch,
-            "OPENBLAS_NUM_THREADS": "1",
-            "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-        }
-        user = {} if self.uid is None else {"user": self.uid, "group": self.uid, "extra_groups": []}
         self.process = subprocess.Popen(
-            self._command(str(request_read), str(answer_write)),
+            confinement.command(str(request_read), str(answer_write)),
             pass_fds=(request_read, answer_write),
             stdin=subprocess.DEVNULL,
             stdout=self.capture,
             stderr=self.capture,
-            cwd=self.folders["scratch"],
-            env=env,
+            cwd=confinement.folders["scratch"],
+            env=confinement.environment(),
             start_new_session=True,
-            **user,
+            **confinement.user(),
         )
         os.close(request_read)
         os.close(answer_write)
-        protocol.write_frame(self.requests, self._settings())
+        protocol.write_frame(self.requests, confinement.settings())
         self.ready = False
         self.first_call_id = self.next_call_id + 1
-
-    def _prepare(self) -> None:
-        """Choose the isolation level and, for a grader running as root, the worker's user."""
-        self.isolation = detect()
-        self.libraries = view.library_roots(("numpy", *self.allowed_imports))
-        if self.isolation.dropped_user:
-            root = Path(self.workdir.name)
-            self.uid = privileges.worker_user()
-            needed = [*view.runtime_roots(), *(library.path for library in self.libraries), root]
-            privileges.grant_traverse(needed)
-            if self.isolation.level == Level.UNPRIVILEGED_USER:
-                privileges.withhold(self.hidden, [*needed, *(library.site for library in self.libraries)])
-            privileges.hand_over(root, self.uid)
-
-    def _command(self, request_fd: str, answer_fd: str) -> list[str]:
-        """How the worker is started at this isolation level."""
-        if self.isolation.level == Level.NAMESPACES:
-            boot = BOOT.format(paths=[str(bubblewrap.GRADER), str(bubblewrap.SITE)])
-            argv = [str(view.interpreter()), *PYTHON_FLAGS, "-c", boot, request_fd, answer_fd]
-            folders = {self.folders[name]: self._seen(self.folders[name]) for name in ("grader", "expose", "submission")}
-            return bubblewrap.command(bubblewrap.executable(), argv, hidden=self.hidden, libraries=self.libraries,
-                                      folders=folders, scratch_bytes=self.limits.scratch_bytes)
-        sites = [library.site for library in self.libraries]
-        if self.isolation.level == Level.LANDLOCK:
-            sites.append(_site_of("landlockpy"))
-        paths = [str(self.folders["grader"]), *dict.fromkeys(str(site) for site in sites if site)]
-        python = sys.executable if self.isolation.level == Level.PROCESS else str(view.interpreter())
-        return [python, *PYTHON_FLAGS, "-c", BOOT.format(paths=paths), request_fd, answer_fd]
-
-    def _settings(self) -> dict:
-        """The worker's first request: where to import from, what to refuse, its limits."""
-        settings = {
-            "op": "init",
-            "directory": str(self._seen(self.folders["submission"])),
-            "paths": [str(self._seen(self.folders[name])) for name in ("expose", "submission")],
-            "forbidden": self.forbidden,
-            "limits": self.limits.to_wire(),
-            "preload": list(self.allowed_imports),
-            "native": [str(self._library_seen(library)) for library in self.libraries] if self.allowed_imports else [],
-        }
-        if self.isolation.level == Level.LANDLOCK:
-            readable = [*(str(library.path) for library in self.libraries),
-                        *(str(self.folders[name]) for name in ("grader", "expose", "submission"))]
-            listable = [*_runtime_folders(self.hidden), *dict.fromkeys(str(library.site) for library in self.libraries)]
-            settings["landlock"] = {"readable": readable, "writable": [str(self.folders["scratch"])],
-                                    "runnable": _runtime_files(self.hidden), "listable": listable}
-        return settings
-
-    def _library_seen(self, library: view.Library) -> Path:
-        """Where the worker sees an installed library's files."""
-        if self.isolation.level == Level.NAMESPACES:
-            return bubblewrap.SITE / library.name
-        return library.path
-
-    def _seen(self, folder: Path) -> Path:
-        """Where the worker sees one of the sandbox's folders."""
-        if self.isolation is not None and self.isolation.level == Level.NAMESPACES:
-            return {"grader": bubblewrap.GRADER, "expose": bubblewrap.EXPOSE, "submission": bubblewrap.SUBMISSION,
-                    "scratch": bubblewrap.SCRATCH}[folder.name]
-        return folder
-
-    def take_snapshot(self) -> None:
-        """Copy the submission for the worker (once: a restarted worker sees the same files)."""
-        if self.refused is not None:
-            return
-        try:
-            refusals = snapshot.take(self.directory, self.folders["submission"], self.limits.max_file_bytes)
-        except OSError:  # no such folder: every import then says the file is missing
-            refusals = []
-        self.refused = snapshot.refused_modules(refusals)
 
     def _ensure_ready(self) -> None:
         if self.process is not None and self.ready and not self._healthy():
@@ -421,7 +327,7 @@ class Sandbox:
             os.close(self.capture)
         except OSError:
             pass
-        self.workdir.cleanup()
+        self.confinement.cleanup()
 
     def __enter__(self) -> "Sandbox":
         self.start()
@@ -459,7 +365,7 @@ class Sandbox:
         def fallback(value: Any) -> dict:
             return _argument(value, refs)
 
-        self.take_snapshot()
+        refused = self.confinement.take_snapshot()
         request = {
             "op": "call", "module": module, "function": function, "echo_args": echo_args,
             "args": protocol.encode(list(args), blobs, fallback=fallback),
@@ -474,7 +380,7 @@ class Sandbox:
         if module not in self.loaded:
             # Import first, as a request of its own: a hang or crash there is the module's fault
             # (all its functions fail fast), one in the call is only this function's.
-            import_request = {"op": "import", "module": module, "refused": self.refused}
+            import_request = {"op": "import", "module": module, "refused": refused}
             try:
                 header, _, _ = self._send(import_request, [], module, function, importing=True)
                 self._answer(module, function, header, [], importing=True)
@@ -517,26 +423,12 @@ class Sandbox:
             self.stop()
             detail = {"protocol": str(error), "importing": importing}
             raise self._error(Crashed, module, function, detail) from None
-        written = self._scratch_bytes()
+        written = self.confinement.scratch_bytes()
         if written > self.limits.scratch_bytes:  # only outside the namespace sandbox's tmpfs
             self.stop()
             raise self._error(Exceeded, module, function, {"limit": "scratch", "megabytes": self.limits.scratch_mb,
                                                            "written": written, "importing": importing})
         return answer
-
-    def _scratch_bytes(self) -> int:
-        """Bytes in the worker's scratch folder (0 in the namespace sandbox: there the tmpfs's
-        own size is the limit)."""
-        if self.isolation.level == Level.NAMESPACES:
-            return 0
-        total = 0
-        for folder, _, files in os.walk(self.folders["scratch"]):
-            for name in files:
-                try:
-                    total += os.lstat(os.path.join(folder, name)).st_size
-                except OSError:
-                    pass
-        return total
 
     def _answer(self, module: str, function: str, header: dict, blobs: list[bytes], *,
                 importing: bool = False, call_id: int = 0) -> Call:
@@ -589,7 +481,7 @@ class Sandbox:
 
     def _status(self, returncode: int) -> int:
         """The worker's exit status: bubblewrap passes a death by signal N on as 128 + N."""
-        if self.isolation.level == Level.NAMESPACES and 128 < returncode <= 128 + 64:
+        if self.confinement.namespaced and 128 < returncode <= 128 + 64:
             return 128 - returncode
         return returncode
 
@@ -601,7 +493,7 @@ class Sandbox:
             returncode = None
         self.stop()
         detail = {**_exit_detail(returncode), "importing": importing, "seconds": self.seconds}
-        seen = self._seen(self.folders["submission"])
+        seen = self.confinement.seen("submission")
         detail["frames"] = faulthandler_frames(self._read_output(TAIL_BYTES, tail=True)[0], seen)
         return self._error(Crashed, module, function, detail)
 
@@ -617,7 +509,7 @@ class Sandbox:
     def _localize(self, detail: dict) -> dict:
         """`detail` with the files the worker named in its copy of the submission named in
         the submission itself (what the student knows)."""
-        seen = self._seen(self.folders["submission"])
+        seen = self.confinement.seen("submission")
 
         def local(file: Any) -> Any:
             if isinstance(file, str) and Path(file).is_relative_to(seen):
@@ -638,53 +530,6 @@ class Sandbox:
         size = os.fstat(self.capture).st_size
         data = os.pread(self.capture, min(size, limit), max(size - limit, 0) if tail else 0)
         return data.decode("utf-8", errors="replace"), size
-
-
-def _copy_worker(folder: Path) -> None:
-    """The worker's own modules, and nothing else of the kit, as a package in `folder`."""
-    package = folder / "autograder" / "sandbox"
-    package.mkdir(parents=True)
-    (folder / "autograder" / "__init__.py").write_text("")
-    (package / "__init__.py").write_text("")
-    for name in WORKER_MODULES:
-        shutil.copyfile(SANDBOX_DIR / name, package / name)
-
-
-def _copy_exposed(path: Path, folder: Path) -> None:
-    """One exposed kit file, or package folder (without caches), into `folder`."""
-    if path.is_dir():
-        shutil.copytree(path, folder / path.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    else:
-        shutil.copyfile(path, folder / path.name)
-
-
-def _empty(folder: Path) -> None:
-    for entry in list(folder.iterdir()):
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            entry.unlink(missing_ok=True)
-
-
-def _site_of(module: str) -> Path | None:
-    """The folder an installed top-level module is imported from."""
-    spec = importlib.util.find_spec(module)
-    if spec is None or spec.origin is None:
-        return None
-    origin = Path(spec.origin)
-    return origin.parent.parent if origin.name == "__init__.py" else origin.parent
-
-
-@lru_cache(maxsize=8)
-def _runtime_files(hidden: tuple[Path, ...]) -> tuple[str, ...]:
-    """What the runtime roots show once every folder the worker must not see is carved out."""
-    return tuple(str(p) for p in view.split(view.runtime_roots(), [*view.off_runtime(), *hidden]))
-
-
-@lru_cache(maxsize=8)
-def _runtime_folders(hidden: tuple[Path, ...]) -> tuple[str, ...]:
-    """The folders `_runtime_files` opened up, to be listed."""
-    return tuple(str(p) for p in view.carved(view.runtime_roots(), [*view.off_runtime(), *hidden]))
 
 
 def kill_tree(root: int) -> None:
