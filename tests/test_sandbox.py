@@ -832,3 +832,26 @@ def test_the_level_is_capped_by_the_environment_and_a_bad_cap_is_an_error(monkey
     monkeypatch.delenv(isolation.CAP_VARIABLE)
     strongest = isolation.detect().level
     assert all(isolation.unavailable(level) is not None for level in isolation.Level if level > strongest)
+
+
+def test_withholding_the_kit_keeps_only_the_way_to_what_the_worker_needs(tmp_path):
+    """The unprivileged-user level: other users lose every right on the kit's folders but the
+    traverse bit on the way to the runtime it holds (a virtual environment inside the kit)."""
+    from autograder.sandbox import privileges
+
+    kit = tmp_path / "kit"
+    numpy = kit / ".venv" / "lib" / "site-packages" / "numpy"
+    for folder in (numpy, kit / "solutions", kit / ".venv" / "lib" / "site-packages" / "torch"):
+        folder.mkdir(parents=True)
+    (kit / "quiz.yml").write_text("key")
+    for path in [kit, *kit.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    privileges.withhold([kit, kit / ".grade"], [numpy])
+
+    def others(path):
+        return oct(path.stat().st_mode & 0o007)
+
+    assert others(kit) == others(kit / ".venv") == others(kit / ".venv" / "lib" / "site-packages") == "0o1"
+    assert others(kit / "solutions") == others(kit / "quiz.yml") == others(kit / ".grade") == "0o0"
+    assert others(kit / ".venv" / "lib" / "site-packages" / "torch") == "0o0"
+    assert others(numpy) == "0o5"

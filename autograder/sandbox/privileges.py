@@ -51,10 +51,15 @@ def grant_traverse(paths) -> None:
 
 def withhold(hidden, keep) -> None:
     """Remove other users' access to each `hidden` folder, except the way through to the
-    `keep` paths inside it (the folders on the way keep ``o+x``; everything else loses all)."""
-    keep = [Path(k) for k in keep]
+    `keep` paths inside it (the folders on the way keep ``o+x``; everything else loses all).
+    A hidden folder that does not exist yet inside another one (the state folder inside the
+    kit) is made now, closed: made later inside a passable folder, it would be open to all."""
+    keep, hidden = [Path(k) for k in keep], [Path(h) for h in hidden]
     for folder in hidden:
-        _withhold(Path(folder), keep)
+        if not folder.exists() and any(other in folder.parents for other in hidden):
+            folder.mkdir(mode=0o700, parents=True)
+    for folder in hidden:
+        _withhold(folder, keep)
 
 
 def _withhold(path: Path, keep: list[Path]) -> None:
