@@ -855,3 +855,18 @@ def test_withholding_the_kit_keeps_only_the_way_to_what_the_worker_needs(tmp_pat
     assert others(kit / "solutions") == others(kit / "quiz.yml") == others(kit / ".grade") == "0o0"
     assert others(kit / ".venv" / "lib" / "site-packages" / "torch") == "0o0"
     assert others(numpy) == "0o5"
+
+
+def test_a_namespace_sandbox_that_cannot_start_gives_way_to_the_next_level(sandbox, monkeypatch):
+    """The worker is started at the strongest level without trying it first; when bubblewrap
+    fails there (user namespaces turned off, say), the next level starts it, and says so."""
+    from autograder.sandbox import bubblewrap, isolation
+
+    if isolation.candidate().level != isolation.Level.NAMESPACES:
+        pytest.skip("the namespace sandbox is not this machine's strongest level")
+    monkeypatch.setattr(isolation, "_ruled_out", {})
+    monkeypatch.setattr(bubblewrap, "NAMESPACES", [*bubblewrap.NAMESPACES, "--no-such-option"])
+    box = sandbox({"mod.py": "def f():\n    print('hello')\n    return 1\n"})
+    call = box.call("mod", "f")
+    assert call.value == 1 and call.output == "hello\n"  # nothing of bwrap's complaint
+    assert box.isolation.level == isolation.candidate().level < isolation.Level.NAMESPACES

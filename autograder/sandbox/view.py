@@ -72,6 +72,21 @@ def off_runtime() -> tuple[Path, ...]:
 
 
 @functools.cache
+def numpy_roots() -> tuple[Library, ...]:
+    """NumPy's installed entries, found without reading any metadata (it is every worker's,
+    and requires nothing): its package, the folder of native libraries its wheels bundle
+    (``numpy.libs``) and its ``.dist-info``."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("numpy")
+    if spec is None or not spec.submodule_search_locations:
+        return library_roots(("numpy",))
+    site = Path(spec.submodule_search_locations[0]).resolve().parent
+    names = ["numpy", *(n for n in ("numpy.libs",) if (site / n).is_dir()), *(p.name for p in site.glob("numpy-*.dist-info"))]
+    return tuple(Library(site, name) for name in names)
+
+
+@functools.cache
 def library_roots(names: tuple[str, ...]) -> tuple[Library, ...]:
     """The installed entries of the distributions providing the import `names`, and of every
     distribution they require (installed ones; optional extras are not followed)."""
