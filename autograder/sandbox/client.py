@@ -277,7 +277,10 @@ class Sandbox:
         )
         os.close(request_read)
         os.close(answer_write)
-        protocol.write_frame(self.requests, confinement.settings())
+        try:
+            protocol.write_frame(self.requests, confinement.settings())
+        except OSError:  # it died at once (bubblewrap could not start): the first call finds out
+            pass
         self.ready = False
         self.first_call_id = self.next_call_id + 1
 
