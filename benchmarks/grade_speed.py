@@ -107,7 +107,8 @@ def main() -> None:
                 entry.unlink()
 
         results = {
-            "floor: import numpy, pytest, rich": median_time([PYTHON, "-c", "import numpy, pytest, rich"], runs, env),
+            "floor: import numpy, pytest, rich": median_time([PYTHON, "-c", "import numpy, pytest, rich"], runs,
+                                                             env),
             "floor: import torch": median_time([PYTHON, "-c", "import torch"], runs, env),
             "grade --solutions (warm caches)": median_time([*GRADE, "--solutions"], runs, env),
             "grade --solutions (all graded again)": median_time([*GRADE, "--solutions"], runs, env,

@@ -281,7 +281,8 @@ def test_a_forbidden_import_in_a_helper_module_is_reported_where_it_is(run):
     report = run({"optim.py": source, "helpers.py": helper}, [FILE_VICTIM, FILE_OTHER])
     failing = assert_only(report, FILE_VICTIM, "forbidden")
     feedback = failing[0].feedback
-    assert english(feedback.summary).startswith("helpers.py imports torch (line 4), and optim.py imports helpers.py")
+    assert english(feedback.summary).startswith(
+        "helpers.py imports torch (line 4), and optim.py imports helpers.py")
     assert feedback.location["file"].endswith("helpers.py") and feedback.location["line"] == 4
     assert feedback.location["code"] == "import torch"
 

@@ -352,7 +352,8 @@ ATTACKS = {
         threading.Thread(target=later, args=("thread",), daemon=True).start()
         atexit.register(later, "atexit")
         unhooked("import os, time\\nfor _ in range(200):\\n    if os.path.exists('{markers}/go'):\\n"
-                 "        open('{markers}/child', 'w').write('still alive'); break\\n    time.sleep(0.05)", wait=False)
+                 "        open('{markers}/child', 'w').write('still alive'); break\\n    time.sleep(0.05)",
+                 wait=False)
         return None
         """, lingers=True),
     "a 20 GB allocation and a flood of prints": Attack("""
@@ -430,7 +431,8 @@ def test_a_fork_bomb_stops_at_the_process_limit(world, level):
 
 
 NETWORK = Attack("""
-    return unhooked("import socket; socket.create_connection(('127.0.0.1', {port}), timeout=2); print('connected')")
+    return unhooked("import socket; socket.create_connection(('127.0.0.1', {port}), timeout=2); "
+                    "print('connected')")
     """, stopped_by=NO_NETWORK)
 
 
@@ -646,7 +648,8 @@ def test_allowed_imports_lift_a_library_for_one_exercise_only(level, tmp_path, r
     a worker of its own whose view holds it; bn_forward, in another file, may not."""
     course_file = copy_kit(tmp_path / "kit")
     text = course_file.read_text()
-    text = text.replace("forbidden_imports: [torch, tensorflow, jax]", "forbidden_imports: [torch, tensorflow, jax, yaml]")
+    text = text.replace("forbidden_imports: [torch, tensorflow, jax]",
+                        "forbidden_imports: [torch, tensorflow, jax, yaml]")
     text = text.replace("    checks: bn_sgd_step\n", "    checks: bn_sgd_step\n    allowed_imports: [yaml]\n")
     course_file.write_text(text)
     kit = Kit.locate(course_file)
@@ -681,7 +684,8 @@ def test_grade_batch_refuses_process_only_isolation_unless_told(process_only, tm
     assert main(["batch", str(tmp_path / "class"), "--lang", language, "--course", str(ROOT / "course.yml")]) == 2
     error = capsys.readouterr().err
     assert words in error and "--allow-weak-isolation" in error and len(error.strip().splitlines()) == 1
-    assert main(["batch", str(tmp_path / "class"), "--allow-weak-isolation", "--course", str(ROOT / "course.yml")]) == 2
+    course = ["--course", str(ROOT / "course.yml")]
+    assert main(["batch", str(tmp_path / "class"), "--allow-weak-isolation", *course]) == 2
     assert "--allow-weak-isolation" not in capsys.readouterr().err  # refused for another reason: no students
 
 

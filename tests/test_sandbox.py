@@ -767,7 +767,8 @@ def test_the_copy_refuses_links_and_oversized_files_and_says_why(sandbox, tmp_pa
     (box.directory / "helper.py").symlink_to(outside)
     (box.directory / "linked.py").symlink_to(outside)
     (box.directory / "pkg").symlink_to(tmp_path)
-    for name, reason in (("mod", "symlink"), ("linked", "symlink"), ("big", "too_large"), ("pkg.outside", "symlink")):
+    refusals = (("mod", "symlink"), ("linked", "symlink"), ("big", "too_large"), ("pkg.outside", "symlink"))
+    for name, reason in refusals:
         with pytest.raises(ImportFailed) as error:
             box.call(name, "f")
         assert error.value.detail["refused"]["reason"] == reason

@@ -272,7 +272,8 @@ def _refused_feedback(error: StudentError, location: dict | None) -> Feedback:
     from autograder.sandbox.snapshot import MAX_FILES
 
     refused = error.detail["refused"]
-    reason = refused["reason"] if refused["reason"] in ("symlink", "too_large", "not_a_file", "too_many") else "not_a_file"
+    reasons = ("symlink", "too_large", "not_a_file", "too_many")
+    reason = refused["reason"] if refused["reason"] in reasons else "not_a_file"
     size = f"{refused.get('size', 0) / 2**20:.1f}"
     return Feedback("import", msg(f"feedback.refused_{reason}", file=refused["file"], size=size,
                                   limit=f"{error.detail.get('limit_mb', 0):g}", count=MAX_FILES),

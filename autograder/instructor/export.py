@@ -46,7 +46,8 @@ def _parser(t: Translator) -> argparse.ArgumentParser:
     gradescope.add_argument("--output", metavar="FILE", default=DEFAULT_ZIP,
                             help=t("export.help.output", default=DEFAULT_ZIP))
     gradescope.add_argument("--seed", type=int, metavar="N", help=t("export.help.seed"))
-    gradescope.add_argument("--allow-weak-isolation", action="store_true", help=t("export.help.allow_weak_isolation"))
+    gradescope.add_argument("--allow-weak-isolation", action="store_true",
+                            help=t("export.help.allow_weak_isolation"))
     common_options(gradescope, t)
     gradescope.set_defaults(run=gradescope_command)
     return parser

@@ -166,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         if _too_weak(args.allow_weak_isolation):
-            results = crash_results(t("isolation.refused", command="run_autograder", flag="--allow-weak-isolation"))
+            refusal = t("isolation.refused", command="run_autograder", flag="--allow-weak-isolation")
+            results = crash_results(refusal)
         else:
             results = grade_submission(root / SUBMISSION, t)
     except BaseException as error:  # noqa: BLE001 - whatever happens, Gradescope gets a results.json

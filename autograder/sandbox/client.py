@@ -215,8 +215,9 @@ class Sandbox:
         self.limits = limits
         allowed = tuple(allowed_imports)
         self.hidden = tuple(dict.fromkeys(Path(p).resolve() for p in (*hidden, self.directory)))
-        self.confinement = Confinement(self.directory, limits, forbidden=[n for n in forbidden if n not in allowed],
-                                       hidden=self.hidden, expose=list(expose), allowed_imports=allowed)
+        forbidden = [name for name in forbidden if name not in allowed]
+        self.confinement = Confinement(self.directory, limits, forbidden=forbidden, hidden=self.hidden,
+                                       expose=list(expose), allowed_imports=allowed)
         self.capture = os.open(self.confinement.root / "output", os.O_RDWR | os.O_CREAT | os.O_APPEND)
         self.process: subprocess.Popen | None = None
         self.ready = False

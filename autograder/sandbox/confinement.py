@@ -161,12 +161,13 @@ class Confinement:
             "forbidden": self.forbidden,
             "limits": self.limits.to_wire(),
             "preload": list(self.allowed_imports),
-            "native": [str(self._library_seen(library)) for library in self.libraries] if self.allowed_imports else [],
+            "native": [str(self._library_seen(lib)) for lib in self.libraries] if self.allowed_imports else [],
         }
         if self.isolation.level == Level.LANDLOCK:
             readable = [*(str(library.path) for library in self.libraries),
                         *(str(self.folders[name]) for name in ("grader", "expose", "submission"))]
-            listable = [*_runtime_folders(self.hidden), *dict.fromkeys(str(library.site) for library in self.libraries)]
+            sites = dict.fromkeys(str(library.site) for library in self.libraries)
+            listable = [*_runtime_folders(self.hidden), *sites]
             settings["landlock"] = {"readable": readable, "writable": [str(self.folders["scratch"])],
                                     "runnable": list(_runtime_files(self.hidden)), "listable": listable}
         return settings

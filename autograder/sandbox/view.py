@@ -82,7 +82,8 @@ def numpy_roots() -> tuple[Library, ...]:
     if spec is None or not spec.submodule_search_locations:
         return library_roots(("numpy",))
     site = Path(spec.submodule_search_locations[0]).resolve().parent
-    names = ["numpy", *(n for n in ("numpy.libs",) if (site / n).is_dir()), *(p.name for p in site.glob("numpy-*.dist-info"))]
+    names = ["numpy", *(n for n in ("numpy.libs",) if (site / n).is_dir()),
+             *(p.name for p in site.glob("numpy-*.dist-info"))]
     return tuple(Library(site, name) for name in names)
 
 

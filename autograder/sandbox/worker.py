@@ -179,7 +179,8 @@ class Worker:
             except MemoryError:  # describing the failure ran out of memory too
                 self.reserve = None
                 answer, out_blobs = dict(OUT_OF_MEMORY), []
-            if (self.reserve is None and not self.refill()) or self.crowded() or process_limits.worn_out(self.limits):
+            worn = process_limits.worn_out(self.limits)
+            if (self.reserve is None and not self.refill()) or self.crowded() or worn:
                 answer["restart"] = True  # student code holds the memory, or the CPU budget is nearly spent
             answer["token"] = header.get("token")
             try:

@@ -10,7 +10,8 @@ thousands of long-lived objects that every full garbage collection would walk ag
 Student code never runs here either: each submission gets its own `Sandbox` worker, as with
 ``grade --submission``, with the class folder and the output folder among the folders its
 code must never read (``hidden``: at the unprivileged-user level they are made unreadable to
-other users; at the stronger levels they are not in its view at all). When the next job is already waiting in the pipe, its worker is booted
+other users; at the stronger levels they are not in its view at all). When the next job is
+already waiting in the pipe, its worker is booted
 before the current submission is graded, so it is ready when its turn comes.
 
 Messages, all plain dicts (the pipe carries only what this process builds itself)::
