@@ -130,7 +130,7 @@ def main() -> None:
     base = levels.get("process")
     for level, seconds in levels.items():
         extra = f"{(seconds - base) * 1000:+5.0f} ms vs process" if base is not None and level != "process" else ""
-        print(f"  {'grade ' + ONE_EXERCISE + ' again, ' + level:<36} {seconds:6.3f} s   {extra}")
+        print(f"  {'grade ' + ONE_EXERCISE + ' again, ' + level:<44} {seconds:6.3f} s   {extra}")
     warm = results["grade --solutions (warm caches)"] / light
     print(f"warm full grade / numpy+pytest+rich floor: {warm:.2f} (target 1.5)")
 
