@@ -116,14 +116,17 @@ def _strongest(why_not) -> Level:
 
 
 def describe(level: Level) -> Isolation:
+    """What `level` protects on this machine."""
     root = privileges.running_as_root()
-    protects = {
-        Level.NAMESPACES: PROTECTIONS,
-        Level.LANDLOCK: ("kit_files", "other_submissions", "writes", "processes")
-        + (("network",) if landlock_abi() >= LANDLOCK_NETWORK_ABI else ()),
-        Level.UNPRIVILEGED_USER: ("kit_files", "other_submissions", "processes"),
-        Level.PROCESS: () if root else ("processes",),
-    }[level]
+    if level == Level.NAMESPACES:
+        protects = PROTECTIONS
+    elif level == Level.LANDLOCK:
+        network = ("network",) if landlock_abi() >= LANDLOCK_NETWORK_ABI else ()
+        protects = ("kit_files", "other_submissions", "writes", "processes", *network)
+    elif level == Level.UNPRIVILEGED_USER:
+        protects = ("kit_files", "other_submissions", "processes")
+    else:  # the kernel does not count root's processes
+        protects = () if root else ("processes",)
     return Isolation(level, tuple(p for p in PROTECTIONS if p in protects),
                      dropped_user=root and level > Level.PROCESS)
 
