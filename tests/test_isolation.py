@@ -341,7 +341,7 @@ ATTACKS = {
             frame = frame.f_back
         return None
         """),
-    "leave a thread, an atexit handler and a child process behind": Attack("""
+    "leave a thread, an atexit handler and a child in its own session behind, then os._exit": Attack("""
         import atexit, os, threading, time
         def later(kind):
             for _ in range(200):
@@ -351,11 +351,12 @@ ATTACKS = {
                 time.sleep(0.05)
         threading.Thread(target=later, args=("thread",), daemon=True).start()
         atexit.register(later, "atexit")
-        unhooked("import os, time\\nfor _ in range(200):\\n    if os.path.exists('{markers}/go'):\\n"
+        unhooked("import os, time\\nos.setsid()\\nfor _ in range(200):\\n    if os.path.exists('{markers}/go'):\\n"
                  "        open('{markers}/child', 'w').write('still alive'); break\\n    time.sleep(0.05)",
                  wait=False)
-        return None
-        """, lingers=True),
+        time.sleep(0.2)  # the child is on its own now
+        os._exit(0)  # and the worker, its reaper, is gone
+        """, stopped_by=LIMITS_PROCESSES, lingers=True),
     "a 20 GB allocation and a flood of prints": Attack("""
         import numpy as np
         print("y" * 5_000_000)

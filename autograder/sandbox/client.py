@@ -317,7 +317,7 @@ class Sandbox:
         """Kill the worker and every process below it (even one that left its session)."""
         if self.process is None:
             return
-        kill_tree(self.process.pid)
+        kill_tree(self.process.pid, self.confinement.uid)
         self.last_exit = self._status(self.process.wait())
         for fd in (self.requests, self.answers):
             try:
@@ -539,12 +539,14 @@ class Sandbox:
         return data.decode("utf-8", errors="replace"), size
 
 
-def kill_tree(root: int) -> None:
-    """SIGKILL `root`, its process group, and all its descendants. The worker is the reaper
-    of its descendants (see `worker.die_with_parent`), so one that double-forked or called
-    setsid is still below it; descendants die first, while they are still found there."""
+def kill_tree(root: int, uid: int | None = None) -> None:
+    """SIGKILL `root`, its process group, all its descendants and, given the worker's own
+    `uid`, every process of that user. The worker is the reaper of its descendants (see
+    `worker.die_with_parent`), so one that double-forked or called setsid is still below it
+    while the worker lives; descendants die first, while they are still found there. One
+    orphaned by a worker that ended itself is still of its user (or in its process group)."""
     for _ in range(10):
-        below = descendants(root)
+        below = descendants(root) + (processes_of(uid) if uid is not None else [])
         if not below:
             break
         for pid in below:
@@ -557,6 +559,21 @@ def kill_tree(root: int) -> None:
             kill(target, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+def processes_of(uid: int) -> list[int]:
+    """Every live process whose real user is `uid`, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+        if entry.name.isdigit():
+            try:
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            line = next((line for line in status.splitlines() if line.startswith("Uid:")), "")
+            if line.split()[1:2] == [str(uid)] and "\nState:\tZ" not in status:
+                found.append(int(entry.name))
+    return found
 
 
 def descendants(root: int) -> list[int]:
