@@ -57,7 +57,7 @@ def sandbox(tmp_path):
         for name, source in files.items():
             (folder / name).write_text(textwrap.dedent(source))
         limits = {"seconds": SECONDS, "memory_mb": 256,
-                  **{key: options.pop(key) for key in list(options) if key in Limits.__dataclass_fields__}}
+                  **{key: options.pop(key) for key in list(options) if key in Limits._fields}}
         options = {"forbidden": ["torch", "tensorflow", "jax"], **options}
         box = Sandbox(folder, limits=Limits(**limits), **options)
         opened.append(box)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import py_compile
 import shutil
 import sys
 import tempfile
@@ -180,13 +181,27 @@ class Confinement:
 
 
 def _copy_worker(folder: Path) -> None:
-    """The worker's own modules, and nothing else of the kit, as a package in `folder`."""
+    """The worker's own modules, and nothing else of the kit, as a package in `folder`, with
+    their bytecode (compiled once per grading process: a worker should not compile them at
+    every start)."""
     package = folder / "autograder" / "sandbox"
-    package.mkdir(parents=True)
+    (package / "__pycache__").mkdir(parents=True)
     (folder / "autograder" / "__init__.py").write_text("")
     (package / "__init__.py").write_text("")
     for name in WORKER_MODULES:
         shutil.copyfile(SANDBOX_DIR / name, package / name)
+        (package / "__pycache__" / Path(importlib.util.cache_from_source(name)).name).write_bytes(_bytecode(name))
+
+
+@lru_cache(maxsize=None)
+def _bytecode(name: str) -> bytes:
+    """A worker module's compiled form, valid whatever the copy's time stamps (the copies are
+    made from the module itself, and never change)."""
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "module.pyc"
+        py_compile.compile(str(SANDBOX_DIR / name), cfile=str(target), doraise=True,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        return target.read_bytes()
 
 
 def _copy_exposed(path: Path, folder: Path) -> None:

@@ -20,14 +20,15 @@ it with `apply` before any student code runs and with `start_call` before each r
     output_limit    characters of captured output shown with a check (the rest is counted)
     max_file_mb     largest submission file graded: a larger one is refused at once
 
-This module imports only the standard library: the worker loads it.
+This module imports only light parts of the standard library (no dataclasses: the worker
+loads it at every start).
 """
 
 from __future__ import annotations
 
 import resource
 import signal
-from dataclasses import asdict, dataclass
+from collections import namedtuple
 from typing import Any
 
 MB = 1024 * 1024
@@ -35,15 +36,11 @@ CPU_GRACE = 1.0  # the wall-clock timer speaks first for a single-threaded loop
 LIFETIME_CALLS = 10
 
 
-@dataclass(frozen=True)
-class Limits:
-    seconds: float = 5.0
-    memory_mb: int = 1024
-    processes: int = 8
-    scratch_mb: int = 32
-    write_mb: int = 64
-    output_limit: int = 4000
-    max_file_mb: float = 2.0
+class Limits(namedtuple("Limits", "seconds memory_mb processes scratch_mb write_mb output_limit max_file_mb",
+                        defaults=(5.0, 1024, 8, 32, 64, 4000, 2.0))):
+    """The limits of one sandbox's workers (fields: see the module docstring)."""
+
+    __slots__ = ()
 
     @classmethod
     def from_policy(cls, policy: Any) -> Limits:
@@ -61,11 +58,11 @@ class Limits:
         return self.scratch_mb * MB
 
     def to_wire(self) -> dict:
-        return asdict(self)
+        return self._asdict()
 
     @classmethod
     def from_wire(cls, data: dict) -> Limits:
-        return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
+        return cls(**{key: data[key] for key in cls._fields if key in data})
 
 
 def apply(limits: Limits, address_space: int) -> int | None:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import ctypes
 import faulthandler
 import importlib
-import importlib.abc
 import os
 import resource
 import signal
@@ -129,8 +128,9 @@ def install_guard(workdir: Path, native: list[str] = ()) -> None:
     sys.addaudithook(guard)
 
 
-class ImportBlocker(importlib.abc.MetaPathFinder):
-    """Refuses imports of the forbidden top-level packages."""
+class ImportBlocker:
+    """Refuses imports of the forbidden top-level packages (a meta path finder: importing
+    `importlib.abc` for its base class would slow every worker's start)."""
 
     def __init__(self, names: list[str]) -> None:
         self.names = set(names)
@@ -144,7 +144,7 @@ class ImportBlocker(importlib.abc.MetaPathFinder):
         return None
 
 
-class RefusedFinder(importlib.abc.MetaPathFinder):
+class RefusedFinder:
     """Explains the import of a module whose file the sandbox refused to copy."""
 
     def __init__(self) -> None:
