@@ -182,26 +182,31 @@ class Confinement:
 
 def _copy_worker(folder: Path) -> None:
     """The worker's own modules, and nothing else of the kit, as a package in `folder`, with
-    their bytecode (compiled once per grading process: a worker should not compile them at
-    every start)."""
+    their bytecode from the kit's own cache (copied with their time stamps, so Python still
+    checks it against them): a worker should not compile them at every start."""
     package = folder / "autograder" / "sandbox"
     (package / "__pycache__").mkdir(parents=True)
     (folder / "autograder" / "__init__.py").write_text("")
     (package / "__init__.py").write_text("")
     for name in WORKER_MODULES:
-        shutil.copyfile(SANDBOX_DIR / name, package / name)
-        (package / "__pycache__" / Path(importlib.util.cache_from_source(name)).name).write_bytes(_bytecode(name))
+        shutil.copy2(SANDBOX_DIR / name, package / name)
+        compiled = _bytecode(SANDBOX_DIR / name)
+        if compiled is not None:
+            shutil.copy2(compiled, package / "__pycache__" / compiled.name)
 
 
-@lru_cache(maxsize=None)
-def _bytecode(name: str) -> bytes:
-    """A worker module's compiled form, valid whatever the copy's time stamps (the copies are
-    made from the module itself, and never change)."""
-    with tempfile.TemporaryDirectory() as folder:
-        target = Path(folder) / "module.pyc"
-        py_compile.compile(str(SANDBOX_DIR / name), cfile=str(target), doraise=True,
-                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
-        return target.read_bytes()
+def _bytecode(source: Path) -> Path | None:
+    """The module's bytecode in Python's own cache, written there first if missing or older
+    than the module (None where bytecode is not to be written, or cannot be)."""
+    cached = Path(importlib.util.cache_from_source(source))
+    try:
+        if not cached.exists() or cached.stat().st_mtime < source.stat().st_mtime:
+            if sys.dont_write_bytecode:
+                return None
+            py_compile.compile(str(source), cfile=str(cached), doraise=True)
+        return cached
+    except (OSError, py_compile.PyCompileError):
+        return None
 
 
 def _copy_exposed(path: Path, folder: Path) -> None:
