@@ -317,7 +317,7 @@ class Sandbox:
         """Kill the worker and every process below it (even one that left its session)."""
         if self.process is None:
             return
-        kill_tree(self.process.pid, self.confinement.uid)
+        kill_tree(self.process.pid, self.confinement.uid, namespace=self.confinement.namespaced)
         self.last_exit = self._status(self.process.wait())
         for fd in (self.requests, self.answers):
             try:
@@ -539,14 +539,16 @@ class Sandbox:
         return data.decode("utf-8", errors="replace"), size
 
 
-def kill_tree(root: int, uid: int | None = None) -> None:
+def kill_tree(root: int, uid: int | None = None, *, namespace: bool = False) -> None:
     """SIGKILL `root`, its process group, all its descendants and, given the worker's own
     `uid`, every process of that user. The worker is the reaper of its descendants (see
     `worker.die_with_parent`), so one that double-forked or called setsid is still below it
     while the worker lives; descendants die first, while they are still found there. One
-    orphaned by a worker that ended itself is still of its user (or in its process group)."""
-    for _ in range(10):
-        below = descendants(root) + (processes_of(uid) if uid is not None else [])
+    orphaned by a worker that ended itself is still of its user (or in its process group).
+    With `namespace` (bubblewrap's own PID namespace, whose first process dies with `root`),
+    the kernel kills the rest: nothing is looked for."""
+    for _ in range(0 if namespace else 10):
+        below = _below(root, uid)
         if not below:
             break
         for pid in below:
@@ -561,39 +563,34 @@ def kill_tree(root: int, uid: int | None = None) -> None:
             pass
 
 
-def processes_of(uid: int) -> list[int]:
-    """Every live process whose real user is `uid`, from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
-        if entry.name.isdigit():
-            try:
-                status = (entry / "status").read_text()
-            except OSError:
-                continue
-            line = next((line for line in status.splitlines() if line.startswith("Uid:")), "")
-            if line.split()[1:2] == [str(uid)] and "\nState:\tZ" not in status:
-                found.append(int(entry.name))
-    return found
-
-
 def descendants(root: int) -> list[int]:
     """Every live process below `root`, from /proc (empty where there is no /proc)."""
+    return _below(root, None)
+
+
+def _below(root: int, uid: int | None) -> list[int]:
+    """The live processes below `root`, and those of `uid`, from one pass over /proc."""
     children: dict[int, list[int]] = {}
+    found: list[int] = []
     for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
+            fields = dict(line.split(":", 1) for line in (entry / "status").read_text().splitlines()
+                          if line.startswith(("State:", "PPid:", "Uid:")))
+        except (OSError, ValueError):
             continue
-        if fields and fields[0] != "Z":  # zombies are dead already
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, pending = [], list(children.get(root, []))
+        if fields.get("State", "").split()[:1] == ["Z"]:  # zombies are dead already
+            continue
+        children.setdefault(int(fields["PPid"]), []).append(int(entry.name))
+        if uid is not None and fields["Uid"].split()[:1] == [str(uid)]:
+            found.append(int(entry.name))
+    pending = list(children.get(root, []))
     while pending:
         pid = pending.pop()
         found.append(pid)
         pending.extend(children.get(pid, []))
-    return found
+    return list(dict.fromkeys(found))
 
 
 def faulthandler_frames(output: str, directory: Path) -> list[dict]:
