@@ -775,14 +775,15 @@ def test_the_copy_refuses_links_and_oversized_files_and_says_why(sandbox, tmp_pa
     assert sorted(p.name for p in box.confinement.folders["submission"].iterdir()) == ["mod.py"]
 
 
-def test_the_copy_is_taken_once_from_what_the_folder_holds_then(sandbox):
+def test_each_worker_copies_what_the_folder_holds_at_its_first_import(sandbox):
     box = sandbox({"mod.py": "def f():\n    return 1\n"})
     box.start()  # a worker booted in advance (watch mode) sees the files as they are at the first call
     (box.directory / "mod.py").write_text("def f():\n    return 2\n")
     assert box.call("mod", "f").value == 2
     (box.directory / "mod.py").write_text("def f():\n    return 3\n")
-    box.stop()  # a restarted worker still grades the same copy
-    assert box.call("mod", "f").value == 2
+    assert box.call("mod", "f").value == 2  # the same worker: its copy
+    box.stop()  # a new worker reads the folder again
+    assert box.call("mod", "f").value == 3
 
 
 def test_snapshot_walks_without_following_anything(tmp_path):

@@ -6,7 +6,8 @@ A `Confinement` owns a temporary folder::
     grader/autograder/sandbox/   a copy of the worker's own modules (`WORKER_MODULES`): the
                                  worker starts from here, never from the kit
     expose/                      copies of the kit files the worker may import (`expose`)
-    submission/                  the read-only copy of the submission (`snapshot`), taken once
+    submission/                  the read-only copy of the submission (`snapshot`), taken at
+                                 each worker's first import (a new worker reads the folder again)
     scratch/                     the worker's writable folder outside the namespace sandbox
                                  (emptied for every worker)
     output                       what the worker prints (owned by the grader)
@@ -88,9 +89,17 @@ class Confinement:
         self.isolation = None
         return True
 
+    def expose(self, path: Path) -> Path:
+        """Expose one more kit file (a copy, read-only for the worker) if it is not yet;
+        where the worker sees it."""
+        copy = self.folders["expose"] / path.name
+        if not copy.exists():
+            _copy_exposed(path, self.folders["expose"])
+        return self.seen("expose") / path.name
+
     def take_snapshot(self) -> dict[str, dict]:
-        """Copy the submission for the worker (once: a restarted worker sees the same files);
-        the refused files by module."""
+        """Copy the submission for the current worker (once per worker); the refused files by
+        module."""
         if self.refused is None:
             try:
                 refusals = snapshot.take(self.directory, self.folders["submission"], self.limits.max_file_bytes)
@@ -107,13 +116,16 @@ class Confinement:
         """Where the worker sees one of the folders ("submission", "scratch"...)."""
         return IN_VIEW[name] if self.namespaced else self.folders[name]
 
-    def fresh_scratch(self) -> None:
-        """Every worker starts with an empty scratch folder."""
-        for entry in list(self.folders["scratch"].iterdir()):
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
+    def fresh_start(self) -> None:
+        """Every worker starts with an empty scratch folder, and takes its own copy of the
+        submission (as it is when the worker first imports from it)."""
+        for folder in (self.folders["scratch"], self.folders["submission"]):
+            for entry in list(folder.iterdir()):
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+        self.refused = None
 
     def scratch_bytes(self) -> int:
         """Bytes in the scratch folder (0 in the namespace sandbox, whose tmpfs has its own size)."""
