@@ -17,7 +17,7 @@ Two interfaces for the other wings:
   the worker's import path ahead of the submission (a student file cannot shadow them); the
   rest of the kit stays out of view. Exposed modules must not import ``autograder`` (refused
   in the worker); they see NumPy and the standard library, and call the student's functions
-  in-process.
+  in-process. `Sandbox.drive` exposes the driver file it is given in the same way.
 
 Each `call` sends
 one request and waits at most the per-call time limit; a hang, crash or exit costs that call
