@@ -13,9 +13,13 @@ before the current submission is graded, so it is ready when its turn comes.
 
 Messages, all plain dicts (the pipe carries only what this process builds itself)::
 
-    → job      {"student", "folder", "seed"}; None asks the process to finish
+    → job      {"student", "folder", "seed", "feedback"}; None asks the process to finish
     ← started  {"started": student}
-    ← record   {"student", "seed", "folder", "seconds", "error", "report"}
+    ← record   {"student", "seed", "folder", "seconds", "error", "report", "fingerprints"}
+
+With the report in hand, the process also writes the student's feedback files into the job's
+``feedback`` folder (`autograder.instructor.batch.feedback`) and fingerprints their code
+(`autograder.instructor.batch.similarity`), so that neither needs the report again.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.i18n import Translator
+from autograder.instructor.batch import feedback, similarity
 from autograder.kit import Kit
 from autograder.sandbox.client import Sandbox
 
@@ -86,11 +91,14 @@ class Grader:
         seed = int(job["seed"])
         sandbox = self.current = self.booted.pop(job["student"], None) or Sandbox.for_kit(self.kit, folder)
         record: dict[str, Any] = {"student": job["student"], "seed": seed, "folder": str(folder),
-                                  "error": None, "report": None}
+                                  "error": None, "report": None, "fingerprints": []}
         try:
             report = grade(self.kit, folder, seed=seed, sandbox=sandbox, reference=self.reference(seed))
             report.quiz = quiz_for_report(self.kit, folder)
             record["report"] = report_to_json(report, self.kit.course, self.t)
+            if job.get("feedback"):
+                feedback.write(report, self.kit.course, self.t, job["student"], Path(job["feedback"]))
+            record["fingerprints"] = similarity.fingerprints(self.kit.course, folder, self.kit.exercises_dir)
         except Exception as error:  # noqa: BLE001 - one submission never stops the batch
             lines = str(error).splitlines()
             record["error"] = {"kind": "kit", "detail": f"{type(error).__name__}: {lines[0] if lines else ''}"}
