@@ -143,10 +143,12 @@ def gradebook_rows(entries: list[dict], course: Course) -> list[list[Any]]:
         scores = {e["id"]: e["score"] for e in entry["exercises"]}
         graded = entry["score"] is not None
         quiz_score = [entry["quiz"]["score"] if entry["quiz"] else "" for _ in quiz]
-        rows.append([entry["student"], entry["status"], entry["seed"], _cell(entry["score"]),
+        dated = entry["submitted_at"] is not None
+        rows.append([entry["student"], entry["status"], entry["seed"] if entry["folder"] else "", _cell(entry["score"]),
                      _cell(entry["max_score"]), *[scores.get(i, "") for i in course.ids],
                      *(quiz_score if graded else [""] * len(quiz)), entry["submitted_at"] or "",
-                     entry["days_late"], entry["penalty"], _cell(entry["final_score"]),
+                     entry["days_late"] if dated else "", entry["penalty"] if dated else "",
+                     _cell(entry["final_score"]),
                      "; ".join(entry["problems"]), entry["error"] or "", entry["reproduce"]])
     return rows
 
@@ -198,7 +200,7 @@ def lms_rows(entries: list[dict], course: Course, context: Context, lms: str, t:
         cells = context.roster.get(entry["student"], {})
         rows.append([entry["student"], cells.get("email address") or cells.get("email", ""),
                      cells.get("id number") or cells.get("idnumber", ""), _cell(entry["final_score"]),
-                     entry["penalty"], t(f"batch.status.{entry['status']}")])
+                     entry["penalty"] if entry["submitted_at"] else "", t(f"batch.status.{entry['status']}")])
     return rows
 
 

@@ -37,6 +37,7 @@ import json
 import multiprocessing
 import os
 import random
+import shutil
 import signal
 import time
 from collections import Counter, deque
@@ -184,6 +185,7 @@ def _run(kit: Kit, settings: Settings, on_record: OnRecord | None, target: Calla
             base.update(found=collected.found, problems=[p.to_json() for p in collected.problems],
                         modified=collected.modified)
             if not collected.found:
+                shutil.rmtree(folder, ignore_errors=True)
                 finish({**base, "graded_at": timestamp(), "seconds": 0.0, "error": None, "report": None})
                 continue
             jobs.append(base)
