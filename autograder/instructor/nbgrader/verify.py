@@ -16,6 +16,8 @@ autograde`` does not overwrite it).
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,13 +64,21 @@ def kit_scores(record: dict) -> dict[str, float]:
     return scores
 
 
-def nbgrader_scores(database: Path, assignment: str, course: Course) -> dict[str, dict[str, float]]:
-    """Student -> test -> nbgrader's score, for every submission nbgrader graded."""
+def _gradebook(database: Path):
+    """nbgrader's gradebook (it runs ``alembic`` by name: this environment's comes first)."""
     from nbgrader.api import Gradebook
 
+    here = str(Path(sys.executable).parent)
+    if here not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = here + os.pathsep + os.environ.get("PATH", "")
+    return Gradebook(f"sqlite:///{database.resolve()}")
+
+
+def nbgrader_scores(database: Path, assignment: str, course: Course) -> dict[str, dict[str, float]]:
+    """Student -> test -> nbgrader's score, for every submission nbgrader graded."""
     tests = {(notebook, cell): test for test, (notebook, cell) in cells(course).items()}
     scores: dict[str, dict[str, float]] = {}
-    with Gradebook(f"sqlite:///{database.resolve()}") as gradebook:
+    with _gradebook(database) as gradebook:
         for submission in gradebook.assignment_submissions(assignment):
             mine = scores.setdefault(submission.student.id, {})
             for notebook in submission.notebooks:
@@ -98,10 +108,10 @@ def write_scores(database: Path, assignment: str, course: Course, records: list[
     """Write the kit's score of every graded student into nbgrader's gradebook (each test
     cell's ``manual_score``); the number of grades written. Students nbgrader has no
     submission for are left out."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
     written = 0
-    with Gradebook(f"sqlite:///{database.resolve()}") as gradebook:
+    with _gradebook(database) as gradebook:
         for record in records:
             if not record.get("report"):
                 continue
