@@ -208,13 +208,12 @@ def write_outputs(kit: Kit, records: list[dict], output: Path, t: Translator, co
         from autograder.instructor.nbgrader import verify
 
         database, assignment, write = nbgrader
-        differences = verify.compare(records, verify.nbgrader_scores(database, assignment, kit.course))
+        differences, count = verify.check(database, assignment, kit.course, records, write=write)
         files.append(output / "nbgrader_differences.csv")
         atomic_write(files[-1], gradebook._csv(
             [["student", "test", "nbgrader", "kit"]] +
             [[d.student, d.test, _score(d.nbgrader), _score(d.kit)] for d in differences]).encode("utf-8"))
         if write:
-            count = verify.write_scores(database, assignment, kit.course, records)
             console.print(t("batch.gradebook_written", count=count, path=database), soft_wrap=True)
     summary = class_report.summarize(records, kit.course, clusters=clusters, differences=differences)
     files.append(output / "class_report.md")

@@ -1,7 +1,7 @@
 """nbgrader's scores checked against the kit's: ``grade batch`` over an nbgrader ``submitted/``
 tree reads nbgrader's gradebook (``gradebook.db``, next to ``submitted/``), lists every student
-whose score for a test cell differs from the kit's, and with ``--write-gradebook`` puts the
-kit's scores into it.
+whose score for a test cell differs from the kit's (`check`), and with ``--write-gradebook``
+puts the kit's scores into it.
 
 Why: ``nbgrader autograde`` runs the hidden tests in the same kernel as every cell of the
 student's notebook, so a cell of the student's can replace the functions the hidden block
@@ -74,21 +74,6 @@ def _gradebook(database: Path):
     return Gradebook(f"sqlite:///{database.resolve()}")
 
 
-def nbgrader_scores(database: Path, assignment: str, course: Course) -> dict[str, dict[str, float]]:
-    """Student -> test -> nbgrader's score, for every submission nbgrader graded."""
-    tests = {(notebook, cell): test for test, (notebook, cell) in cells(course).items()}
-    scores: dict[str, dict[str, float]] = {}
-    with _gradebook(database) as gradebook:
-        for submission in gradebook.assignment_submissions(assignment):
-            mine = scores.setdefault(submission.student.id, {})
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    test = tests.get((notebook.name, grade.name))
-                    if test is not None:
-                        mine[test] = float(grade.score)
-    return scores
-
-
 def compare(records: list[dict], scores: dict[str, dict[str, float]]) -> list[Difference]:
     """Every test of every student graded by both whose scores differ (by more than a rounding)."""
     differences = []
@@ -104,18 +89,28 @@ def compare(records: list[dict], scores: dict[str, dict[str, float]]) -> list[Di
     return differences
 
 
-def write_scores(database: Path, assignment: str, course: Course, records: list[dict]) -> int:
-    """Write the kit's score of every graded student into nbgrader's gradebook (each test
-    cell's ``manual_score``); the number of grades written. Students nbgrader has no
-    submission for are left out."""
+def check(database: Path, assignment: str, course: Course, records: list[dict], *,
+          write: bool = False) -> tuple[list[Difference], int]:
+    """`compare` the records with nbgrader's gradebook and, with `write`, put the kit's score of
+    every graded student into it (each test cell's ``manual_score``; students nbgrader has no
+    submission for are left out). The differences found before writing, and the number of
+    grades written."""
     from nbgrader.api import MissingEntry
 
+    tests = {(notebook, cell): test for test, (notebook, cell) in cells(course).items()}
+    scores: dict[str, dict[str, float]] = {}
     written = 0
     with _gradebook(database) as gradebook:
-        for record in records:
-            if not record.get("report"):
-                continue
-            for test, score in kit_scores(record).items():
+        for submission in gradebook.assignment_submissions(assignment):
+            mine = scores.setdefault(submission.student.id, {})
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    test = tests.get((notebook.name, grade.name))
+                    if test is not None:
+                        mine[test] = float(grade.score)
+        differences = compare(records, scores)
+        for record in records if write else []:
+            for test, score in kit_scores(record).items() if record.get("report") else []:
                 notebook, cell = cells(course)[test]
                 try:
                     grade = gradebook.find_grade(cell, notebook, assignment, record["student"])
@@ -125,4 +120,4 @@ def write_scores(database: Path, assignment: str, course: Course, records: list[
                 grade.needs_manual_grade = False
                 written += 1
         gradebook.db.commit()
-    return written
+    return differences, written
