@@ -273,3 +273,21 @@ def test_nbgrader_scores_are_checked_and_can_be_replaced(kit, course, tmp_path, 
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
         totals = {s.student.id: s.score for s in gradebook.assignment_submissions("ps1")}
     assert totals == pytest.approx(kit_scores) and totals["mallory"] < totals["alice"]
+
+
+def test_canvas_export_as_roster_gives_canvas_its_own_ids(kit, tmp_path):
+    from autograder.i18n import Translator
+    from autograder.instructor.batch.gradebook import Context, lms_rows
+    from autograder.instructor.submissions import read_roster
+
+    (tmp_path / "roster.csv").write_text("Student,ID,SIS User ID,SIS Login ID,Section\n"
+                                         "\"Alba, Ana\",101,U-1,ana,Grupo A\n\"Brun, Bea\",102,U-2,bea,Grupo B\n")
+    roster = read_roster(tmp_path / "roster.csv")
+    entries = [{"student": "ana", "final_score": 99.5, "penalty": 0, "submitted_at": None, "status": "graded"},
+               {"student": "bea", "final_score": None, "penalty": 0, "submitted_at": None, "status": "not_submitted"}]
+    rows = lms_rows(entries, kit.course, Context(roster=roster.columns, assignment="BN (ps1)"), "canvas",
+                    Translator("es"))
+    assert rows[0][-1] == "BN (ps1)"
+    assert rows[2:] == [["Alba, Ana", "101", "U-1", "ana", "Grupo A", 99.5], ["Brun, Bea", "102", "U-2", "bea", "Grupo B", ""]]
+    moodle = lms_rows(entries, kit.course, Context(roster=roster.columns), "moodle", Translator("es"))
+    assert [row[-1] for row in moodle[1:]] == ["corregida", "sin entregar"]

@@ -169,6 +169,7 @@ def test_the_class_folder_lists_folders_zips_and_the_roster(tmp_path):
     ("student,email\nalice,a@x.org\nbob,b@x.org\n", ["alice", "bob"]),
     ("alice\nbob\nalice\n", ["alice", "bob"]),
     ("Name,SIS Login ID,Section\nAlice A,alice,1\n\nBob B,bob,2\n", ["alice", "bob"]),
+    ("Student,ID,SIS User ID,SIS Login ID,Section\n\"A, Alice\",11,u1,alice,S1\n", ["alice"]),  # Canvas's export
 ])
 def test_rosters(tmp_path, text, ids):
     (tmp_path / "roster.csv").write_text(text)

@@ -123,9 +123,9 @@ class Roster:
 
 
 def read_roster(path: Path) -> Roster:
-    """Student ids from a CSV file: the column named ``student`` (or ``id``, ``login``,
-    ``username``), else the first column, when the first row names none of them (then it is
-    data too). The other columns are kept (the LMS exports use them)."""
+    """Student ids from a CSV file: the column named as in `ROSTER_COLUMNS`, else the first
+    column, when the first row names none of them (then it is data too). The other columns are
+    kept (the LMS exports use them)."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
@@ -146,7 +146,8 @@ def read_roster(path: Path) -> Roster:
     return roster
 
 
-ROSTER_COLUMNS = ("student", "id", "login", "username", "sis login id")
+ROSTER_COLUMNS = ("sis login id", "student", "id", "login", "username")
+"""The id column, first found (Canvas's gradebook export names its students' logins SIS Login ID)."""
 
 
 def resolve_assignment(directory: Path, course: Course, asked: str | None, *,

@@ -191,7 +191,8 @@ def lms_rows(entries: list[dict], course: Course, context: Context, lms: str, t:
         rows: list[list[Any]] = [CANVAS_IDS + [assignment], ["Points Possible", "", "", "", "", _cell(maximum)]]
         for entry in entries:
             cells = context.roster.get(entry["student"], {})
-            rows.append([cells.get("student name") or cells.get("name") or entry["student"], cells.get("id", ""),
+            named = cells.get("student") if cells.get("student") != entry["student"] else None
+            rows.append([cells.get("student name") or cells.get("name") or named or entry["student"], cells.get("id", ""),
                          cells.get("sis user id", ""), cells.get("sis login id") or entry["student"],
                          cells.get("section", ""), _cell(entry["final_score"])])
         return rows
