@@ -16,6 +16,7 @@ a `CourseError` naming the file, the line and the key, like course.yml's loader.
 
 from __future__ import annotations
 
+import functools
 import string
 from pathlib import Path
 from typing import ClassVar, Union
@@ -272,7 +273,7 @@ def load_bank(kit) -> Bank:
     if config is None:
         raise CourseError("course.yml has no `quiz` section")
     path = kit.root / config.bank
-    bank, root = load_yaml(path, Bank)
+    bank, root = _parse(path, _stamp(path))
     for index, question in enumerate(bank.questions):
         if question.exercise is not None and question.exercise not in kit.course.ids:
             raise located_error(path.name, root, f"`questions[{index}].exercise`: no exercise "
@@ -283,6 +284,21 @@ def load_bank(kit) -> Bank:
                 raise located_error(path.name, root, f"`topics[{index}].id`: no lesson "
                                                      f"{config.lessons}/{language}/{topic.id}.md")
     return bank
+
+
+@functools.lru_cache(maxsize=4)
+def _parse(path: Path, stamp: tuple | None) -> tuple[Bank, object]:
+    """The bank file read, once per version of it (`stamp`): a process that grades a whole class
+    parses it once, not once per student."""
+    return load_yaml(path, Bank)
+
+
+def _stamp(path: Path) -> tuple | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size, info.st_ino
 
 
 def lesson_path(kit, topic_id: str, language: str) -> Path:
