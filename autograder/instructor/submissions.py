@@ -22,6 +22,7 @@ over `FILE_BYTES` is copied. Each refusal is a `Problem` in the result.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import os
@@ -29,6 +30,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -232,8 +234,11 @@ def collect(course: Course, roots: list[Path], destination: Path) -> Collected:
                    for file in expected_files(course) if (QUIZ_MODULE if file == ANSWERS_FILE else file) in names}
     wanted = set(expected_files(course)) | set(notebook_of.values())
     result = Collected()
-    with tempfile.TemporaryDirectory(prefix="unzipped-", dir=destination.parent) as scratch:
-        index = _Index(wanted, Path(scratch), result.problems)
+    with contextlib.ExitStack() as stack:
+        def scratch() -> Path:  # made only when a zip is read
+            return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="unzipped-", dir=destination.parent)))
+
+        index = _Index(wanted, scratch, result.problems)
         for root in roots:
             index.add(root)
         for file in expected_files(course):
@@ -258,8 +263,9 @@ def collect(course: Course, roots: list[Path], destination: Path) -> Collected:
 class _Index:
     """The candidate files of an upload by name, each with its depth in its root."""
 
-    def __init__(self, wanted: set[str], scratch: Path, problems: list[Problem]) -> None:
-        self.wanted, self.scratch, self.problems = wanted, scratch, problems
+    def __init__(self, wanted: set[str], scratch: Callable[[], Path], problems: list[Problem]) -> None:
+        self.wanted, self.make_scratch, self.problems = wanted, scratch, problems
+        self.scratch: Path | None = None
         self.candidates: dict[str, list[tuple[int, int, str, Path]]] = {}
         self.names: list[str] = []  # every file name seen, for the look-alikes
         self.origin: dict[Path, float] = {}  # file -> the modification time that counts
@@ -300,6 +306,7 @@ class _Index:
 
     def _unzip(self, archive: Path, order: int, depth: int = 0) -> None:
         """Extract the wanted members of `archive` (safely) into the scratch folder."""
+        self.scratch = self.scratch or self.make_scratch()
         target = self.scratch / str(len(list(self.scratch.iterdir())))
         try:
             with zipfile.ZipFile(archive) as opened:

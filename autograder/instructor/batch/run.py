@@ -1,10 +1,10 @@
 """`grade batch`: grade every submission of a class, in parallel, resumably.
 
 The batch finds the students (`autograder.instructor.submissions`: folders, zips, the roster),
-collects each one's files into ``OUT/submissions/<student>/`` (the one search rule, shared with
-Gradescope), gives each a fresh random seed, and hands them to a few grading processes
-(`autograder.instructor.batch.worker`, ``--jobs`` of them), each of which grades many
-submissions, every one in its own sandbox worker. Each
+gives each a fresh random seed, and hands them to a few grading processes
+(`autograder.instructor.batch.worker`, ``--jobs`` of them), each of which collects a student's
+files into ``OUT/submissions/<student>/`` (the one search rule, shared with Gradescope) and
+grades them, many submissions in a row, every one in its own sandbox worker. Each
 finished submission is written at once, atomically, to ``OUT/results/<student>.json``; a later
 run skips the students whose result is there, complete and made from the same files and the
 same course (``force`` grades them again), so an interrupted batch resumes where it stopped.
@@ -37,7 +37,6 @@ import json
 import multiprocessing
 import os
 import random
-import shutil
 import signal
 import time
 from collections import Counter, deque
@@ -47,7 +46,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from autograder.grading.stubs import not_started
-from autograder.instructor.submissions import Submission, digest, find_submissions, stage
+from autograder.instructor.submissions import Submission, digest, find_submissions
 from autograder.kit import Kit
 from autograder.state import atomic_write, timestamp
 
@@ -55,6 +54,10 @@ RECORD_SCHEMA = 2
 RESULTS = "results"
 STAGED = "submissions"
 FEEDBACK = "feedback"
+JOB_KEYS = ("student", "paths", "folder", "assignment", "seed", "feedback")
+"""What a grading process is sent of a job (`autograder.instructor.batch.worker`)."""
+RECORD_KEYS = ("folder", "seconds", "error", "report", "found", "problems", "modified", "fingerprints")
+"""What it sends back into the record."""
 SEED_RANGE = 2**31
 ATTEMPTS = 2  # a submission whose grading process dies is tried once more
 
@@ -171,27 +174,15 @@ def _run(kit: Kit, settings: Settings, on_record: OnRecord | None, target: Calla
     try:
         jobs = []
         for (submission, fingerprint), seed in zip(todo, seeds):
-            folder = settings.output / STAGED / submission.student
-            base = {"schema": RECORD_SCHEMA, "student": submission.student,
-                    "sources": [p.name for p in submission.sources], "folder": str(folder),
-                    "digest": fingerprint, "course": course, "seed": seed, "language": settings.language,
-                    "assignment": settings.assignment, "feedback": str(settings.output / FEEDBACK)}
-            try:
-                collected = stage(submission, kit.course, folder, assignment=settings.assignment)
-            except Exception as error:  # noqa: BLE001 - an unreadable upload costs that student only
-                finish({**base, "graded_at": timestamp(), "seconds": 0.0, "found": [], "problems": [],
-                        "modified": None, "error": {"kind": "submission", "detail": str(error)}, "report": None})
-                continue
-            base.update(found=collected.found, problems=[p.to_json() for p in collected.problems],
-                        modified=collected.modified)
-            if not collected.found:
-                shutil.rmtree(folder, ignore_errors=True)
-                finish({**base, "graded_at": timestamp(), "seconds": 0.0, "error": None, "report": None})
-                continue
-            jobs.append(base)
+            jobs.append({"schema": RECORD_SCHEMA, "student": submission.student,
+                         "sources": [p.name for p in submission.sources],
+                         "paths": [str(p) for p in submission.sources],
+                         "folder": str(settings.output / STAGED / submission.student),
+                         "digest": fingerprint, "course": course, "seed": seed, "language": settings.language,
+                         "assignment": settings.assignment, "feedback": str(settings.output / FEEDBACK)})
         # Longest first, so no process is left alone with a long one at the end: code to run
-        # before untouched stubs (which cost almost nothing).
-        jobs.sort(key=lambda job: len(not_started(kit.course, Path(job["folder"]))))
+        # before untouched stubs, which cost almost nothing (a guess from the top of each folder).
+        jobs.sort(key=lambda job: len(not_started(kit.course, Path(job["paths"][0]))) if job["paths"] else 0)
         pool.grade(jobs, finish)
     except KeyboardInterrupt:
         outcome.interrupted = True
@@ -356,7 +347,7 @@ class _Pool:
     def _send(self, process: _Process, job: dict) -> None:
         process.jobs.append(job)
         try:
-            process.connection.send({key: job[key] for key in ("student", "folder", "seed", "feedback")})
+            process.connection.send({key: job[key] for key in JOB_KEYS})
         except (OSError, ValueError):
             pass  # it died: noticed by _problem
 
@@ -369,8 +360,8 @@ class _Pool:
                 elif process.jobs and message.get("student") == process.jobs[0]["student"]:
                     job = process.jobs.popleft()
                     process.since = None
-                    finish({**job, "graded_at": timestamp(), **{key: message[key] for key in (
-                        "folder", "seconds", "error", "report", "fingerprints")}})
+                    finish({**{k: v for k, v in job.items() if k != "paths"}, "graded_at": timestamp(),
+                            **{key: message[key] for key in RECORD_KEYS}})
         except (EOFError, OSError):
             pass  # it died: noticed by _problem
 
@@ -393,7 +384,8 @@ class _Pool:
             pending.extendleft(reversed(process.jobs))
             attempts[current["student"]] += 1
             if problem["kind"] == "timeout" or attempts[current["student"]] >= ATTEMPTS:
-                finish({**current, "graded_at": timestamp(), "seconds": 0.0, "error": problem, "report": None})
+                finish({**{k: v for k, v in current.items() if k != "paths"}, "graded_at": timestamp(),
+                        "seconds": 0.0, "error": problem, "report": None})
             else:
                 pending.appendleft(current)
         index = self.processes.index(process)
