@@ -202,7 +202,7 @@ def write_outputs(kit: Kit, records: list[dict], output: Path, t: Translator, co
     files = gradebook.write(records, kit.course, output, t, context)
     clusters = similarity.clusters({r["student"]: r.get("fingerprints") or [] for r in records})
     files.append(output / "similarity.csv")
-    atomic_write(files[-1], gradebook._csv(similarity.cluster_rows(clusters)).encode("utf-8"))
+    atomic_write(files[-1], gradebook.csv_text(similarity.cluster_rows(clusters)).encode("utf-8"))
     differences = []
     if nbgrader is not None:
         from autograder.instructor.nbgrader import verify
@@ -210,7 +210,7 @@ def write_outputs(kit: Kit, records: list[dict], output: Path, t: Translator, co
         database, assignment, write = nbgrader
         differences, count = verify.check(database, assignment, kit.course, records, write=write)
         files.append(output / "nbgrader_differences.csv")
-        atomic_write(files[-1], gradebook._csv(
+        atomic_write(files[-1], gradebook.csv_text(
             [["student", "test", "nbgrader", "kit"]] +
             [[d.student, d.test, _score(d.nbgrader), _score(d.kit)] for d in differences]).encode("utf-8"))
         if write:
@@ -320,9 +320,13 @@ class _Progress:
         last = ""
         if record is not None:
             report = record.get("report")
-            last = (self.t("batch.progress_last", student=record["student"], score=f"{report['score']:g}",
-                           max=f"{report['max_score']:g}") if report
-                    else self.t("batch.progress_error", student=record["student"]))
+            if report:
+                last = self.t("batch.progress_last", student=record["student"], score=f"{report['score']:g}",
+                              max=f"{report['max_score']:g}")
+            elif record.get("error"):
+                last = self.t("batch.progress_error", student=record["student"])
+            else:
+                last = f"{record['student']}: {self.t('batch.status.not_submitted')}"
         self.bar.update(self.task, completed=done, total=total, last=last)
 
     def __exit__(self, *exc_info: object) -> None:

@@ -215,18 +215,19 @@ def write(records: list[dict], course: Course, output: Path, t: Translator,
     context = context or Context()
     entries = [student_entry(record, course, t, context) for record in records]
     files = {
-        output / "gradebook.csv": _csv(gradebook_rows(entries, course)),
-        output / "checks.csv": _csv(check_rows(records)),
+        output / "gradebook.csv": csv_text(gradebook_rows(entries, course)),
+        output / "checks.csv": csv_text(check_rows(records)),
         output / "gradebook.json": json.dumps(gradebook_json(entries, course, t), ensure_ascii=False, indent=1),
-        output / "canvas.csv": _csv(lms_rows(entries, course, context, "canvas", t)),
-        output / "moodle.csv": _csv(lms_rows(entries, course, context, "moodle", t)),
+        output / "canvas.csv": csv_text(lms_rows(entries, course, context, "canvas", t)),
+        output / "moodle.csv": csv_text(lms_rows(entries, course, context, "moodle", t)),
     }
     for path, text in files.items():
         atomic_write(path, text.encode("utf-8"))
     return list(files)
 
 
-def _csv(rows: list[list[Any]]) -> str:
+def csv_text(rows: list[list[Any]]) -> str:
+    """`rows` as CSV text (the kit's CSV files all end lines with a bare newline)."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     return buffer.getvalue()
