@@ -30,9 +30,10 @@ from autograder.instructor.notebooks import (
     quiz_answers,
     write_submission,
 )
-from autograder.quiz.answers import ANSWERS_FILE, read_answers, write_answers
+from autograder.quiz.answers import ANSWERS_FILE, file_result, read_answers, write_answers
 from autograder.quiz.bank import load_bank
 from autograder.quiz.check import key, variant_of
+from autograder.quiz.order import as_shown, view_order
 
 BIN = Path(sys.executable).parent
 GRADE = BIN / "grade"
@@ -167,8 +168,11 @@ def test_source_notebooks_grade_like_the_solutions(kit, reference, course_dir, t
     assert report.score == kit.course.total_points
     answers = read_answers(tmp_path / "sub" / ANSWERS_FILE)
     bank = load_bank(kit)
-    assert answers.answers == {q.id: key(q, variant_of(q, answers.seed)) for q in bank.questions}
+    assert answers.shown_order  # the letters the notebook showed, read in its order
+    assert answers.answers == {q.id: as_shown(q, key(q, variant_of(q, answers.seed)), view_order(q, answers.seed))
+                               for q in bank.questions}
     assert answers.seed == notebooks(course_dir)["05_quiz"].metadata[METADATA_KEY]["quiz_seed"]
+    assert file_result(bank, kit.course.quiz.points, answers).score == kit.course.quiz.points
 
 
 def release(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -362,14 +366,15 @@ def nbgrader(*args: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
 
 
 def quiz_answers_of_carol(kit, seed: int) -> dict:
-    """Right, wrong and unanswered questions."""
+    """Right, wrong and unanswered questions, by id (read the same from a notebook, where
+    letters are also accepted, and from an answers file)."""
     answers = {}
     for index, question in enumerate(load_bank(kit).questions):
         right = key(question, variant_of(question, seed))
         if index % 3 == 0:
             answers[question.id] = right
         elif index % 3 == 1 and isinstance(right, str):
-            answers[question.id] = "a" if right != "a" else "b"
+            answers[question.id] = next(c.id for c in question.choices if c.id != right)
         elif index % 3 == 1 and isinstance(right, float):
             answers[question.id] = right + 1000
     return answers

@@ -41,6 +41,7 @@ def column(values) -> torch.Tensor:
 
 def normalised_value(v):
     batch = np.array(shown(v, "batch"), dtype=float)
+    assert len(batch) == shown(v, "n")
     k = shown(v, "position") - 1
     assert batch[k] == shown(v, "x")
     expected = shown(v, "gamma") * (batch[k] - batch.mean()) / np.sqrt(batch.var() + 1e-5) + shown(v, "beta")
@@ -49,20 +50,74 @@ def normalised_value(v):
     return expected
 
 
+def bn1d_momentum(momentum: float) -> torch.nn.BatchNorm1d:
+    return torch.nn.BatchNorm1d(1, momentum=momentum, dtype=torch.float64)
+
+
 def running_mean_two_updates(v):
-    layer = bn1d().train()
+    m = shown(v, "momentum")
+    layer = bn1d_momentum(m).train()
     layer(column(shown(v, "first")))
     layer(column(shown(v, "second")))
     means = [np.mean(shown(v, name)) for name in ("first", "second")]
-    assert layer.running_mean.item() == pytest.approx(0.9 * 0.1 * means[0] + 0.1 * means[1])
+    assert layer.running_mean.item() == pytest.approx((1 - m) * m * means[0] + m * means[1])
     return layer.running_mean.item()
 
 
 def running_var_update(v):
-    layer = bn1d().train()
-    layer(column(shown(v, "batch")))
-    assert layer.running_var.item() == pytest.approx(0.9 + 0.1 * np.var(shown(v, "batch"), ddof=1))
+    batch, m = shown(v, "batch"), shown(v, "momentum")
+    assert len(batch) == shown(v, "n")
+    layer = bn1d_momentum(m).train()
+    layer(column(batch))
+    assert layer.running_var.item() == pytest.approx((1 - m) + m * np.var(batch, ddof=1))
     return layer.running_var.item()
+
+
+def ema_recent_share(v):
+    """PyTorch's running mean after many batches, with the last k batches' means set to 1 and
+    all the older ones to 0: the weight those k batches hold, in %."""
+    m, k = shown(v, "momentum"), shown(v, "k")
+    layer = bn1d_momentum(m).train()
+    with torch.no_grad():
+        layer.running_mean.fill_(0.0)
+    for index in range(k):
+        layer(column([1.0, 1.0 + 1e-3]) - 5e-4)  # batch mean exactly 1
+    return 100 * layer.running_mean.item()
+
+
+def unbiased_factor(v):
+    n = shown(v, "n")
+    batch = np.random.default_rng(n).normal(size=n)
+    layer = bn1d_momentum(1.0).train()  # momentum 1: running_var is the last batch's
+    layer(column(batch))
+    return layer.running_var.item() / np.var(batch)
+
+
+def dropout_variance(v):
+    a, p = shown(v, "a"), shown(v, "p")
+    torch.manual_seed(1)
+    out = torch.nn.Dropout(p).train()(torch.full((400_000,), float(a), dtype=torch.float64))
+    exact = a * a * p / (1 - p)
+    assert out.var().item() == pytest.approx(exact, rel=0.03)  # Monte Carlo agrees
+    return exact
+
+
+def group_norm_count(v):
+    n, c, g, h, w = (shown(v, name) for name in ("n", "c", "g", "h", "w"))
+    x = torch.zeros(n, c, h, w, dtype=torch.float64)
+    x[0, : c // g] = torch.arange(c // g * h * w, dtype=torch.float64).reshape(c // g, h, w)
+    out = torch.nn.GroupNorm(g, c, affine=False, dtype=torch.float64)(x)
+    group = x[0, : c // g]
+    assert torch.allclose(out[0, : c // g], (group - group.mean()) / torch.sqrt(group.var(unbiased=False) + 1e-5))
+    return group.numel()
+
+
+def batch_mean_noise(v):
+    sigma, n = shown(v, "sigma"), shown(v, "n")
+    means = np.random.default_rng(0).normal(0.0, sigma, size=(20_000, n)).mean(axis=1)
+    exact = sigma / np.sqrt(n)
+    assert means.std() == pytest.approx(exact, rel=0.03)  # Monte Carlo agrees
+    return exact
 
 
 def dropout_survivor(v):
@@ -114,9 +169,9 @@ def sgd_two_steps(v):
     return gamma.item()
 
 
-def dgamma_two_samples(v):
+def dgamma_three_samples(v):
     layer = bn1d().train()
-    layer(column([shown(v, "a"), shown(v, "b")])).backward(column([shown(v, "g1"), shown(v, "g2")]))
+    layer(column(shown(v, "x"))).backward(column(shown(v, "dout")))
     return layer.weight.grad.item()
 
 
@@ -136,8 +191,9 @@ def output_mean(v):
 
 
 INDEPENDENT = {f.__name__: f for f in (
-    normalised_value, running_mean_two_updates, running_var_update, dropout_survivor, dropout_expected_value,
-    bn_parameter_count, eval_output, spatial_values_per_channel, sgd_two_steps, dgamma_two_samples,
+    normalised_value, running_mean_two_updates, running_var_update, ema_recent_share, unbiased_factor,
+    dropout_variance, group_norm_count, batch_mean_noise, dropout_survivor, dropout_expected_value,
+    bn_parameter_count, eval_output, spatial_values_per_channel, sgd_two_steps, dgamma_three_samples,
     identity_gamma, output_mean)}
 
 
@@ -152,7 +208,7 @@ def test_the_answer_matches_numpy_and_pytorch(name, seed, numeric):
     drawn = variant(name, seed, question.id)
     expected = INDEPENDENT[name](drawn.values)
     assert question.tolerance.accepts(drawn.answer, expected), (drawn.answer, expected)
-    assert drawn.answer == pytest.approx(expected, rel=1e-6, abs=1e-9)
+    assert drawn.answer == pytest.approx(expected, rel=1e-6, abs=1e-6)
 
 
 @pytest.mark.parametrize("name", sorted(GENERATORS))
@@ -179,3 +235,14 @@ def test_questions_of_the_same_generator_differ_for_one_student():
     """The numbers depend on the question too, not only on the student."""
     assert variant("output_mean", 42, "first").values != variant("output_mean", 42, "second").values \
         or variant("output_mean", 42, "third").values != variant("output_mean", 42, "first").values
+
+
+def test_the_conceptual_parameters_vary_between_students():
+    """The numbers vary the idea, not only the decoration: the momentum (a memory of ~10 or
+    ~100 batches) and the batch size (where N/(N - 1) matters) differ between students."""
+    momenta = {variant("ema_recent_share", seed, "q").values["momentum"] for seed in range(200)}
+    assert {"0.01", "0.1"} <= momenta
+    sizes = {int(variant("unbiased_factor", seed, "q").values["n"]) for seed in range(200)}
+    assert min(sizes) == 2 and max(sizes) >= 16
+    assert len({variant("running_var_update", seed, "q").values["n"] for seed in range(200)}) >= 3
+    assert len({variant("running_mean_two_updates", seed, "q").values["momentum"] for seed in range(200)}) >= 3

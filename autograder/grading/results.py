@@ -92,23 +92,28 @@ class ExerciseResult:
 
 @dataclass
 class QuestionResult:
-    """One question of the theory quiz."""
+    """One question of the theory quiz. Only the first attempt scores; later ones are practice."""
 
     id: str
     topic: str
     exercise: str | None = None
     """The exercise this question is a checkpoint of."""
     answered: bool = False
+    """There is a first attempt."""
     correct: bool = False
-    """The latest answer is right (it is what counts)."""
-    first_try: bool = False
-    """The first answer was right (shown, not scored)."""
+    """The first attempt is right: what scores."""
+    practised: bool = False
+    """Wrong at the first attempt, right at a later one (practice: not scored)."""
+    attempts: int = 0
+    closed: bool = False
+    """The explanation has been shown: answered right, the answer asked for, or (true/false)
+    answered once."""
 
 
 @dataclass
 class QuizResult:
-    """The theory quiz: every question of the bank, answered or not. Each right answer is
-    worth ``max_points / len(questions)``."""
+    """The theory quiz: every question of the bank, answered or not. Each question right at
+    the first attempt is worth ``max_points / len(questions)``."""
 
     max_points: float
     questions: list[QuestionResult]
@@ -125,7 +130,13 @@ class QuizResult:
 
     @property
     def correct(self) -> int:
+        """Questions right at the first attempt (what scores)."""
         return sum(question.correct for question in self.questions)
+
+    @property
+    def practised(self) -> int:
+        """Questions wrong at the first attempt and right later, in practice (not scored)."""
+        return sum(question.practised for question in self.questions)
 
     @property
     def score(self) -> float:

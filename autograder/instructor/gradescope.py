@@ -251,21 +251,21 @@ def _expected(course) -> list[str]:
     return expected_files(course)
 
 
-def _answers(folder: Path) -> dict[str, Any]:
+def _answers(folder: Path):
+    """The submission's answers file, or None (missing or unreadable: the report says why)."""
     from autograder.course import CourseError
     from autograder.quiz.answers import ANSWERS_FILE, read_answers
 
     try:
-        return dict(read_answers(folder / ANSWERS_FILE).answers) if (folder / ANSWERS_FILE).is_file() else {}
+        return read_answers(folder / ANSWERS_FILE) if (folder / ANSWERS_FILE).is_file() else None
     except CourseError:
-        return {}
+        return None
 
 
 # -- results.json -------------------------------------------------------------------------------
 
 
-def results_json(report, kit, t: Translator, *, answers: dict[str, Any] | None = None,
-                 notes: list[str] = ()) -> dict[str, Any]:
+def results_json(report, kit, t: Translator, *, answers=None, notes: list[str] = ()) -> dict[str, Any]:
     """A `GradeReport` in Gradescope's format: one test per exercise, one for the quiz."""
     from autograder.grading.results import points
     from autograder.ui.plain_text import exercise_text, quiz_text
@@ -287,13 +287,15 @@ def results_json(report, kit, t: Translator, *, answers: dict[str, Any] | None =
         from autograder.quiz.bank import load_bank
 
         quiz = report.quiz
+        bank = load_bank(kit)
+        judged = answers.judged(bank) if answers is not None else {}
         tests.append({
             "name": t("gradescope.quiz_test"),
             "number": str(len(tests) + 1),
             "score": quiz.score,
             "max_score": quiz.max_points,
             "status": "passed" if quiz.questions and quiz.correct == len(quiz.questions) else "failed",
-            "output": quiz.error or quiz_text(load_bank(kit), quiz, answers or {}, t),
+            "output": quiz.error or quiz_text(bank, quiz, judged, t),
             "output_format": "text",
             "visibility": course.visibility_of("quiz"),
         })

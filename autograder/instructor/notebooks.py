@@ -282,7 +282,7 @@ def convert_notebook(file: str, notebook: dict, destination: Path, quiz_seed: in
         return True
     seed = quiz_seed if quiz_seed is not None else exported_seed(notebook)
     if seed is not None:
-        write_answers(destination / ANSWERS_FILE, seed, quiz_answers(notebook))
+        write_answers(destination / ANSWERS_FILE, seed, quiz_answers(notebook), shown_order=True)
     return seed is not None
 
 

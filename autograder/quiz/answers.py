@@ -1,26 +1,39 @@
 """Where quiz answers live, and the quiz's score from them.
 
-- The student's own answers are in the kit's state file, section ``quiz``, saved atomically
-  after every answer::
+**Only the first attempt at a question scores.** Later attempts are practice: they are kept and
+shown ("right in practice"), never scored. A question is *closed* once it is answered right,
+once the student asks for the answer, or after one attempt when a second would be no test
+(true/false); only then is its explanation shown.
 
-      "quiz": {"seed": 1234567, "answers": {"<question id>": {"answer": "b", "attempts": 2,
-                                                            "first_try": false, "at": "..."}},
-               "answered": 12, "correct": 10, "score": 2.0, "max": 10}
+- The student's own attempts are in the kit's state file, section ``quiz`` (format 2), saved
+  atomically after every attempt::
 
-  ``seed`` is drawn once, on first use: it gives the student their own numbers.
+      "quiz": {"format": 2, "seed": 1234567,
+               "questions": {"<question id>": {
+                   "attempts": [{"answer": "ema_weight", "correct": false, "at": "..."}, ...],
+                   "closed": "right" | "shown" | "final" | null,
+                   "set_aside": [{"at": "...", "attempts": [...], "closed": ...}]}},
+               "answered": 12, "correct": 9, "practised": 2, "score": 1.02, "max": 10, "total": 88}
+
+  Answers are canonical and stored by id (`autograder.quiz.check`); ``attempts[0]`` is the one
+  that scores; ``grade quiz --reset`` moves the practice attempts to ``set_aside`` and reopens
+  the question. ``seed`` is drawn once, on first use: the student's order of choices and
+  numbers. A state written before format 2 is converted on reading (`autograder.quiz.legacy`)
+  and its old answers are kept, untouched, under ``answers_v1``.
 - A graded submission carries an answers file (``quiz_answers.yml`` in the submission folder,
-  or any file given to ``grade quiz --answers``)::
+  or any file given to ``grade quiz --answers``), which ``grade quiz --export FILE`` writes::
 
-      seed: 1234567            # the numbers of the numeric questions depend on it
-      answers:
-        ics_definition: b
-        block_order: [linear, bn, relu, dropout]
-        normalised_value: 0.87
+      format: 2
+      seed: 1234567            # the student's numbers (numeric questions) and order
+      answers:                 # first attempts: what scores
+        some_question: some_choice_id
+        other_question: [choice_id, other_choice_id]
+      practice:                # later attempts, oldest first: shown, not scored
+        some_question: [another_choice_id]
 
-  ``grade quiz --export FILE`` writes the student's answers in this form.
-
-The latest answer to each question counts (as with exercises, which count once they pass);
-whether the first answer was right is kept and shown, not scored.
+  ``shown_order: true`` marks a file whose letters and numbers are as the student saw them
+  with that seed (an exported notebook); a file without ``format`` is read as written before
+  format 2 (letters in the bank's old order, `autograder.quiz.legacy`).
 """
 
 from __future__ import annotations
@@ -34,19 +47,55 @@ import yaml
 
 from autograder.course import CourseError, load_yaml
 from autograder.grading.results import QuestionResult, QuizResult
+from autograder.quiz import legacy
 from autograder.quiz.bank import Bank, Question
-from autograder.quiz.check import check, judge, key, variant_of
+from autograder.quiz.check import AnswerError, Verdict, check, judge, key, variant_of
+from autograder.quiz.order import view_order
 from autograder.state import State, atomic_write, timestamp
 
 ANSWERS_FILE = "quiz_answers.yml"
+FORMAT = 2
+CLOSED = ("right", "shown", "final")
+"""Why a question is closed: answered right, the answer asked for, its one attempt given."""
+
+Judged = dict[str, list[Verdict]]
+"""Question id -> the verdict on each attempt, the first (the one that scores) first."""
 
 
 class AnswersFile(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """The contents of an answers file."""
 
+    format: int = 1
+    """2 for answers stored by id; 1 (no ``format`` key) for files written before."""
     seed: int | None = None
-    """The student's seed; needed only by numeric answers (their numbers depend on it)."""
+    """The student's seed; needed by numeric answers (and by `shown_order`)."""
     answers: dict[str, Any] = msgspec.field(default_factory=dict)
+    """Question id -> the first attempt."""
+    practice: dict[str, list[Any]] = msgspec.field(default_factory=dict)
+    """Question id -> the later attempts, oldest first (not scored)."""
+    shown_order: bool = False
+    """Letters and numbers refer to the order shown with `seed` (an exported notebook)."""
+
+    def judged(self, bank: Bank) -> Judged:
+        """Every attempt in the file judged; ids not in the bank are left out."""
+        result: Judged = {}
+        for question in bank.questions:
+            if question.id in self.answers:
+                attempts = [self.answers[question.id], *self.practice.get(question.id, [])]
+                result[question.id] = [self.judge(question, raw) for raw in attempts]
+        return result
+
+    def judge(self, question: Question, raw: Any) -> Verdict:
+        if self.format < FORMAT:
+            try:
+                raw = legacy.canonical(question, raw)
+            except AnswerError as error:
+                return Verdict(False, [error.message], readable=False)
+        shown = view_order(question, self.seed) if self.shown_order else None  # no seed: the bank's order
+        return check(question, raw, self.seed, shown)
+
+    def unknown(self, bank: Bank) -> list[str]:
+        return sorted(set(self.answers) - {q.id for q in bank.questions})
 
 
 def read_answers(path: Path) -> AnswersFile:
@@ -55,38 +104,49 @@ def read_answers(path: Path) -> AnswersFile:
     return answers
 
 
-def write_answers(path: Path, seed: int, answers: dict[str, Any], header: str = "") -> None:
+def write_answers(path: Path, seed: int, answers: dict[str, Any], *, practice: dict[str, list[Any]] | None = None,
+                  header: str = "", shown_order: bool = False) -> None:
     """Write an answers file (atomically) that `read_answers` reads back."""
-    body = yaml.safe_dump({"seed": seed, "answers": answers}, allow_unicode=True, sort_keys=False,
-                          default_flow_style=None)
+    data: dict[str, Any] = {"format": FORMAT, "seed": seed}
+    if shown_order:
+        data["shown_order"] = True
+    data["answers"] = answers
+    if practice:
+        data["practice"] = practice
+    body = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, default_flow_style=None)
     atomic_write(path, (header + body).encode())
 
 
-def quiz_result(bank: Bank, points: float, seed: int | None, answers: dict[str, Any], *, source: str,
-                first_try: dict[str, bool] | None = None) -> QuizResult:
-    """Judge `answers` (question id -> answer, as typed or canonical) against the bank."""
+def quiz_result(bank: Bank, points: float, judged: Judged, *, seed: int | None, source: str,
+                closed: set[str] | None = None) -> QuizResult:
+    """The quiz's result from judged attempts: a question scores when its first attempt is right."""
     results = []
     for question in bank.questions:
-        result = QuestionResult(question.id, question.topic, question.exercise)
-        if question.id in answers:
-            result.answered = True
-            result.correct = check(question, answers[question.id], seed).correct
-            result.first_try = result.correct if first_try is None else bool(first_try.get(question.id))
-        results.append(result)
+        verdicts = judged.get(question.id, [])
+        right = bool(verdicts) and verdicts[0].correct
+        results.append(QuestionResult(
+            question.id, question.topic, question.exercise, answered=bool(verdicts), correct=right,
+            practised=not right and any(v.correct for v in verdicts[1:]), attempts=len(verdicts),
+            closed=question.id in closed if closed is not None else right))
     return QuizResult(points, results, source=source, seed=seed)
+
+
+def file_result(bank: Bank, points: float, answers: AnswersFile, source: str = "file") -> QuizResult:
+    return quiz_result(bank, points, answers.judged(bank), seed=answers.seed, source=source)
 
 
 def key_result(bank: Bank, points: float, seed: int = 0) -> QuizResult:
     """The quiz answered with its own key (``grade --solutions``): full marks."""
     answers = {q.id: key(q, variant_of(q, seed)) for q in bank.questions}
-    return quiz_result(bank, points, seed, answers, source="key")
+    return file_result(bank, points, AnswersFile(FORMAT, seed, answers), source="key")
 
 
 class QuizStore:
-    """The student's quiz answers in the kit's state file."""
+    """The student's attempts in the kit's state file, for one bank."""
 
-    def __init__(self, state: State) -> None:
-        self.state = state
+    def __init__(self, state: State, bank: Bank, points: float) -> None:
+        self.state, self.bank, self.points = state, bank, points
+        legacy.migrate(self.section, bank)
 
     @property
     def section(self) -> dict[str, Any]:
@@ -96,62 +156,119 @@ class QuizStore:
     def seed(self) -> int:
         """The student's seed, drawn (and saved) on first use."""
         seed = self.section.get("seed")
-        if not isinstance(seed, int):
+        if not isinstance(seed, int) or isinstance(seed, bool):
             seed = self.section["seed"] = secrets.randbelow(2**31)
             self.state.save()  # merged into the file: other sections written meanwhile stay
         return seed
 
     @property
-    def answers(self) -> dict[str, dict[str, Any]]:
-        answers = self.section.setdefault("answers", {})
-        if not isinstance(answers, dict):
-            answers = self.section["answers"] = {}
-        return answers
+    def entries(self) -> dict[str, Any]:
+        entries = self.section.setdefault("questions", {})
+        if not isinstance(entries, dict):
+            self.section.setdefault("damaged", {})["questions"] = entries
+            entries = self.section["questions"] = {}
+        return entries
 
-    def entry(self, question_id: str) -> dict[str, Any] | None:
-        entry = self.answers.get(question_id)
-        return entry if isinstance(entry, dict) and "answer" in entry else None
+    @property
+    def damaged(self) -> int:
+        """Damaged entries in the state file: set aside under ``damaged``, or still in place
+        (they count as not answered and are set aside on the next attempt)."""
+        aside = self.section.get("damaged")
+        in_place = [qid for qid in self.entries if qid not in (aside or {}) and not self.attempts(qid)]
+        return (len(aside) if isinstance(aside, dict) else 0) + len(in_place)
 
-    def is_right(self, question: Question) -> bool:
-        entry = self.entry(question.id)
-        return entry is not None and check(question, entry["answer"], self.seed).correct
+    def attempts(self, question_id: str) -> list[dict[str, Any]]:
+        """The attempts at a question, the scored one first ([] for none, or a damaged entry)."""
+        entry = self.entries.get(question_id)
+        attempts = entry.get("attempts") if isinstance(entry, dict) else None
+        if not isinstance(attempts, list) or not all(isinstance(a, dict) for a in attempts):
+            return []
+        return attempts
 
-    def record(self, question: Question, answer: Any, bank: Bank, points: float) -> None:
-        """Keep `answer` (canonical) and the new score; save atomically."""
-        previous = self.entry(question.id)
-        correct = judge(question, answer, variant_of(question, self.seed)).correct
-        self.answers[question.id] = {
-            "answer": answer,
-            "attempts": (int(previous.get("attempts", 1)) if previous else 0) + 1,
-            "first_try": bool(previous["first_try"]) if previous else correct,
-            "at": timestamp(),
-        }
-        self.save(bank, points)
+    def is_new(self, question: Question) -> bool:
+        """Not attempted yet: the next attempt is the one that scores."""
+        return not self.attempts(question.id)
 
-    def reset(self, bank: Bank, points: float, questions: list[Question] | None = None) -> None:
-        """Forget the answers to `questions` (default: all of them); the seed stays."""
-        for question in bank.questions if questions is None else questions:
-            self.answers.pop(question.id, None)
-        self.save(bank, points)
+    def is_closed(self, question: Question) -> bool:
+        entry = self.entries.get(question.id)
+        return bool(self.attempts(question.id)) and entry.get("closed") in CLOSED
 
-    def result(self, bank: Bank, points: float) -> QuizResult:
-        if not self.answers:
-            return quiz_result(bank, points, self.section.get("seed"), {}, source="state")
-        answers = {qid: entry["answer"] for qid in self.answers if (entry := self.entry(qid))}
-        first = {qid: entry.get("first_try", False) for qid in self.answers if (entry := self.entry(qid))}
-        return quiz_result(bank, points, self.seed, answers, source="state", first_try=first)
+    def record(self, question: Question, answer: Any) -> Verdict:
+        """Keep an attempt (`answer` canonical), close the question when it is right (or needs
+        no second attempt), save atomically. The verdict on it."""
+        verdict = judge(question, answer, variant_of(question, self.seed))
+        entry = self.entries.get(question.id)
+        if not self.attempts(question.id):
+            if entry is not None:  # a damaged entry is kept, never overwritten
+                self.section.setdefault("damaged", {})[question.id] = entry
+            entry = self.entries[question.id] = {"attempts": [], "closed": None}
+        entry["attempts"].append({"answer": answer, "correct": verdict.correct, "at": timestamp()})
+        if verdict.correct:
+            entry["closed"] = "right"
+        elif question.one_attempt:
+            entry["closed"] = "final"
+        self.save()
+        return verdict
 
-    def save(self, bank: Bank, points: float) -> None:
-        result = self.result(bank, points)
-        self.section.update(answered=result.answered, correct=result.correct, score=result.score,
-                            max=result.max_points, total=len(result.questions))
+    def reveal(self, question: Question) -> None:
+        """Close an attempted question at the student's request (the answer is then shown)."""
+        if self.attempts(question.id) and not self.is_closed(question):
+            self.entries[question.id]["closed"] = "shown"
+            self.save()
+
+    def reset(self, questions: list[Question]) -> int:
+        """Reopen `questions` for practice: their later attempts are set aside (kept in the
+        file); the first attempt, and so the score, stays. Returns how many were reopened."""
+        reopened = 0
+        for question in questions:
+            attempts = self.attempts(question.id)
+            if not attempts:
+                continue
+            entry = self.entries[question.id]
+            entry.setdefault("set_aside", []).append({"at": timestamp(), "attempts": attempts[1:],
+                                                       "closed": entry.get("closed")})
+            entry["attempts"], entry["closed"] = attempts[:1], None
+            reopened += 1
+        self.save()
+        return reopened
+
+    def judged(self) -> Judged:
+        seed = self.section.get("seed")
+        result: Judged = {}
+        for question in self.bank.questions:
+            attempts = self.attempts(question.id)
+            if attempts:
+                result[question.id] = [self._judge(question, attempt.get("answer"), seed) for attempt in attempts]
+        return result
+
+    @staticmethod
+    def _judge(question: Question, answer: Any, seed: int | None) -> Verdict:
+        if answer is None:  # an attempt whose answer is not known (converted from format 1): wrong
+            return Verdict(False)
+        return check(question, answer, seed)
+
+    def result(self) -> QuizResult:
+        closed = {q.id for q in self.bank.questions if self.is_closed(q)}
+        return quiz_result(self.bank, self.points, self.judged(), seed=self.section.get("seed"), source="state",
+                           closed=closed)
+
+    def save(self) -> None:
+        result = self.result()
+        self.section.update(format=FORMAT, answered=result.answered, correct=result.correct, practised=result.practised,
+                            score=result.score, max=result.max_points, total=len(result.questions))
         self.state.save()
 
     def export(self, path: Path, header: str = "") -> int:
-        """Write the answers to an answers file; returns how many."""
-        answers = {qid: entry["answer"] for qid in self.answers if (entry := self.entry(qid))}
-        write_answers(path, self.seed, answers, header)
-        return len(answers)
+        """Write the attempts to an answers file; returns how many questions it answers."""
+        first, practice = {}, {}
+        for question in self.bank.questions:
+            answers = [attempt.get("answer") for attempt in self.attempts(question.id)]
+            if answers and answers[0] is not None:
+                first[question.id] = answers[0]
+                if answers[1:]:
+                    practice[question.id] = answers[1:]
+        write_answers(path, self.seed, first, practice=practice, header=header)
+        return len(first)
 
 
 def quiz_for_report(kit, directory: Path, *, solutions: bool = False) -> QuizResult | None:
@@ -165,17 +282,17 @@ def quiz_for_report(kit, directory: Path, *, solutions: bool = False) -> QuizRes
     if solutions:
         return key_result(bank, points)
     if directory == kit.exercises_dir.resolve():
-        return QuizStore(State.load(kit.state_dir)).result(bank, points)
+        return QuizStore(State.load(kit.state_dir), bank, points).result()
     path = directory / ANSWERS_FILE
     if not path.is_file():
-        return quiz_result(bank, points, None, {}, source="none")
+        return quiz_result(bank, points, {}, seed=None, source="none")
     try:
         answers = read_answers(path)
     except CourseError as error:
-        result = quiz_result(bank, points, None, {}, source="file")
+        result = quiz_result(bank, points, {}, seed=None, source="file")
         result.error = str(error)
         return result
-    return quiz_result(bank, points, answers.seed, answers.answers, source="file")
+    return file_result(bank, points, answers)
 
 
 def quiz_to_json(quiz: QuizResult) -> dict[str, Any]:
@@ -186,9 +303,11 @@ def quiz_to_json(quiz: QuizResult) -> dict[str, Any]:
         "questions": len(quiz.questions),
         "answered": quiz.answered,
         "correct": quiz.correct,
+        "practised": quiz.practised,
         "source": quiz.source,
         "seed": quiz.seed,
         "error": quiz.error,
         "results": [{"id": q.id, "topic": q.topic, "exercise": q.exercise, "answered": q.answered,
-                     "correct": q.correct, "first_try": q.first_try} for q in quiz.questions],
+                     "correct": q.correct, "practised": q.practised, "attempts": q.attempts}
+                    for q in quiz.questions],
     }

@@ -16,7 +16,8 @@ a `CourseError` naming the file, the line and the key, like course.yml's loader.
 
 from __future__ import annotations
 
-import functools
+import hashlib
+import os
 import string
 from pathlib import Path
 from typing import ClassVar, Union
@@ -25,6 +26,7 @@ import msgspec
 
 from autograder.course import ID_PATTERN, LANGUAGES, CourseError, Text, load_yaml, located_error
 from autograder.quiz.numbers import GENERATORS, MISTAKES, variant
+from autograder.state import atomic_write
 
 LETTERS = "abcdefgh"
 
@@ -40,12 +42,18 @@ class Topic(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class Choice(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    """One choice of a single- or multiple-choice question (shown as a, b, c...)."""
+    """One choice of a single- or multiple-choice question. Students see the choices shuffled
+    (`autograder.quiz.order`) under the letters a, b, c...; answers are stored by `id`."""
 
+    id: str
     text: Text
     correct: bool = False
     feedback: Text | None = None
-    """Why this choice is wrong (required for wrong choices), or why it is right."""
+    """Why this choice is wrong (required for wrong choices), or why it is right. Shown after a
+    wrong attempt, before the question is closed: it must not give away the right choice."""
+
+    def __post_init__(self) -> None:
+        _check_element_id(self.id, "choice")
 
 
 class Item(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -54,7 +62,7 @@ class Item(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True
     id: str
     text: Text
     feedback: Text
-    """Shown when the item is not in its place: where it belongs and why."""
+    """Where the item belongs and why: shown, for a misplaced item, once the question is closed."""
 
     def __post_init__(self) -> None:
         _check_id(self.id)
@@ -67,7 +75,7 @@ class Pair(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True
     text: Text
     match: str
     feedback: Text
-    """Shown when the statement is matched to another option."""
+    """Why the statement goes with its option: shown, for a wrong match, once the question is closed."""
 
     def __post_init__(self) -> None:
         _check_id(self.id)
@@ -80,9 +88,7 @@ class Option(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
     text: Text
 
     def __post_init__(self) -> None:
-        _check_id(self.id)
-        if len(self.id) < 2:
-            raise ValueError(f"`id` {self.id!r}: option ids need two letters or more (a, b, c... are the shown letters)")
+        _check_element_id(self.id, "option")
 
 
 class Tolerance(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -108,7 +114,8 @@ class Question(msgspec.Struct, tag_field="type", forbid_unknown_fields=True, fro
     topic: str
     prompt: Text
     explanation: Text
-    """Shown after every answer, right or wrong."""
+    """Shown once the question is closed (answered right, or the answer asked for): it may
+    state the answer."""
     exercise: str | None = None
     """The exercise this question is a checkpoint of (``grade quiz --checkpoint``)."""
 
@@ -116,6 +123,12 @@ class Question(msgspec.Struct, tag_field="type", forbid_unknown_fields=True, fro
         _check_id(self.id)
         _filled(self.prompt, "prompt")
         _filled(self.explanation, "explanation")
+
+    @property
+    def one_attempt(self) -> bool:
+        """Whether a second attempt would be no test at all (two possible answers): the
+        question closes after its first attempt."""
+        return False
 
 
 class Single(Question, tag="single"):
@@ -131,6 +144,10 @@ class Single(Question, tag="single"):
         if right != 1:
             raise ValueError(f"`choices`: single-choice question {self.id!r} needs exactly one "
                              f"correct choice, has {right}")
+
+    @property
+    def one_attempt(self) -> bool:
+        return len(self.choices) == 2
 
 
 class Multiple(Question, tag="multiple"):
@@ -154,7 +171,11 @@ class TrueFalse(Question, tag="true_false"):
     kind: ClassVar[str] = "true_false"
     answer: bool
     feedback: Text
-    """Why the other verdict is wrong."""
+    """Why the other verdict is wrong (a true/false question closes after one attempt)."""
+
+    @property
+    def one_attempt(self) -> bool:
+        return True
 
 
 class Numeric(Question, tag="numeric"):
@@ -185,7 +206,7 @@ class Numeric(Question, tag="numeric"):
 
 
 class Ordering(Question, tag="ordering"):
-    """Items shown in the listed order, to be put in `order`."""
+    """Items to be put in `order` (shown shuffled, never already in order)."""
 
     kind: ClassVar[str] = "ordering"
     items: list[Item]
@@ -268,37 +289,67 @@ class Bank(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True
 
 def load_bank(kit) -> Bank:
     """The bank of `kit`'s course, checked against the course (checkpoint exercises) and the
-    lessons on disk. Raises `CourseError` when the course has no quiz or the bank is wrong."""
+    lessons on disk. Raises `CourseError` when the course has no quiz or the bank is wrong.
+
+    Parsing the YAML is most of the cost of a `grade` run's quiz row, so a validated bank is
+    kept in the kit's cache folder under a hash of quiz.yml and of the code that reads it; a
+    cache that is missing, stale or damaged is simply rebuilt ($GRADE_NO_CACHE: none)."""
     config = kit.course.quiz
     if config is None:
         raise CourseError("course.yml has no `quiz` section")
     path = kit.root / config.bank
-    bank, root = _parse(path, _stamp(path))
-    for index, question in enumerate(bank.questions):
-        if question.exercise is not None and question.exercise not in kit.course.ids:
-            raise located_error(path.name, root, f"`questions[{index}].exercise`: no exercise "
-                                                 f"{question.exercise!r} in course.yml")
-    for index, topic in enumerate(bank.topics):
-        for language in LANGUAGES:
-            if not lesson_path(kit, topic.id, language).is_file():
-                raise located_error(path.name, root, f"`topics[{index}].id`: no lesson "
-                                                     f"{config.lessons}/{language}/{topic.id}.md")
+    cache = _cache_file(kit, path)
+    bank = _cached(cache)
+    if bank is None or _problem(kit, bank):
+        bank, root = load_yaml(path, Bank)
+        problem = _problem(kit, bank)
+        if problem:
+            raise located_error(path.name, root, problem)
+        _store(cache, bank)
     return bank
 
 
-@functools.lru_cache(maxsize=4)
-def _parse(path: Path, stamp: tuple | None) -> tuple[Bank, object]:
-    """The bank file read, once per version of it (`stamp`): a process that grades a whole class
-    parses it once, not once per student."""
-    return load_yaml(path, Bank)
+def _problem(kit, bank: Bank) -> str | None:
+    """What is wrong with `bank` for this course (a checkpoint of no exercise, a missing
+    lesson), as a message starting with the key in backticks; None when nothing is."""
+    for index, question in enumerate(bank.questions):
+        if question.exercise is not None and question.exercise not in kit.course.ids:
+            return f"`questions[{index}].exercise`: no exercise {question.exercise!r} in course.yml"
+    for index, topic in enumerate(bank.topics):
+        for language in LANGUAGES:
+            if not lesson_path(kit, topic.id, language).is_file():
+                return f"`topics[{index}].id`: no lesson {kit.course.quiz.lessons}/{language}/{topic.id}.md"
+    return None
 
 
-def _stamp(path: Path) -> tuple | None:
-    try:
-        info = path.stat()
-    except OSError:
+def _cache_file(kit, path: Path) -> Path | None:
+    if os.environ.get("GRADE_NO_CACHE"):
         return None
-    return info.st_mtime_ns, info.st_size, info.st_ino
+    digest = hashlib.sha256()
+    try:
+        for source in (path, Path(__file__), Path(__file__).with_name("numbers.py")):
+            digest.update(source.read_bytes())
+    except OSError:
+        return None  # load_yaml says why the bank cannot be read
+    return kit.state_dir / "cache" / f"quiz-{digest.hexdigest()[:20]}.json"
+
+
+def _cached(cache: Path | None) -> Bank | None:
+    try:
+        return msgspec.json.decode(cache.read_bytes(), type=Bank) if cache is not None else None
+    except (OSError, msgspec.DecodeError, ValueError):
+        return None
+
+
+def _store(cache: Path | None, bank: Bank) -> None:
+    if cache is None:
+        return
+    try:
+        for stale in cache.parent.glob("quiz-*.json"):
+            stale.unlink()
+        atomic_write(cache, msgspec.json.encode(bank))
+    except OSError:
+        pass  # a read-only kit only loses speed
 
 
 def lesson_path(kit, topic_id: str, language: str) -> Path:
@@ -310,8 +361,16 @@ def _check_choices(question_id: str, choices: list[Choice], minimum: int) -> Non
         raise ValueError(f"`choices`: {question_id!r} needs {minimum} to {len(LETTERS)} choices, has {len(choices)}")
     for index, choice in enumerate(choices):
         if not choice.correct and choice.feedback is None:
-            raise ValueError(f"`choices[{index}].feedback`: wrong choice {LETTERS[index]} of {question_id!r} "
+            raise ValueError(f"`choices[{index}].feedback`: wrong choice {choice.id!r} of {question_id!r} "
                              "needs feedback saying why it is wrong")
+        if choice.id in [other.id for other in choices[:index]]:
+            raise ValueError(f"`choices[{index}].id`: {choice.id!r} appears twice in {question_id!r}")
+
+
+def _check_element_id(value: str, what: str) -> None:
+    _check_id(value)
+    if len(value) < 2:
+        raise ValueError(f"`id` {value!r}: {what} ids need two letters or more (a, b, c... are the shown letters)")
 
 
 def _check_id(value: str) -> None:

@@ -1,14 +1,22 @@
 """Judging quiz answers: read an answer, decide if it is right, say why not.
 
-An answer arrives as typed in the terminal or as written in an answers file and is read into a
-canonical form that can be stored as JSON and read again:
+An answer is stored in a canonical form, by id, whatever order the student saw (JSON-ready,
+and the same for every student)::
 
-    single      "b"                        a letter
-    multiple    ["a", "c"]                 letters, sorted ("a c" and "a, c" are read too)
-    true_false  true                       (also t/f, v/f, yes/no, sí/no, verdadero/falso)
-    numeric     0.25                       a number ("0,25" and "1/4" are read too)
-    ordering    ["linear", "bn", ...]      item ids (or the shown numbers: [3, 1, 4, 2], "3 1 4 2")
-    matching    {statement_id: option_id}  (option letters are read too, or "a b a c" in order)
+    single      "running_weight"              a choice id
+    multiple    ["batch_noise", "higher_lr"]  choice ids, sorted
+    true_false  true
+    numeric     0.25
+    ordering    ["linear", "bn", ...]         item ids, in the student's order
+    matching    {statement_id: option_id}
+
+Typed in the terminal (or written in an exported notebook), letters and numbers are read
+through the order the student was shown (`autograder.quiz.order.Shown`): ``b``, ``"a c"``,
+``3 1 4 2``, ``a b a c``. Without a shown order only ids are read.
+
+A `Verdict` separates what may be said while the question is still open (why the answer given
+is wrong) from what waits until it is closed (which right choices were left out, where the
+misplaced items belong), so that feedback never hands out the answer before it is closed.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from autograder.quiz.bank import (
     TrueFalse,
 )
 from autograder.quiz.numbers import Variant, fmt, variant
+from autograder.quiz.order import Shown
 
 TRUE_WORDS = {"true", "t", "yes", "y", "v", "verdadero", "cierto", "s", "si", "sí", "1"}
 FALSE_WORDS = {"false", "f", "no", "n", "falso", "0"}
@@ -48,10 +57,14 @@ class AnswerError(ValueError):
 
 @dataclass(frozen=True)
 class Verdict:
-    """Whether an answer is right, and the feedback on what was wrong in it."""
+    """Whether an answer is right, and what was wrong in it."""
 
     correct: bool
     feedback: list[Text | Msg] = field(default_factory=list)
+    """Why the answer given is wrong; never names the right answer (safe while open)."""
+    wrong: tuple[str, ...] = ()
+    """Ids of what was wrong: right choices left out (multiple), misplaced items (ordering),
+    statements matched wrong (matching). Named while open, explained once closed."""
     readable: bool = True
     """False when the answer could not be read at all (a letter out of range, not a number)."""
 
@@ -64,13 +77,13 @@ def variant_of(question: Question, seed: int | None) -> Variant | None:
     return variant(question.generator, seed, question.id)
 
 
-def check(question: Question, raw: Any, seed: int | None) -> Verdict:
-    """Read `raw` and judge it; an unreadable answer is wrong, with the reason. A numeric
-    answer needs the seed its numbers came from."""
+def check(question: Question, raw: Any, seed: int | None, shown: Shown | None = None) -> Verdict:
+    """Read `raw` (letters through `shown`, if given) and judge it; an unreadable answer is
+    wrong, with the reason. A numeric answer needs the seed its numbers came from."""
     if seed is None and isinstance(question, Numeric):
         return Verdict(False, [msg("quiz.answers.no_seed")], readable=False)
     try:
-        answer = parse(question, raw)
+        answer = parse(question, raw, shown)
     except AnswerError as error:
         return Verdict(False, [error.message], readable=False)
     return judge(question, answer, variant_of(question, seed))
@@ -80,31 +93,31 @@ def check(question: Question, raw: Any, seed: int | None) -> Verdict:
 
 
 @singledispatch
-def parse(question: Question, raw: Any) -> Any:
+def parse(question: Question, raw: Any, shown: Shown | None = None) -> Any:
     """The canonical form of `raw`; raises `AnswerError` when it cannot be read."""
     raise TypeError(type(question).__name__)
 
 
 @parse.register
-def _(question: Single, raw: Any) -> str:
-    return _letter(raw, len(question.choices))
+def _(question: Single, raw: Any, shown: Shown | None = None) -> str:
+    return _choice(question, raw, shown)
 
 
 @parse.register
-def _(question: Multiple, raw: Any) -> list[str]:
+def _(question: Multiple, raw: Any, shown: Shown | None = None) -> list[str]:
     parts = _parts(raw)
-    if len(parts) == 1 and parts[0].isalpha():
+    if shown is not None and len(parts) == 1 and parts[0].isalpha() and parts[0] not in _ids(question):
         parts = list(parts[0])  # "ac"
     if not parts:
-        raise AnswerError(msg("quiz.expect.multiple", last=LETTERS[len(question.choices) - 1]))
-    letters = [_letter(part, len(question.choices), multiple=True) for part in parts]
-    if len(set(letters)) != len(letters):
+        raise AnswerError(_expect_choice(question, shown, multiple=True))
+    chosen = [_choice(question, part, shown, multiple=True) for part in parts]
+    if len(set(chosen)) != len(chosen):
         raise AnswerError(msg("quiz.expect.repeated"))
-    return sorted(letters)
+    return sorted(chosen)
 
 
 @parse.register
-def _(question: TrueFalse, raw: Any) -> bool:
+def _(question: TrueFalse, raw: Any, shown: Shown | None = None) -> bool:
     if isinstance(raw, bool):
         return raw
     word = str(raw).strip().lower().rstrip(".")
@@ -116,7 +129,7 @@ def _(question: TrueFalse, raw: Any) -> bool:
 
 
 @parse.register
-def _(question: Numeric, raw: Any) -> float:
+def _(question: Numeric, raw: Any, shown: Shown | None = None) -> float:
     if isinstance(raw, bool):
         raise AnswerError(msg("quiz.expect.number"))
     if isinstance(raw, (int, float)):
@@ -135,58 +148,73 @@ def _(question: Numeric, raw: Any) -> float:
 
 
 @parse.register
-def _(question: Ordering, raw: Any) -> list[str]:
+def _(question: Ordering, raw: Any, shown: Shown | None = None) -> list[str]:
     ids = [item.id for item in question.items]
     parts = _parts(raw)
-    if len(parts) == 1 and parts[0].isdigit() and len(parts[0]) == len(ids):
-        parts = list(parts[0])  # "3142"
-    if all(part.isdigit() for part in parts):
-        numbers = [int(part) for part in parts]
-        if not all(1 <= n <= len(ids) for n in numbers):
-            raise AnswerError(msg("quiz.expect.ordering", count=len(ids)))
-        parts = [ids[n - 1] for n in numbers]
+    if shown is not None:
+        if len(parts) == 1 and parts[0].isdigit() and len(parts[0]) == len(ids):
+            parts = list(parts[0])  # "3142"
+        if parts and all(part.isdigit() for part in parts):
+            parts = [shown.by_number(int(part)) or "?" for part in parts]
     if sorted(parts) != sorted(ids):
-        raise AnswerError(msg("quiz.expect.ordering", count=len(ids)))
+        key = "quiz.expect.ordering" if shown is not None else "quiz.expect.ordering_ids"
+        raise AnswerError(msg(key, count=len(ids), ids=", ".join(ids)))
     return parts
 
 
 @parse.register
-def _(question: Matching, raw: Any) -> dict[str, str]:
+def _(question: Matching, raw: Any, shown: Shown | None = None) -> dict[str, str]:
     statements = [pair.id for pair in question.pairs]
     if isinstance(raw, dict):
-        unknown = sorted(set(map(str, raw)) - set(statements))
-        if unknown or set(map(str, raw)) != set(statements):
+        if set(map(str, raw)) != set(statements):
             raise AnswerError(msg("quiz.expect.matching_ids", ids=", ".join(statements)))
-        return {str(key): parse_option(question, value) for key, value in raw.items()}
+        return {str(key): parse_option(question, value, shown) for key, value in raw.items()}
+    if shown is None:
+        raise AnswerError(msg("quiz.expect.matching_ids", ids=", ".join(statements)))
     parts = _parts(raw)
     if len(parts) != len(statements):
         raise AnswerError(msg("quiz.expect.matching", count=len(statements)))
-    return {statement: parse_option(question, part) for statement, part in zip(statements, parts)}
+    return {statement: parse_option(question, part, shown) for statement, part in zip(shown.ids, parts)}
 
 
-def _parts(raw: Any) -> list[str]:
-    if isinstance(raw, (list, tuple)):
-        return [str(part).strip().lower() for part in raw if str(part).strip()]
-    return [part for part in SEPARATORS.split(str(raw).strip().lower()) if part]
-
-
-def _letter(raw: Any, count: int, multiple: bool = False) -> str:
-    letter = str(raw).strip().lower().rstrip(")")
-    if len(letter) != 1 or letter not in LETTERS[:count]:
-        key = "quiz.expect.multiple" if multiple else "quiz.expect.single"
-        raise AnswerError(msg(key, last=LETTERS[count - 1]))
-    return letter
-
-
-def parse_option(question: Matching, raw: Any) -> str:
-    """One statement's option, from its id or its shown letter."""
+def parse_option(question: Matching, raw: Any, shown: Shown | None = None) -> str:
+    """One statement's option, from its id or the letter it is shown with."""
     value = str(raw).strip().lower().rstrip(")")
     ids = [option.id for option in question.options]
     if value in ids:
         return value
-    if len(value) == 1 and value in LETTERS[: len(ids)]:
-        return ids[LETTERS.index(value)]
+    found = shown.by_letter(value, option=True) if shown is not None else None
+    if found is not None:
+        return found
+    if shown is None:
+        raise AnswerError(msg("quiz.expect.option_id", ids=", ".join(ids)))
     raise AnswerError(msg("quiz.expect.option", last=LETTERS[len(ids) - 1]))
+
+
+def _parts(raw: Any) -> list[str]:
+    if isinstance(raw, (list, tuple)):
+        return [str(part).strip().lower().rstrip(")") for part in raw if str(part).strip()]
+    return [part.rstrip(")") for part in SEPARATORS.split(str(raw).strip().lower()) if part.rstrip(")")]
+
+
+def _ids(question: Single | Multiple) -> list[str]:
+    return [choice.id for choice in question.choices]
+
+
+def _choice(question: Single | Multiple, raw: Any, shown: Shown | None, multiple: bool = False) -> str:
+    value = str(raw).strip().lower().rstrip(")")
+    if value in _ids(question):
+        return value
+    found = shown.by_letter(value) if shown is not None else None
+    if found is None:
+        raise AnswerError(_expect_choice(question, shown, multiple))
+    return found
+
+
+def _expect_choice(question: Single | Multiple, shown: Shown | None, multiple: bool) -> Msg:
+    if shown is None:
+        return msg("quiz.expect.choice_ids", ids=", ".join(_ids(question)))
+    return msg("quiz.expect.multiple" if multiple else "quiz.expect.single", last=LETTERS[len(question.choices) - 1])
 
 
 # -- judging ---------------------------------------------------------------------------------------
@@ -200,21 +228,19 @@ def judge(question: Question, answer: Any, numbers: Variant | None) -> Verdict:
 
 @judge.register
 def _(question: Single, answer: str, numbers: Variant | None) -> Verdict:
-    choice = question.choices[LETTERS.index(answer)]
+    choice = next(c for c in question.choices if c.id == answer)
     return Verdict(True) if choice.correct else Verdict(False, [choice.feedback])
 
 
 @judge.register
 def _(question: Multiple, answer: list[str], numbers: Variant | None) -> Verdict:
-    """Wrong picks first (each with its feedback), then the right choices left out."""
-    chosen = [(LETTERS[i] in answer, choice) for i, choice in enumerate(question.choices)]
-    feedback: list[Text | Msg] = [choice.feedback for picked, choice in chosen if picked and not choice.correct]
-    for index, (picked, choice) in enumerate(chosen):
-        if choice.correct and not picked:
-            feedback.append(msg("quiz.missed", letter=LETTERS[index]))
-            if choice.feedback is not None:
-                feedback.append(choice.feedback)
-    return Verdict(not feedback, feedback)
+    """Each wrong pick with its feedback; the right choices left out are named only once the
+    question is closed (`Verdict.wrong`)."""
+    feedback: list[Text | Msg] = [c.feedback for c in question.choices if c.id in answer and not c.correct]
+    missed = tuple(c.id for c in question.choices if c.correct and c.id not in answer)
+    if missed:
+        feedback.append(msg("quiz.missing_some"))
+    return Verdict(not feedback, feedback, missed)
 
 
 @judge.register
@@ -234,15 +260,14 @@ def _(question: Numeric, answer: float, numbers: Variant | None) -> Verdict:
 
 @judge.register
 def _(question: Ordering, answer: list[str], numbers: Variant | None) -> Verdict:
-    items = {item.id: item for item in question.items}
-    misplaced = [items[got] for got, right in zip(answer, question.order) if got != right]
-    return Verdict(not misplaced, [item.feedback for item in misplaced])
+    misplaced = tuple(got for got, right in zip(answer, question.order) if got != right)
+    return Verdict(not misplaced, [], misplaced)
 
 
 @judge.register
 def _(question: Matching, answer: dict[str, str], numbers: Variant | None) -> Verdict:
-    wrong = [pair.feedback for pair in question.pairs if answer.get(pair.id) != pair.match]
-    return Verdict(not wrong, wrong)
+    wrong = tuple(pair.id for pair in question.pairs if answer.get(pair.id) != pair.match)
+    return Verdict(not wrong, [], wrong)
 
 
 # -- the key ---------------------------------------------------------------------------------------
@@ -256,12 +281,12 @@ def key(question: Question, numbers: Variant | None) -> Any:
 
 @key.register
 def _(question: Single, numbers: Variant | None) -> str:
-    return next(LETTERS[i] for i, choice in enumerate(question.choices) if choice.correct)
+    return next(choice.id for choice in question.choices if choice.correct)
 
 
 @key.register
 def _(question: Multiple, numbers: Variant | None) -> list[str]:
-    return [LETTERS[i] for i, choice in enumerate(question.choices) if choice.correct]
+    return sorted(choice.id for choice in question.choices if choice.correct)
 
 
 @key.register
@@ -282,3 +307,4 @@ def _(question: Ordering, numbers: Variant | None) -> list[str]:
 @key.register
 def _(question: Matching, numbers: Variant | None) -> dict[str, str]:
     return {pair.id: pair.match for pair in question.pairs}
+

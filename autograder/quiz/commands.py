@@ -1,8 +1,12 @@
 """``grade quiz``: the theory quiz in the terminal, or a file of answers graded at once.
 
-    grade quiz [--topic TOPIC | --checkpoint EXERCISE] [--reset]
+    grade quiz [--topic TOPIC | --checkpoint EXERCISE]
+    grade quiz --reset (--topic TOPIC | --checkpoint EXERCISE | --all)
     grade quiz --answers FILE [--json]
     grade quiz --export FILE
+
+Only the first attempt at a question scores (see `autograder.quiz.answers`); ``--reset``
+reopens questions for practice and never changes the score.
 
 Exit codes: 0 done or stopped with q / end of input (or every answer in FILE right), 1 some
 answer in FILE wrong, 2 a usage, course or answers-file error, 130 Ctrl-C (the answers given so
@@ -39,17 +43,18 @@ def main(argv: list[str], t: Translator) -> int:
     bank = load_bank(kit)
     if args.json and not args.answers:
         raise UsageError(t("quiz.errors.json_needs_answers"))
+    if args.all and not args.reset:
+        raise UsageError(t("quiz.errors.all_needs_reset"))
     if args.answers:
         return grade_file(kit, bank, Path(args.answers), t, as_json=args.json)
     from autograder.quiz.answers import QuizStore
 
-    store = QuizStore(State.load(kit.state_dir))
+    store = QuizStore(State.load(kit.state_dir), bank, kit.course.quiz.points)
     if args.export:
         return export(store, Path(args.export), t)
-    questions = select(kit, bank, args, t)
     if args.reset:
-        store.reset(bank, kit.course.quiz.points, questions)
-    return interactive(bank, store, kit.course.quiz.points, questions, t)
+        return reset(store, kit, args, t)
+    return interactive(store, select(kit, bank, args, t), t)
 
 
 def _parser(t: Translator) -> argparse.ArgumentParser:
@@ -62,6 +67,7 @@ def _parser(t: Translator) -> argparse.ArgumentParser:
     mode.add_argument("--answers", metavar="FILE", help=t("quiz.help.answers"))
     mode.add_argument("--export", metavar="FILE", help=t("quiz.help.export"))
     mode.add_argument("--reset", action="store_true", help=t("quiz.help.reset"))
+    focus.add_argument("--all", action="store_true", help=t("quiz.help.all"))
     parser.add_argument("--json", action="store_true", help=t("quiz.help.json"))
     common_options(parser, t)
     return parser
@@ -90,35 +96,53 @@ def find_topic(bank: Bank, name: str, t: Translator) -> Topic:
     raise UsageError(t("quiz.errors.unknown_topic", name=name, suggestion=suggestion(name, ids, t)))
 
 
-def interactive(bank: Bank, store, points: float, questions: list[Question], t: Translator) -> int:
+def reset(store, kit: Kit, args: argparse.Namespace, t: Translator) -> int:
+    """Reopen questions for practice: the chosen topic or checkpoint, or (``--all``, after a
+    yes) every question. The score never changes."""
+    if not (args.topic or args.checkpoint or args.all):
+        raise UsageError(t("quiz.errors.reset_needs_selection"))
+    questions = select(kit, store.bank, args, t)
+    console = make_console()
+    if args.all:
+        from autograder.quiz.session import confirm
+
+        attempted = sum(not store.is_new(q) for q in questions)
+        if not confirm(console, t("quiz.reset_all_prompt", count=attempted), t):
+            console.print(t("quiz.reset_cancelled"), style="cyan")
+            return OK
+    count = store.reset(questions)
+    console.print(t("quiz.reset_done", count=count), style="cyan")
+    return OK
+
+
+def interactive(store, questions: list[Question], t: Translator) -> int:
     from autograder.quiz.session import Quit, QuizSession
 
     console = make_console()
-    session = QuizSession(bank, store, points, t, console)
+    session = QuizSession(store, t, console)
     try:
         session.run(questions)
     except (Quit, EOFError):  # q, or the end of the input (Ctrl-D, a finished pipe)
         console.print()
         session.summary()
-        console.print(t("quiz.saved", answered=store.result(bank, points).answered), style="cyan")
+        console.print(t("quiz.saved", answered=store.result().answered), style="cyan")
     except KeyboardInterrupt:
         console.print()
-        console.print(t("quiz.saved", answered=store.result(bank, points).answered), style="cyan")
+        console.print(t("quiz.saved", answered=store.result().answered), style="cyan")
         return 130
     return OK
 
 
 def grade_file(kit: Kit, bank: Bank, path: Path, t: Translator, *, as_json: bool) -> int:
-    """Grade an answers file: a table of verdicts (or JSON), exit 0 only if all are right."""
-    from autograder.quiz.answers import quiz_result, read_answers
-    from autograder.quiz.check import check, variant_of
+    """Grade an answers file: a table of verdicts on the first attempts (or JSON), exit 0 only
+    if all are right."""
+    from autograder.quiz.answers import file_result, read_answers
 
     if not path.is_file():
         raise UsageError(t("quiz.errors.not_a_file", path=path))
     answers = read_answers(path)
-    points = kit.course.quiz.points
-    result = quiz_result(bank, points, answers.seed, answers.answers, source="file")
-    unknown = sorted(set(answers.answers) - {q.id for q in bank.questions})
+    result = file_result(bank, kit.course.quiz.points, answers)
+    unknown = answers.unknown(bank)
     if as_json:
         from autograder.quiz.answers import quiz_to_json
 
@@ -126,15 +150,16 @@ def grade_file(kit: Kit, bank: Bank, path: Path, t: Translator, *, as_json: bool
     else:
         from rich.text import Text
 
+        from autograder.quiz.check import variant_of
         from autograder.quiz.views import AnswersView, QuizSummaryView
 
         numbers = {q.id: variant_of(q, answers.seed) for q in bank.questions}
-        verdicts = {q.id: check(q, answers.answers[q.id], answers.seed)
-                    for q in bank.questions if q.id in answers.answers}
         console = make_console()
         seed = t("quiz.answers.no_seed_heading") if answers.seed is None else answers.seed
         console.print(Text(t("quiz.answers.heading", file=path.name, seed=seed), style="bold"))
-        console.print(AnswersView(bank, verdicts, numbers, t))
+        if answers.format < 2 and answers.answers:
+            console.print(Text(t("quiz.answers.format_1"), style="yellow"))
+        console.print(AnswersView(bank, answers.judged(bank), numbers, t))
         if unknown:
             console.print(Text(t("quiz.answers.unknown", ids=", ".join(unknown)), style="yellow"))
         console.print(QuizSummaryView(result, bank, t))
@@ -142,7 +167,7 @@ def grade_file(kit: Kit, bank: Bank, path: Path, t: Translator, *, as_json: bool
 
 
 def export(store, path: Path, t: Translator) -> int:
-    """Write the student's answers to an answers file, for a graded submission."""
+    """Write the student's attempts to an answers file, for a graded submission."""
     count = store.export(path, t("quiz.answers.file_header", file=path.name))
     make_console().print(t("quiz.answers.exported", count=count, file=path, seed=store.seed), style="cyan")
     return OK

@@ -28,7 +28,7 @@ def main(argv: list[str], t: Translator) -> int:
     if args.topic is None:
         from autograder.quiz.answers import QuizStore
 
-        result = QuizStore(State.load(kit.state_dir)).result(bank, kit.course.quiz.points)
+        result = QuizStore(State.load(kit.state_dir), bank, kit.course.quiz.points).result()
         console.print(t("learn.heading", course=t.text(kit.course.title)), style="bold")
         console.print(TopicsView(bank, result, t))
         return OK

@@ -104,9 +104,10 @@ def _batch(rng: random.Random, n: int, low: int = -4, high: int = 9) -> list[int
 
 @generator("unbiased", "no_affine", "variance_not_std")
 def normalised_value(rng: random.Random):
-    """One output of BatchNorm (training) for a feature whose mini-batch holds 4 values."""
-    batch = _batch(rng, 4)
-    k = rng.randrange(4)
+    """One output of BatchNorm (training) for a feature whose mini-batch holds 3 to 5 values."""
+    n = rng.choice([3, 4, 5])
+    batch = _batch(rng, n)
+    k = rng.randrange(n)
     gamma, beta = rng.choice([0.5, 1.5, 2.0, 3.0]), rng.choice([-1.0, 0.5, 1.0, 2.0])
     mean, var = _mean(batch), _var(batch)
     x_hat = (batch[k] - mean) / math.sqrt(var + EPS)
@@ -116,40 +117,101 @@ def normalised_value(rng: random.Random):
         "no_affine": x_hat,
         "variance_not_std": gamma * (batch[k] - mean) / (var + EPS) + beta,
     }
-    values = {"batch": batch, "x": batch[k], "position": k + 1, "gamma": gamma, "beta": beta,
-              "mean": mean, "var": round(var, 4), "x_hat": round(x_hat, 4)}
+    values = {"batch": batch, "n": n, "n_minus_1": n - 1, "x": batch[k], "position": k + 1, "gamma": gamma,
+              "beta": beta, "mean": round(mean, 4), "var": round(var, 4), "x_hat": round(x_hat, 4)}
     return values, answer, mistakes
 
 
 @generator("momentum_swapped", "last_batch", "average")
 def running_mean_two_updates(rng: random.Random):
-    """PyTorch's running mean (starting at 0, momentum 0.1) after two training batches."""
+    """PyTorch's running mean (starting at 0) after two training batches, for a momentum of
+    0.05, 0.1 or 0.2."""
+    momentum = rng.choice([0.05, 0.1, 0.2])
     first, second = _batch(rng, 3, 0, 9), _batch(rng, 3, 0, 9)
     m1, m2 = _mean(first), _mean(second)
-    after_one = (1 - MOMENTUM) * 0.0 + MOMENTUM * m1
-    answer = (1 - MOMENTUM) * after_one + MOMENTUM * m2
+    after_one = (1 - momentum) * 0.0 + momentum * m1
+    answer = (1 - momentum) * after_one + momentum * m2
     mistakes = {
-        "momentum_swapped": MOMENTUM * ((1 - MOMENTUM) * m1) + (1 - MOMENTUM) * m2,
+        "momentum_swapped": momentum * ((1 - momentum) * m1) + (1 - momentum) * m2,
         "last_batch": m2,
         "average": (m1 + m2) / 2,
     }
-    values = {"first": first, "second": second, "mean1": m1, "mean2": m2, "after_one": round(after_one, 4)}
+    values = {"first": first, "second": second, "mean1": m1, "mean2": m2, "after_one": round(after_one, 4),
+              "momentum": momentum, "keep": round(1 - momentum, 4)}
     return values, answer, mistakes
 
 
 @generator("biased", "starts_at_zero", "momentum_swapped")
 def running_var_update(rng: random.Random):
-    """PyTorch's running variance (starting at 1) after one batch of 4 values."""
-    batch = _batch(rng, 4, 0, 12)
+    """PyTorch's running variance (starting at 1) after one batch of 3 to 6 values."""
+    n, momentum = rng.choice([3, 4, 5, 6]), rng.choice([0.1, 0.2, 0.3])
+    batch = _batch(rng, n, 0, 12)
     unbiased, biased = _var(batch, 1), _var(batch)
-    answer = (1 - MOMENTUM) * 1.0 + MOMENTUM * unbiased
+    answer = (1 - momentum) * 1.0 + momentum * unbiased
     mistakes = {
-        "biased": (1 - MOMENTUM) * 1.0 + MOMENTUM * biased,
-        "starts_at_zero": MOMENTUM * unbiased,
-        "momentum_swapped": MOMENTUM * 1.0 + (1 - MOMENTUM) * unbiased,
+        "biased": (1 - momentum) * 1.0 + momentum * biased,
+        "starts_at_zero": momentum * unbiased,
+        "momentum_swapped": momentum * 1.0 + (1 - momentum) * unbiased,
     }
-    values = {"batch": batch, "mean": _mean(batch), "unbiased": round(unbiased, 4), "biased": round(biased, 4)}
+    values = {"batch": batch, "n": n, "n_minus_1": n - 1, "mean": round(_mean(batch), 4),
+              "unbiased": round(unbiased, 4), "biased": round(biased, 4), "momentum": momentum,
+              "keep": round(1 - momentum, 4)}
     return values, answer, mistakes
+
+
+@generator("linear", "oldest_share")
+def ema_recent_share(rng: random.Random):
+    """The share (in %) of a running average's weight held by its last k batches:
+    1 - (1 - momentum)^k; the memory is about 1/momentum batches."""
+    momentum, k = rng.choice([(0.1, 5), (0.1, 10), (0.1, 20), (0.01, 20), (0.01, 50), (0.01, 100), (0.05, 20),
+                              (0.2, 5), (0.3, 3)])
+    answer = 100 * (1 - (1 - momentum) ** k)
+    mistakes = {"linear": 100 * min(1.0, k * momentum), "oldest_share": 100 * (1 - momentum) ** k}
+    values = {"momentum": momentum, "k": k, "keep": round(1 - momentum, 4), "memory": round(1 / momentum),
+              "rest": round(100 * (1 - momentum) ** k, 2)}
+    return values, answer, mistakes
+
+
+@generator("inverted", "excess_only")
+def unbiased_factor(rng: random.Random):
+    """The factor N / (N - 1) between the unbiased and the biased variance of a batch of N."""
+    n = rng.choice([2, 3, 4, 5, 8, 10, 16])
+    answer = n / (n - 1)
+    return {"n": n, "n_minus_1": n - 1}, answer, {"inverted": (n - 1) / n, "excess_only": 1 / (n - 1)}
+
+
+@generator("classic", "standard_deviation", "mask_only")
+def dropout_variance(rng: random.Random):
+    """The variance, over the random mask, of one unit's output under inverted dropout."""
+    a = float(rng.choice([1, 2, 3, 4]))
+    p = rng.choice([0.2, 0.25, 0.5, 0.75])
+    survivor = a / (1 - p)
+    answer = (1 - p) * survivor ** 2 - a ** 2
+    mistakes = {"classic": p * (1 - p) * a * a, "standard_deviation": math.sqrt(answer), "mask_only": p * (1 - p)}
+    values = {"a": a, "p": p, "keep": round(1 - p, 4), "survivor": round(survivor, 4),
+              "second_moment": round((1 - p) * survivor ** 2, 4), "square": a * a}
+    return values, answer, mistakes
+
+
+@generator("batch_norm", "layer_norm", "instance_norm")
+def group_norm_count(rng: random.Random):
+    """How many values one mean of nn.GroupNorm(G, C) averages on an (N, C, H, W) input."""
+    n, c = rng.choice([4, 8, 16, 32]), rng.choice([8, 12, 16, 32, 64])
+    g = rng.choice([d for d in (2, 4, 8) if c % d == 0 and d < c])
+    h, w = rng.choice([4, 7, 8, 14]), rng.choice([4, 7, 8, 14])
+    answer = c // g * h * w
+    mistakes = {"batch_norm": n * h * w, "layer_norm": c * h * w, "instance_norm": h * w}
+    return {"n": n, "c": c, "g": g, "h": h, "w": w, "per_group": c // g}, answer, mistakes
+
+
+@generator("over_n", "times_sqrt_n")
+def batch_mean_noise(rng: random.Random):
+    """The standard deviation of a mini-batch mean of N independent values of standard deviation
+    sigma: sigma / sqrt(N), the noise a batch's statistics carry."""
+    sigma, n = rng.choice([1.0, 2.0, 3.0, 4.0]), rng.choice([2, 4, 8, 16, 64, 256])
+    answer = sigma / math.sqrt(n)
+    return {"sigma": sigma, "n": n, "sqrt_n": round(math.sqrt(n), 4)}, answer, \
+        {"over_n": sigma / n, "times_sqrt_n": sigma * math.sqrt(n)}
 
 
 @generator("keep_probability", "not_scaled", "times_keep")
@@ -228,17 +290,17 @@ def sgd_two_steps(rng: random.Random):
     return values, answer, mistakes
 
 
-@generator("dbeta", "mean_not_sum")
-def dgamma_two_samples(rng: random.Random):
-    """dgamma for a one-feature batch of two samples."""
-    a, b = _batch(rng, 2, -3, 9)
-    g1, g2 = rng.choice([-2.0, -1.0, -0.5, 0.5, 1.5, 2.0, 3.0]), rng.choice([-1.5, -1.0, 0.5, 1.0, 2.5])
-    mean, var = (a + b) / 2, _var([a, b])
-    x_hat = [(v - mean) / math.sqrt(var + EPS) for v in (a, b)]
-    answer = g1 * x_hat[0] + g2 * x_hat[1]
-    mistakes = {"dbeta": g1 + g2, "mean_not_sum": answer / 2}
-    values = {"a": a, "b": b, "g1": g1, "g2": g2, "mean": mean, "x_hat1": round(x_hat[0], 4),
-              "x_hat2": round(x_hat[1], 4)}
+@generator("dbeta", "mean_not_sum", "uses_x")
+def dgamma_three_samples(rng: random.Random):
+    """dgamma for a one-feature batch of three samples."""
+    xs = _batch(rng, 3, -3, 9)
+    grads = [rng.choice([-2.0, -1.0, -0.5, 0.5, 1.0, 1.5, 2.0, 3.0]) for _ in range(3)]
+    mean, var = _mean(xs), _var(xs)
+    x_hat = [(v - mean) / math.sqrt(var + EPS) for v in xs]
+    answer = sum(g * h for g, h in zip(grads, x_hat))
+    mistakes = {"dbeta": sum(grads), "mean_not_sum": answer / 3, "uses_x": sum(g * v for g, v in zip(grads, xs))}
+    values = {"x": xs, "dout": grads, "mean": round(mean, 4), "var": round(var, 4),
+              "x_hat": [round(h, 4) for h in x_hat]}
     return values, answer, mistakes
 
 

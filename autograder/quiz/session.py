@@ -1,7 +1,10 @@
-"""The interactive quiz: ask, judge, explain, save; then offer to retry the wrong ones.
+"""The interactive quiz: ask, judge, save; then offer practice on the questions still open.
 
-Unanswered questions come first, in the bank's order; every answer is saved at once (the
-state file is written atomically), so Ctrl-C or ``q`` loses nothing and the next run resumes.
+Questions never attempted come first, in the bank's order: that first attempt is the one that
+scores. A wrong one gets the feedback on the answer given, and the question stays open for
+practice, where ``?`` shows the answer. A question's explanation appears once it is closed.
+Every attempt is saved at once (the state file is written atomically), so Ctrl-C or ``q``
+loses nothing and the next run resumes.
 """
 
 from __future__ import annotations
@@ -16,93 +19,106 @@ from rich.text import Text
 
 from autograder.i18n import Translator
 from autograder.quiz.answers import QuizStore
-from autograder.quiz.bank import LETTERS, Bank, Matching, Multiple, Ordering, Question, Single
-from autograder.quiz.check import (
-    FALSE_WORDS,
-    TRUE_WORDS,
-    AnswerError,
-    judge,
-    parse,
-    parse_option,
-    variant_of,
-)
+from autograder.quiz.bank import LETTERS, Matching, Multiple, Ordering, Question, Single
+from autograder.quiz.check import FALSE_WORDS, TRUE_WORDS, AnswerError, parse, parse_option, variant_of
 from autograder.quiz.numbers import fmt
-from autograder.quiz.views import QuestionView, QuizSummaryView, VerdictView
+from autograder.quiz.order import Shown, view_order
+from autograder.quiz.views import AnswerView, QuestionView, QuizSummaryView, VerdictView
 
 QUIT_WORDS = {"q", "quit", "exit", "salir"}
+REVEAL_WORDS = {"?", "??"}
 
 
 class Quit(Exception):
     """The student typed q."""
 
 
+class Reveal(Exception):
+    """The student typed ? (practice only): show the answer."""
+
+
 @dataclass
 class QuizSession:
     """One run of ``grade quiz`` over a selection of questions."""
 
-    bank: Bank
     store: QuizStore
-    points: float
     t: Translator
     console: Console
 
     def run(self, questions: list[Question]) -> None:
-        """Ask what is unanswered, then offer retries until all is right or the student stops."""
+        """Ask what was never attempted, then offer practice until all is closed or the
+        student stops."""
         self.header()
-        pending = [q for q in questions if self.store.entry(q.id) is None]
-        if pending:
-            done = len(questions) - len(pending)
-            self.ask_round(pending, "quiz.question", start=done + 1, total=len(questions))
+        new = [q for q in questions if self.store.is_new(q)]
+        if new:
+            done = len(questions) - len(new)
+            self.ask_round(new, "quiz.question", start=done + 1, total=len(questions), scored=True)
         while True:
-            wrong = [q for q in questions if self.store.entry(q.id) is not None and not self.store.is_right(q)]
-            if not wrong:
-                self.console.print(Text(self.t("quiz.all_right", count=len(questions)), style="bold green"))
+            still_open = [q for q in questions if not self.store.is_new(q) and not self.store.is_closed(q)]
+            if not still_open:
+                self.console.print(Text(self.t("quiz.all_closed", count=len(questions)), style="bold green"))
                 break
-            if not self.confirm(self.t("quiz.retry_prompt", count=len(wrong))):
+            if not self.confirm(self.t("quiz.practise_prompt", count=len(still_open))):
                 break
-            self.ask_round(wrong, "quiz.retry", start=1, total=len(wrong))
+            self.ask_round(still_open, "quiz.practice", start=1, total=len(still_open), scored=False)
         self.summary()
 
     def header(self) -> None:
-        result = self.store.result(self.bank, self.points)
+        result = self.store.result()
         self.console.print(Text(self.t("quiz.header", answered=result.answered, total=len(result.questions),
-                                       score=fmt(float(result.score)), max=fmt(float(self.points))), style="bold"))
+                                       score=fmt(float(result.score)), max=fmt(float(result.max_points))),
+                                style="bold"))
+        self.console.print(Text(self.t("quiz.rule"), style="cyan"))
         self.console.print(Text(self.t("quiz.keys"), style="dim"))
+        if self.store.damaged:
+            self.console.print(Text(self.t("quiz.damaged", count=self.store.damaged), style="yellow"))
 
     def summary(self) -> None:
         self.console.print(Rule())
-        self.console.print(QuizSummaryView(self.store.result(self.bank, self.points), self.bank, self.t))
+        self.console.print(QuizSummaryView(self.store.result(), self.store.bank, self.t))
 
-    def ask_round(self, questions: list[Question], title_key: str, start: int, total: int) -> None:
+    def ask_round(self, questions: list[Question], title_key: str, start: int, total: int, scored: bool) -> None:
         for offset, question in enumerate(questions):
-            title = self.t(title_key, number=start + offset, total=total)
-            self.ask(question, title)
+            self.ask(question, self.t(title_key, number=start + offset, total=total), scored)
 
-    def ask(self, question: Question, title: str) -> None:
+    def ask(self, question: Question, title: str, scored: bool) -> None:
         numbers = variant_of(question, self.store.seed)
-        topic = self.t.text(self.bank.topic(question.topic).title)
+        shown = view_order(question, self.store.seed)
+        topic = self.t.text(self.store.bank.topic(question.topic).title)
         self.console.print()
-        self.console.print(QuestionView(question, numbers, self.t, title, topic))
-        answer = self.read(question)
-        self.store.record(question, answer, self.bank, self.points)
-        self.console.print(VerdictView(question, judge(question, answer, numbers), numbers, self.t))
+        self.console.print(QuestionView(question, numbers, shown, self.t, title, topic))
+        try:
+            answer = self.read(question, shown, practice=not scored)
+        except Reveal:
+            self.store.reveal(question)
+            self.console.print(AnswerView(question, numbers, shown, self.t, right=False))
+            return
+        verdict = self.store.record(question, answer)
+        closed = self.store.is_closed(question)
+        self.console.print(VerdictView(question, verdict, numbers, shown, self.t, scored=scored, closed=closed))
 
-    def read(self, question: Question) -> Any:
+    def read(self, question: Question, shown: Shown, practice: bool) -> Any:
         """Ask until the answer can be read; a matching question asks statement by statement."""
         if isinstance(question, Matching):
             letters = self.letters(len(question.options))
-            return {pair.id: self.read_one(question, self.t("quiz.ask.matching", number=number, letters=letters),
-                                           option=True)
-                    for number, pair in enumerate(question.pairs, 1)}
-        return self.read_one(question, self.label(question))
+            return {pid: self.read_one(question, shown, self.t("quiz.ask.matching", number=number, letters=letters),
+                                       practice and number == 1, option=True)
+                    for number, pid in enumerate(shown.ids, 1)}
+        return self.read_one(question, shown, self.label(question), practice)
 
-    def read_one(self, question: Question, label: str, option: bool = False) -> Any:
+    def read_one(self, question: Question, shown: Shown, label: str, practice: bool, option: bool = False) -> Any:
         while True:
             raw = Prompt.ask(Text(label, style="bold"), console=self.console)
-            if raw.strip().lower() in QUIT_WORDS:
+            word = raw.strip().lower()
+            if word in QUIT_WORDS:
                 raise Quit
+            if word in REVEAL_WORDS:
+                if practice:
+                    raise Reveal
+                self.console.print(Text(self.t("quiz.answer_first"), style="yellow"))
+                continue
             try:
-                return parse_option(question, raw) if option else parse(question, raw)
+                return parse_option(question, raw, shown) if option else parse(question, raw, shown)
             except AnswerError as error:
                 self.console.print(Text(self.t(error.message), style="red"))
 
@@ -116,14 +132,22 @@ class QuizSession:
         return t(f"quiz.ask.{question.kind}")
 
     def confirm(self, question: str) -> bool:
-        while True:
-            raw = Prompt.ask(Text(f"{question} {self.t('quiz.yes_no')}", style="bold"), console=self.console)
-            word = raw.strip().lower()
-            if word in TRUE_WORDS:
-                return True
-            if word in FALSE_WORDS or word in QUIT_WORDS:
-                return False
+        return confirm(self.console, question, self.t)
 
     @staticmethod
     def letters(count: int) -> str:
         return f"a-{LETTERS[count - 1]}"
+
+
+def confirm(console: Console, question: str, t: Translator) -> bool:
+    """Ask a yes/no question until the answer is one; q or the end of the input mean no."""
+    while True:
+        try:
+            raw = Prompt.ask(Text(f"{question} {t('quiz.yes_no')}", style="bold"), console=console)
+        except EOFError:
+            return False
+        word = raw.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS or word in QUIT_WORDS:
+            return False

@@ -31,13 +31,13 @@ def exercise_text(course, result, t) -> str:
     return heading + "\n" + plain_text(view.all_checks(result))
 
 
-def quiz_text(bank, result, answers: dict[str, Any], t) -> str:
-    """The quiz: wrong answers with their feedback, unanswered questions, the score by topic."""
+def quiz_text(bank, result, judged, t) -> str:
+    """The quiz: the first attempts that are wrong with their feedback (never the answer),
+    unanswered questions, the score by topic. `judged` holds the verdicts on the attempts."""
     from autograder.grading.results import points
-    from autograder.quiz.check import check, variant_of
+    from autograder.quiz.check import variant_of
     from autograder.quiz.views import AnswersView, QuizSummaryView
 
     numbers = {q.id: variant_of(q, result.seed) for q in bank.questions}
-    verdicts = {q.id: check(q, answers[q.id], result.seed) for q in bank.questions if q.id in answers}
     heading = t("notebook.score", exercise="quiz", score=points(result.score), max=points(result.max_points))
-    return heading + "\n" + plain_text(AnswersView(bank, verdicts, numbers, t), QuizSummaryView(result, bank, t))
+    return heading + "\n" + plain_text(AnswersView(bank, judged, numbers, t), QuizSummaryView(result, bank, t))

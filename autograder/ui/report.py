@@ -46,8 +46,7 @@ def exercise_table(t: Translator, rows: list[tuple | None], width: int) -> Table
     (ellipsis) when the terminal is narrow."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     cells = [row for row in rows if row is not None]
-    fixed = [max(Text(str(row[i])).cell_len if not isinstance(row[i], Text) else row[i].cell_len
-                 for row in cells) for i in range(len(cells[0]))]
+    fixed = [max(_cell_width(row[i]) for row in cells) for i in range(len(cells[0]))]
     fixed[0] = max(fixed[0], len(t("report.exercise")))
     title_width = max(8, width - (sum(fixed) - fixed[1]) - 3 * (len(fixed) - 1) - 2)
     table.add_column(t("report.exercise"), no_wrap=True, style="bold", min_width=fixed[0])
@@ -62,6 +61,12 @@ def exercise_table(t: Translator, rows: list[tuple | None], width: int) -> Table
         else:
             table.add_row(*row)
     return table
+
+
+def _cell_width(cell) -> int:
+    """The widest line of a cell (a status may take two lines)."""
+    text = cell if isinstance(cell, Text) else Text(str(cell))
+    return max(line.cell_len for line in text.split("\n"))
 
 
 @dataclass
@@ -110,24 +115,26 @@ class ReportView:
         return exercise_table(t, rows, width)
 
     def quiz_row(self) -> tuple:
-        """The theory quiz as one more row: right answers and points."""
+        """The theory quiz as one more row: questions right at the first try (what scores),
+        those right later in practice, and points."""
         t, quiz = self.t, self.report.quiz
         total = len(quiz.questions)
         if quiz.error:
             label, style = "✘ " + t("quiz.status.error"), "red"
-        elif quiz.correct == total:
-            label, style = "✔ " + t("quiz.status.right", correct=quiz.correct, total=total), "green"
         elif quiz.answered == 0:
             label, style = "◌ " + t("quiz.status.answered", answered=0, total=total), "dim"
         else:
-            label, style = "◑ " + t("quiz.status.right", correct=quiz.correct, total=total), "yellow"
+            mark, style = ("✔ ", "green") if quiz.correct == total else ("◑ ", "yellow")
+            label = mark + t("quiz.status.first_try", correct=quiz.correct, total=total)
+            if quiz.practised:  # on a second line of the cell: the row stays narrow
+                label += "\n  " + t("quiz.status.practice", count=quiz.practised)
         return ("quiz", t("quiz.row", count=total), Text(label, style=style),
                 f"{points(quiz.score)} / {points(quiz.max_points)}")
 
     def checkpoint_line(self, exercise_id: str) -> Text | None:
         """A pointer to the exercise's checkpoint questions, unless they are all answered right."""
         questions = self.report.quiz.checkpoint(exercise_id) if self.report.quiz else []
-        if not questions or all(question.correct for question in questions):
+        if not questions or all(question.correct or question.closed for question in questions):
             return None
         return Text(self.t("quiz.checkpoint_line", exercise=exercise_id, count=len(questions)), style="dim")
 
@@ -227,8 +234,8 @@ class ReportView:
         if self.report.all_passed and graded != list(self.course.ids):
             return Text(t("report.selection_passed", exercises=", ".join(graded)), style="bold green")
         quiz = self.report.quiz
-        if self.report.all_passed and quiz is not None and quiz.correct < len(quiz.questions):
-            return Text(t("quiz.next", left=len(quiz.questions) - quiz.correct), style="bold cyan")
+        if self.report.all_passed and quiz is not None and quiz.answered < len(quiz.questions):
+            return Text(t("quiz.next", left=len(quiz.questions) - quiz.answered), style="bold cyan")
         if self.report.all_passed:
             return Text(t("report.all_passed"), style="bold green")
         return Text("")

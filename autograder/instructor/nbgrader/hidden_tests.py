@@ -113,15 +113,15 @@ def _grade(kit, notebooks: Path, exercise_id: str):
 
 def _quiz(kit, notebooks: Path, seed: int, t: Translator) -> tuple[str, float]:
     from autograder.instructor.notebooks import quiz_answers
-    from autograder.quiz.answers import quiz_result
+    from autograder.quiz.answers import FORMAT, AnswersFile, file_result
     from autograder.quiz.bank import load_bank
     from autograder.ui.plain_text import quiz_text
 
     bank = load_bank(kit)
     notebook = read_notebook(notebooks / f"{notebook_names(kit.course)[QUIZ_MODULE]}.ipynb")
-    answers = quiz_answers(notebook) if notebook is not None else {}
-    result = quiz_result(bank, kit.course.quiz.points, seed, answers, source="file")
-    return quiz_text(bank, result, answers, t), result.score
+    answers = AnswersFile(FORMAT, seed, quiz_answers(notebook) if notebook is not None else {}, shown_order=True)
+    result = file_result(bank, kit.course.quiz.points, answers)
+    return quiz_text(bank, result, answers.judged(bank), t), result.score
 
 
 def _publish(score: float) -> float | None:

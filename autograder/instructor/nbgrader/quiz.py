@@ -6,11 +6,14 @@
                              ### BEGIN SOLUTION / quiz_answers.update({... the key ...}) / END
     tests (locked, graded)   hidden: kit_tests.run_quiz(<seed>) - the kit's quiz scoring
 
-nbgrader releases one notebook to the whole class, so the numeric questions use one seed per
-assignment (`autograder.instructor.notebooks.assignment_seed`, or the one given to the export). The
-seed is in the hidden call and in the notebook's metadata, so ``nbgrader autograde`` and
-``grade --submission`` (with the ``quiz_answers.yml`` that `notebook_code.write_submission`
-writes) judge the same answers against the same numbers.
+nbgrader releases one notebook to the whole class, so the order of the choices and the numbers
+of the numeric questions come from one seed per assignment
+(`autograder.instructor.notebooks.assignment_seed`, or the one given to the export): every
+student of the assignment sees the same letters. The seed is in the hidden call and in the
+notebook's metadata, so ``nbgrader autograde`` and ``grade --submission`` (with the
+``quiz_answers.yml`` that `notebooks.write_submission` writes, marked ``shown_order``) read the
+same letters in the same order and judge them against the same numbers. A notebook holds one
+answer per question: its first attempt, the one that scores.
 """
 
 from __future__ import annotations
@@ -22,18 +25,10 @@ from autograder.i18n import Translator
 from autograder.instructor.nbgrader import cells
 from autograder.instructor.nbgrader.solution_cells import BEGIN, END
 from autograder.instructor.notebooks import ANSWERS_NAME
-from autograder.quiz.bank import (
-    LETTERS,
-    Bank,
-    Matching,
-    Multiple,
-    Numeric,
-    Ordering,
-    Question,
-    Single,
-)
+from autograder.quiz.bank import Bank, Numeric, Question
 from autograder.quiz.check import key, variant_of
-from autograder.quiz.views import say, tolerance_text
+from autograder.quiz.order import as_shown, view_order
+from autograder.quiz.views import listing, say, tolerance_text
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
@@ -63,14 +58,9 @@ def question_markdown(question: Question, number: int, seed: int, t: Translator)
     numbers = variant_of(question, seed)
     kind = t(f"quiz.kind.{question.kind}")
     lines = [f"**{number}.** {say(t, question.prompt, numbers)}  \n*{kind} · `{question.id}`*"]
-    if isinstance(question, (Single, Multiple)):
-        lines += [f"- **{LETTERS[i]})** {say(t, c.text, numbers)}" for i, c in enumerate(question.choices)]
-    elif isinstance(question, Ordering):
-        lines += [f"- **{i}.** {say(t, item.text, numbers)}" for i, item in enumerate(question.items, 1)]
-    elif isinstance(question, Matching):
-        lines += [f"- **{i}.** {say(t, pair.text, numbers)}" for i, pair in enumerate(question.pairs, 1)]
-        lines += [f"- **{LETTERS[i]})** {say(t, o.text, numbers)}" for i, o in enumerate(question.options)]
-    elif isinstance(question, Numeric) and tolerance_text(question):
+    lines += [f"- **{label}** {text}" for label, text in listing(question, view_order(question, seed), numbers, t)
+              if label]
+    if isinstance(question, Numeric) and tolerance_text(question):
         lines.append(f"*{t('quiz.tolerance', tolerance=tolerance_text(question))}*")
     return "\n".join(lines)
 
@@ -82,7 +72,8 @@ def answers_source(numbered: list[tuple[int, Question]], seed: int, t: Translato
                  for number, q in numbered]
     template.append("}")
     solution = [BEGIN, f"{ANSWERS_NAME}.update({{"]
-    solution += [f"    {q.id!r}: {key(q, variant_of(q, seed))!r}," for _, q in numbered]
+    solution += [f"    {q.id!r}: {as_shown(q, key(q, variant_of(q, seed)), view_order(q, seed))!r},"
+                 for _, q in numbered]
     solution += ["})", END]
     return "\n".join(template + solution)
 
