@@ -3,6 +3,7 @@
     grade [EXERCISE ...] [--json] [--solutions | --submission DIR] [--lang en|es] [--seed N]
     grade list | grade hint [EXERCISE] | grade watch                       (autograder.ui)
     grade quiz [...] | grade learn [TOPIC]                                  (autograder.quiz)
+    grade lab [EXPERIMENT] [--list] [--reference] [--json]                  (autograder.lab)
     grade batch DIR [...] | grade export nbgrader|gradescope [...]          (autograder.instructor)
 
 Exit codes: 0 every graded exercise passes, 1 some check fails, 2 a usage or course error.
@@ -28,6 +29,7 @@ COMMANDS = {
     "watch": "autograder.ui.commands:watch_command",
     "quiz": "autograder.quiz.commands:main",
     "learn": "autograder.quiz.learn:main",
+    "lab": "autograder.lab.command:main",
     "batch": "autograder.instructor.batch.command:main",
     "export": "autograder.instructor.export:main",
 }

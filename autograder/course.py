@@ -1,7 +1,7 @@
 """The course: `course.yml` loaded into validated, typed models.
 
 `course.yml` is the single source of truth: the ordered exercises (what to implement, points,
-hints, prerequisites, which checks grade them), the grading policy and the quiz. `load_course`
+hints, prerequisites, which checks grade them), the grading policy, the quiz and the lab. `load_course`
 turns a mistake in it into a `CourseError` naming the line and the key.
 """
 
@@ -20,6 +20,8 @@ Language = Literal["en", "es"]
 LANGUAGES: tuple[str, ...] = ("en", "es")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 M = TypeVar("M")
+DEFAULT_CONTRACT_SHARE = 0.1
+MAX_CONTRACT_SHARE = 0.5
 
 
 class CourseError(Exception):
@@ -61,8 +63,15 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
     tolerance: dict[str, Tolerance] = msgspec.field(default_factory=lambda: {
         "float64": Tolerance(rtol=1e-6, atol=1e-9), "float32": Tolerance(rtol=1e-4, atol=1e-6)})
     """Per dtype name ("float64", "float32")."""
+    contract_share: float = DEFAULT_CONTRACT_SHARE
+    """The share of an exercise's points that its contract checks (rules of the kit's API: edge
+    cases, validation, dtype) weigh together; its math checks share the rest. 0 makes the
+    contract free, e.g. for code written against another API."""
 
     def __post_init__(self) -> None:
+        if not 0 <= self.contract_share <= MAX_CONTRACT_SHARE:
+            raise ValueError(f"`contract_share` must be between 0 and {MAX_CONTRACT_SHARE:g} "
+                             "(the contract never outweighs the mathematics)")
         if self.seconds_per_call <= 0:
             raise ValueError("`seconds_per_call` must be positive")
         if self.memory_mb < 64:
@@ -177,6 +186,33 @@ DEFAULT_VISIBILITY: dict[str, str] = {"default": "visible", "quiz": "after_due_d
 are right, shown after the due date."""
 
 
+class LabConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """``grade lab``: small networks trained with the student's layers (`autograder.lab`)."""
+
+    seconds_per_run: float = 30.0
+    """Wall-clock limit for one training run, which the worker runs as one request."""
+    memory_mb: int = 512
+    """Extra memory one lab worker may use."""
+    seed: int = 0
+    """Seed of the student's runs and of the reference runs drawn at the same seeds."""
+    noise_seeds: int = 2
+    """Reference runs at this many other seeds measure run-to-run noise (0: none)."""
+    workers: int = 2
+    """Training runs in parallel, one worker process each."""
+    checkpoints: dict[str, str] = msgspec.field(default_factory=dict)
+    """Experiment id -> id of the quiz question asked after it."""
+
+    def __post_init__(self) -> None:
+        if self.seconds_per_run <= 0:
+            raise ValueError("`seconds_per_run` must be positive")
+        if self.memory_mb < 64:
+            raise ValueError("`memory_mb` must be at least 64")
+        if not 0 <= self.noise_seeds <= 5:
+            raise ValueError("`noise_seeds` must be between 0 and 5")
+        if not 1 <= self.workers <= 8:
+            raise ValueError("`workers` must be between 1 and 8")
+
+
 class Course(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """The whole course."""
 
@@ -191,6 +227,7 @@ class Course(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
     visibility: dict[str, VisibilityLevel] = msgspec.field(default_factory=dict)
     """Gradescope visibility per test: ``default``, ``quiz`` or an exercise id -> one of
     visible, after_due_date, after_published, hidden (Gradescope's own words)."""
+    lab: LabConfig | None = None
 
     def __post_init__(self) -> None:
         seen: set[str] = set()

@@ -9,8 +9,12 @@ Conventions (the same as PyTorch):
   feature, over the batch axis (axis 0).
 - Training normalises with the *biased* batch variance (divide by N), with eps inside the
   square root:  x_hat = (x - mean) / sqrt(var + eps),  out = gamma * x_hat + beta.
-- Outputs keep the dtype of the inputs (float32 in, float32 out).
 - Never modify the input arrays in place; return new arrays.
+
+Each function's docstring ends with its contract: rules of this kit's API that are not the
+mathematics (an error for a batch of one sample, float32 kept). They are checked apart and
+weigh a small share of an exercise's points together (course.yml's contract_share, 10 %
+by default).
 """
 
 import numpy as np
@@ -31,6 +35,10 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5):
 
     Raises:
         ValueError: if N < 2 (a single sample has no batch statistics; PyTorch refuses it too).
+
+    Contract:
+        - N < 2 raises ValueError.
+        - float32 inputs give a float32 out (out has the dtype of x).
     """
     raise NotImplementedError("batchnorm_forward: compute the batch mean and variance, normalise, scale and shift")
 
@@ -48,6 +56,9 @@ def batchnorm_backward(dout, cache):
         dbeta: gradient with respect to beta, shape (D,).
 
     Remember that the batch mean and variance depend on every sample of x.
+
+    Contract:
+        - float32 inputs give float32 gradients (dx, dgamma and dbeta have the dtype of dout).
     """
     raise NotImplementedError("batchnorm_backward: differentiate through the normalisation")
 
@@ -71,6 +82,10 @@ def update_running_stats(running_mean, running_var, x, momentum=0.1):
 
     Raises:
         ValueError: if N < 2 (the unbiased variance needs two samples).
+
+    Contract:
+        - N < 2 raises ValueError.
+        - float32 inputs give float32 statistics (the dtype of x).
     """
     raise NotImplementedError("update_running_stats: blend the batch statistics into the running ones")
 
@@ -86,5 +101,8 @@ def batchnorm_eval(x, gamma, beta, running_mean, running_var, eps=1e-5):
 
     Returns:
         out: shape (N, D). The running statistics are used as they are, never updated.
+
+    Contract:
+        - float32 inputs give a float32 out (the dtype of x).
     """
     raise NotImplementedError("batchnorm_eval: normalise with the running statistics")

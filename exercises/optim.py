@@ -29,5 +29,8 @@ def sgd_step(param, grad, lr, velocity=None, momentum=0.0, weight_decay=0.0):
     Returns:
         (new_param, new_velocity): new arrays (param, grad and velocity stay unchanged);
         new_velocity is the buffer PyTorch keeps, or None when momentum is 0.
+
+    Contract (a rule of this kit's API, checked apart from the mathematics):
+        - float32 inputs give a float32 new_param and new_velocity (the dtype of param).
     """
     raise NotImplementedError("sgd_step: one torch.optim.SGD step")

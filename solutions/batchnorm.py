@@ -12,7 +12,7 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5):
     """Training-mode forward pass.
 
     x: (N, D); gamma, beta: (D,). Returns out (N, D), same dtype as x, and a cache for the
-    backward pass. Raises ValueError when N < 2.
+    backward pass. Contract: raises ValueError when N < 2; float32 in, float32 out.
     """
     n = x.shape[0]
     if n < 2:
@@ -28,6 +28,7 @@ def batchnorm_backward(dout, cache):
     """Gradients of the training-mode forward pass.
 
     dout: (N, D) upstream gradient. Returns dx (N, D), dgamma (D,), dbeta (D,).
+    Contract: float32 in, float32 out.
     """
     x_hat, gamma, inv_std = cache
     n = dout.shape[0]
@@ -45,7 +46,7 @@ def update_running_stats(running_mean, running_var, x, momentum=0.1):
     running_mean, running_var: (D,), or None before the first update (PyTorch starts from
     0 and 1); x: (N, D). Returns new arrays (the inputs are left alone):
     running = (1 - momentum) * running + momentum * batch statistic, with the unbiased batch
-    variance. Raises ValueError when N < 2.
+    variance. Contract: raises ValueError when N < 2; float32 in, float32 out.
     """
     n, features = x.shape
     if n < 2:
@@ -63,5 +64,6 @@ def batchnorm_eval(x, gamma, beta, running_mean, running_var, eps=1e-5):
     """Evaluation-mode forward pass: normalise with the running statistics.
 
     x: (N, D) with any N >= 1; the other arrays (D,). Returns out (N, D).
+    Contract: float32 in, float32 out.
     """
     return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta

@@ -11,7 +11,8 @@ def dropout_forward(x, p, train, rng):
     """x: array of any shape; p in [0, 1]; train: bool; rng: numpy.random.Generator.
 
     Returns out (same shape and dtype as x) and a cache for the backward pass.
-    Raises ValueError when p is outside [0, 1].
+    Contract: raises ValueError when p is outside [0, 1]; p = 1 gives zeros (no NaN); float32
+    in, float32 out.
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability must be in [0, 1], got {p}")
@@ -24,7 +25,8 @@ def dropout_forward(x, p, train, rng):
 
 
 def dropout_backward(dout, cache):
-    """dout: upstream gradient, shape of x. Returns dx, using the forward pass's mask."""
+    """dout: upstream gradient, shape of x. Returns dx, using the forward pass's mask.
+    Contract: p = 1 gives zeros (no NaN); dx has the dtype of dout."""
     keep, p = cache
     if keep is None:
         return dout.copy()

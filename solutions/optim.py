@@ -6,7 +6,7 @@ def sgd_step(param, grad, lr, velocity=None, momentum=0.0, weight_decay=0.0):
 
     param, grad: arrays of the same shape. velocity: the momentum buffer from the previous
     step (None before the first). Returns (new_param, new_velocity) as new arrays;
-    new_velocity is None when momentum is 0.
+    new_velocity is None when momentum is 0. Contract: float32 in, float32 out.
     """
     step = grad + weight_decay * param if weight_decay else grad
     if momentum:

@@ -13,7 +13,8 @@ def spatial_batchnorm_forward(x, gamma, beta, eps=1e-5):
     """Training-mode forward pass.
 
     x: (N, C, H, W); gamma, beta: (C,). Returns out (N, C, H, W) and a cache.
-    Raises ValueError when a channel has a single value (N * H * W < 2).
+    Contract: raises ValueError when a channel has a single value (N * H * W < 2); float32 in,
+    float32 out.
     """
     n, channels, height, width = x.shape
     if n * height * width < 2:
@@ -27,7 +28,8 @@ def spatial_batchnorm_forward(x, gamma, beta, eps=1e-5):
 
 
 def spatial_batchnorm_backward(dout, cache):
-    """Gradients of the forward pass: dout (N, C, H, W) -> dx (N, C, H, W), dgamma (C,), dbeta (C,)."""
+    """Gradients of the forward pass: dout (N, C, H, W) -> dx (N, C, H, W), dgamma (C,), dbeta (C,).
+    Contract: float32 in, float32 out."""
     x_hat, scale, inv_std = cache
     m = dout.shape[0] * dout.shape[2] * dout.shape[3]
     dbeta = dout.sum(axis=AXES)

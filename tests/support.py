@@ -51,6 +51,9 @@ class Mutant:
     new: str
     fails: dict[str, str] = field(default_factory=dict)
     """check id (without the "<exercise>::" prefix) -> expected failure stage"""
+    rules: dict[str, str] = field(default_factory=dict)
+    """check id -> the contract rule it breaks there (its failure is a contract miss); every
+    other failure is a wrong answer, never a contract miss"""
 
     def source(self) -> str:
         return mutate(self.file, self.old, self.new)
@@ -64,6 +67,12 @@ def failures(report: GradeReport, exercise: str) -> dict[str, str]:
             name = check.id.split("::", 1)[1]
             result[name] = "blocked" if check.outcome == "blocked" else check.feedback.stage
     return result
+
+
+def contract_misses(report: GradeReport, exercise: str) -> dict[str, str]:
+    """check id suffix -> rule of every check that failed as a contract miss."""
+    return {check.id.split("::", 1)[1]: check.feedback.rule for check in report.exercise(exercise).checks
+            if check.contract_miss}
 
 
 def check_ids(report: GradeReport, exercise: str) -> set[str]:

@@ -18,7 +18,7 @@ import pytest
 from support import ROOT
 
 PACKAGE = ROOT / "autograder"
-WINGS = ["sandbox", "grading", "ui", "quiz", "instructor", "instructor/batch", "instructor/nbgrader"]
+WINGS = ["sandbox", "grading", "ui", "lab", "quiz", "instructor", "instructor/batch", "instructor/nbgrader"]
 LINT = [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; "
         "sys.exit(lint_imports_command())", "--no-cache", "--no-logo"]
 
@@ -40,6 +40,8 @@ def test_imports_only_go_down():
     ("autograder/sandbox/client.py", "autograder.quiz.bank"),   # sandbox -> quiz
     ("autograder/grading/results.py", "autograder.ui.report"),  # grading -> ui
     ("autograder/sandbox/worker.py", "autograder.kit"),         # the worker -> the kit
+    ("autograder/lab/views.py", "autograder.ui.report"),        # lab -> ui, its sibling
+    ("autograder/lab/driver.py", "autograder.lab.experiment"),  # the lab's driver -> the kit
 ])
 def test_an_upward_import_breaks_the_rule(tmp_path, module, upward):
     shutil.copytree(PACKAGE, tmp_path / "autograder", ignore=shutil.ignore_patterns("__pycache__"))

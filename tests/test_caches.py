@@ -7,11 +7,20 @@ import os
 import subprocess
 import sys
 
+import json
+
+import msgspec
+import pytest
 from support import ROOT, SOLUTIONS, fast_kit, make_submission, mutate
 
+from autograder.course import Tolerance
 from autograder.grading.reference import Reference
-from autograder.grading.result_cache import ResultCache, local_imports
+from autograder.grading.result_cache import PLACEHOLDER, ResultCache, relocate
 from autograder.grading.runner import grade
+from autograder.i18n import Translator
+from autograder.ui.json_report import report_to_json
+from autograder.ui.plain_text import plain_text
+from autograder.ui.report import ReportView
 
 
 def cache_for(kit, folder, tmp_path, advice=False) -> ResultCache:
@@ -41,41 +50,94 @@ def test_unchanged_code_is_not_graded_again_and_the_result_is_the_same(kit, refe
     assert again.score == first.score < 100
 
 
-def test_a_change_regrades_exactly_the_exercises_that_depend_on_the_file(kit, reference, tmp_path):
+def test_any_change_in_the_folder_regrades_every_exercise(kit, reference, tmp_path):
+    """Code can read any file of its folder, whatever its imports say: a change to one file,
+    even one that no import names, re-grades everything."""
     folder = make_submission(tmp_path / "s")
     graded(kit, folder, reference, cache_for(kit, folder, tmp_path))
     (folder / "optim.py").write_text((folder / "optim.py").read_text() + "\n# edited\n")
     _, ran = graded(kit, folder, reference, cache_for(kit, folder, tmp_path))
-    assert ran == {"bn_sgd_step", "bn_layer_training"}
-    (folder / "batchnorm.py").write_text((folder / "batchnorm.py").read_text() + "\n# edited\n")
-    _, ran = graded(kit, folder, reference, cache_for(kit, folder, tmp_path))
-    assert ran == {"bn_forward", "bn_backward", "bn_running_stats", "spatial_bn", "bn_layer_training"}
+    assert ran == set(kit.course.ids)
+    (folder / "notes.txt").write_text("a file no import names")
+    _, ran = graded(kit, folder, reference, cache_for(kit, folder, tmp_path), ["dropout"])
+    assert ran == {"dropout"}
+    _, ran = graded(kit, folder, reference, cache_for(kit, folder, tmp_path), ["dropout"])
+    assert ran == set()
 
 
-def test_a_file_imported_by_another_is_part_of_its_key(kit, reference, tmp_path):
-    reuse = '''
-from batchnorm import batchnorm_backward, batchnorm_forward
+# spatial_batchnorm.py gets its functions from a helper file loaded without an import statement.
+THROUGH_IMPORTLIB = """
+import importlib.util
+from pathlib import Path
 
-def spatial_batchnorm_forward(x, gamma, beta, eps=1e-5):
-    n, c, h, w = x.shape
-    out, cache = batchnorm_forward(x.transpose(0, 2, 3, 1).reshape(-1, c), gamma, beta, eps)
-    return out.reshape(n, h, w, c).transpose(0, 3, 1, 2), (cache, x.shape)
+_spec = importlib.util.spec_from_file_location("_helper", Path(__file__).with_name("_helper.py"))
+_helper = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_helper)
+spatial_batchnorm_forward = _helper.spatial_batchnorm_forward
+spatial_batchnorm_backward = _helper.spatial_batchnorm_backward
+"""
+THROUGH_EXEC = """
+from pathlib import Path
 
-def spatial_batchnorm_backward(dout, cache):
-    cache, (n, c, h, w) = cache
-    dx, dgamma, dbeta = batchnorm_backward(dout.transpose(0, 2, 3, 1).reshape(-1, c), cache)
-    return dx.reshape(n, h, w, c).transpose(0, 3, 1, 2), dgamma, dbeta
-'''
-    folder = make_submission(tmp_path / "s", {"spatial_batchnorm.py": reuse})
-    assert local_imports(folder / "spatial_batchnorm.py") == {"batchnorm.py"}
-    cache = cache_for(kit, folder, tmp_path)
-    assert cache.files("spatial_bn") == {"spatial_batchnorm.py", "batchnorm.py"}
-    assert cache.files("bn_layer_training") == {"batchnorm.py", "optim.py"}
-    before, _ = graded(kit, folder, reference, cache, ["spatial_bn"])
+exec(Path(__file__).with_name("_helper.py").read_text())
+"""
+
+
+@pytest.mark.parametrize("loader", [THROUGH_IMPORTLIB, THROUGH_EXEC], ids=["importlib", "exec"])
+def test_a_helper_loaded_without_an_import_is_part_of_the_key(loader, kit, reference, tmp_path):
+    right = (SOLUTIONS / "spatial_batchnorm.py").read_text()
+    wrong = mutate("spatial_batchnorm.py", "AXES = (0, 2, 3)", "AXES = (1, 2, 3)")
+    folder = make_submission(tmp_path / "s", {"spatial_batchnorm.py": loader, "_helper.py": right})
+    before, _ = graded(kit, folder, reference, cache_for(kit, folder, tmp_path), ["spatial_bn"])
     assert before.exercise("spatial_bn").status == "passed"
-    (folder / "batchnorm.py").write_text(mutate("batchnorm.py", "x.var(axis=0) + eps", "x.var(axis=0, ddof=1) + eps"))
+    (folder / "_helper.py").write_text(wrong)
     after, ran = graded(kit, folder, reference, cache_for(kit, folder, tmp_path), ["spatial_bn"])
-    assert "spatial_bn" in ran and after.exercise("spatial_bn").status != "passed"
+    assert "spatial_bn" in ran and after.exercise("spatial_bn").status == "failed"
+    # Another folder with the same entry file but the right helper does not get that result.
+    other = make_submission(tmp_path / "t", {"spatial_batchnorm.py": loader, "_helper.py": right})
+    again, _ = graded(kit, other, reference, cache_for(kit, other, tmp_path), ["spatial_bn"])
+    assert again.exercise("spatial_bn").status == "passed"
+
+
+RAISES = mutate("batchnorm.py", "    n = x.shape[0]\n    if n < 2:",
+                "    n = x.shape[0]\n    print('reading', __file__)\n"
+                "    raise RuntimeError(f'cannot normalise: see {__file__}')\n    if n < 2:")
+
+
+def test_no_report_shows_another_folders_paths_or_output(kit, reference, tmp_path):
+    """Two folders holding the same failing file: the second reuses the first one's result as
+    data, re-rendered for its own folder, and its report is the one a fresh grading gives."""
+    first = make_submission(tmp_path / "first", {"batchnorm.py": RAISES})
+    second = make_submission(tmp_path / "second", {"batchnorm.py": RAISES})
+    t = Translator("en")
+    graded(kit, first, reference, cache_for(kit, first, tmp_path), ["bn_forward"])
+    reused, ran = graded(kit, second, reference, cache_for(kit, second, tmp_path), ["bn_forward"])
+    assert ran == set()
+    text = json.dumps(report_to_json(reused, kit.course, t)) + plain_text(ReportView(reused, kit.course, t, "all"))
+    assert str(first) not in text and "first" not in text
+    assert text.count(str(second.resolve())) >= 10  # messages, printed lines and locations
+    fresh = grade(kit, second, exercises=["bn_forward"], reference=reference)
+    assert outcomes(reused) == outcomes(fresh)
+    assert [c.output for c in reused.exercises[0].checks] == [c.output for c in fresh.exercises[0].checks]
+    assert [c.feedback.location for c in reused.exercises[0].checks] == \
+        [c.feedback.location for c in fresh.exercises[0].checks]
+
+
+def test_relocation_replaces_whole_path_components_only():
+    data = {"a": "/x/s/batchnorm.py and /x/s2/other.py", "b": ["/x/s", {"/x/s/k": 1}], "c": 3}
+    out = relocate(data, {"/x/s": PLACEHOLDER})
+    assert out == {"a": f"{PLACEHOLDER}/batchnorm.py and /x/s2/other.py", "b": [PLACEHOLDER, {f"{PLACEHOLDER}/k": 1}],
+                   "c": 3}
+    assert relocate(out, {PLACEHOLDER: "/y/t"})["a"] == "/y/t/batchnorm.py and /x/s2/other.py"
+
+
+def test_a_folder_too_large_to_hash_is_not_cached(kit, reference, tmp_path, monkeypatch):
+    folder = make_submission(tmp_path / "s")
+    monkeypatch.setattr("autograder.grading.result_cache.MAX_FILES", 3)
+    cache = cache_for(kit, folder, tmp_path)
+    assert cache.key("dropout") is None
+    graded(kit, folder, reference, cache, ["dropout"])
+    assert not (tmp_path / "results").exists() or not list((tmp_path / "results").iterdir())
 
 
 def test_transient_failures_are_never_kept(kit, reference, tmp_path):
@@ -107,8 +169,17 @@ def test_other_seeds_and_other_kits_do_not_share_results(kit, reference, tmp_pat
     theirs = ResultCache(tmp_path / "results", kit.course, course_copy, folder, kit.course.policy.seed)
     other_seed = ResultCache(tmp_path / "results", kit.course, ROOT / "course.yml", folder, 7)
     with_advice = cache_for(kit, folder, tmp_path, advice=True)
-    keys = {c.key("bn_forward") for c in (ours, theirs, other_seed, with_advice)}
-    assert len(keys) == 4
+    looser = ResultCache(tmp_path / "results", with_policy(kit, tolerance={
+        **kit.course.policy.tolerance, "float64": Tolerance(rtol=1e-6, atol=1e-8)}), ROOT / "course.yml", folder,
+        kit.course.policy.seed)
+    no_contract = ResultCache(tmp_path / "results", with_policy(kit, contract_share=0.0), ROOT / "course.yml",
+                              folder, kit.course.policy.seed)
+    keys = {c.key("bn_forward") for c in (ours, theirs, other_seed, with_advice, looser, no_contract)}
+    assert len(keys) == 6
+
+
+def with_policy(kit, **changes):
+    return msgspec.structs.replace(kit.course, policy=msgspec.structs.replace(kit.course.policy, **changes))
 
 
 def test_a_damaged_reference_entry_is_recomputed(kit, tmp_path):

@@ -146,7 +146,8 @@ MUTANTS = [
     Mutant("dout scaled in place", "batchnorm.py", "dx_hat = dout * gamma",
            "dout *= gamma\n    dx_hat = dout", {"dout_not_modified": "mutation"}),
     Mutant("float64 dx for float32 input", "batchnorm.py", "return dx, dgamma, dbeta",
-           "return dx.astype(np.float64), dgamma, dbeta", {"float32_stays_float32": "dtype"}),
+           "return dx.astype(np.float64), dgamma, dbeta", {"float32_stays_float32": "dtype"},
+           {"float32_stays_float32": "float32_kept"}),
     # Mistakes in the forward pass: the backward checks say "blocked by bn_forward".
     Mutant("forward with eps hard-coded", "batchnorm.py", "np.sqrt(x.var(axis=0) + eps)",
            "np.sqrt(x.var(axis=0) + 1e-5)", matches("custom_eps", stage="blocked")),
@@ -213,5 +214,67 @@ def batchnorm_backward(dout, cache):
     dbeta = dout.sum(axis=0)
     dx = scale * (dout - dbeta / len(dout) - x_hat * dgamma / len(dout))
     return dx, dgamma, dbeta
+'''),
+    "the compact backward written from dgamma and dbeta": replace_functions("batchnorm.py", BOTH.split(), '''
+def batchnorm_forward(x, gamma, beta, eps=1e-5):
+    N = x.shape[0]
+    if N < 2:
+        raise ValueError("N < 2")
+    mu = x.mean(axis=0)
+    inv_std = 1 / np.sqrt(x.var(axis=0) + eps)
+    x_hat = (x - mu) * inv_std
+    return gamma * x_hat + beta, (x_hat, gamma, inv_std)
+
+
+def batchnorm_backward(dout, cache):
+    x_hat, gamma, inv_std = cache
+    N = dout.shape[0]
+    dbeta = np.sum(dout, axis=0)
+    dgamma = np.sum(dout * x_hat, axis=0)
+    dx = (gamma * inv_std / N) * (N * dout - dbeta - x_hat * dgamma)
+    return dx, dgamma, dbeta
+'''),
+    "float64 computation cast back": replace_functions("batchnorm.py", BOTH.split(), '''
+def batchnorm_forward(x, gamma, beta, eps=1e-5):
+    if x.shape[0] < 2:
+        raise ValueError("need two samples")
+    x64, g64 = np.asarray(x, dtype=np.float64), np.asarray(gamma, dtype=np.float64)
+    mean = x64.mean(axis=0)
+    std = np.sqrt(x64.var(axis=0) + eps)
+    x_hat = (x64 - mean) / std
+    out = g64 * x_hat + beta
+    return out.astype(x.dtype), {"x_hat": x_hat, "std": std, "gamma": g64, "dtype": x.dtype}
+
+
+def batchnorm_backward(dout, cache):
+    d = np.asarray(dout, dtype=np.float64)
+    x_hat, std, gamma = cache["x_hat"], cache["std"], cache["gamma"]
+    n = d.shape[0]
+    dx_hat = d * gamma
+    dx = (dx_hat - dx_hat.mean(axis=0) - x_hat * (dx_hat * x_hat).mean(axis=0)) / std
+    dtype = cache["dtype"]
+    return dx.astype(dtype), (d * x_hat).sum(axis=0).astype(dtype), d.sum(axis=0).astype(dtype)
+'''),
+    "keepdims everywhere, gradients squeezed at the end": replace_functions("batchnorm.py", BOTH.split(), '''
+def batchnorm_forward(x, gamma, beta, eps=1e-5):
+    if len(x) < 2:
+        raise ValueError("batch of one")
+    mean = x.mean(axis=0, keepdims=True)
+    var = x.var(axis=0, keepdims=True)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    x_hat = (x - mean) * inv_std
+    g = gamma.reshape(1, -1)
+    return g * x_hat + beta.reshape(1, -1), (x_hat, g, inv_std)
+
+
+def batchnorm_backward(dout, cache):
+    x_hat, g, inv_std = cache
+    n = dout.shape[0]
+    dgamma = np.sum(dout * x_hat, axis=0, keepdims=True)
+    dbeta = np.sum(dout, axis=0, keepdims=True)
+    dx_hat = dout * g
+    dx = inv_std * (dx_hat - np.sum(dx_hat, axis=0, keepdims=True) / n
+                    - x_hat * np.sum(dx_hat * x_hat, axis=0, keepdims=True) / n)
+    return dx, dgamma.squeeze(0), dbeta.squeeze(0)
 '''),
 }

@@ -35,15 +35,16 @@ MUTANTS = [
     Mutant("gamma and beta swapped", "batchnorm.py", "out = gamma * x_hat + beta", "out = beta * x_hat + gamma",
            {**matches(*ALL_CASES), "float32_stays_float32": "values", "inputs_not_modified": "values", "single_sample_raises": "values"}),
     Mutant("wrong default eps", "batchnorm.py", "def batchnorm_forward(x, gamma, beta, eps=1e-5):",
-           "def batchnorm_forward(x, gamma, beta, eps=1e-3):",  # float32 checks leave eps to float64
-           {**matches(*[c for c in ALL_CASES if c != "custom_eps"]),
-            "inputs_not_modified": "values", "single_sample_raises": "values"}),
+           "def batchnorm_forward(x, gamma, beta, eps=1e-3):",  # only the value cases leave eps to its default
+           matches(*[c for c in ALL_CASES if c != "custom_eps"])),
     Mutant("float64 output for float32 input", "batchnorm.py", "out = gamma * x_hat + beta",
-           "out = (gamma * x_hat + beta).astype(np.float64)", {"float32_stays_float32": "dtype"}),
+           "out = (gamma * x_hat + beta).astype(np.float64)", {"float32_stays_float32": "dtype"},
+           {"float32_stays_float32": "float32_kept"}),
     Mutant("normalises x in place", "batchnorm.py", "x_hat = (x - mean) * inv_std",
            "x -= mean\n    x *= inv_std\n    x_hat = x", {"inputs_not_modified": "mutation"}),
     Mutant("no error for a single sample", "batchnorm.py", "raise ValueError(f\"batch normalisation needs",
-           "print(f\"batch normalisation needs", {"single_sample_raises": "raises"}),
+           "print(f\"batch normalisation needs", {"single_sample_raises": "raises"},
+           {"single_sample_raises": "batch_of_one_raises"}),
     Mutant("returns only out", "batchnorm.py", "return out, (x_hat, gamma, inv_std)", "return out",
            {name: "type" for name in [*matches(*ALL_CASES), "float32_stays_float32", "inputs_not_modified",
                                        "single_sample_raises"]}),
@@ -76,6 +77,47 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5):
         column = x[:, j]
         out[:, j] = gamma[j] * (column - column.mean()) / np.sqrt(column.var() + eps) + beta[j]
     return out, None
+''',
+    "float64 computation cast back": '''
+import numpy as np
+
+
+def batchnorm_forward(x, gamma, beta, eps=1e-5):
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise ValueError("expected a batch (N, D) with N >= 2")
+    x64 = x.astype(np.float64)
+    mu = x64.mean(axis=0)
+    var = x64.var(axis=0)
+    out = gamma.astype(np.float64) * (x64 - mu) / np.sqrt(var + eps) + beta.astype(np.float64)
+    return out.astype(x.dtype), (x64, mu, var, eps)
+''',
+    "keepdims everywhere": '''
+import numpy as np
+
+
+def batchnorm_forward(x, gamma, beta, eps=1e-5):
+    N, D = x.shape
+    if N == 1:
+        raise ValueError("batch norm in training needs more than one sample")
+    mu = np.mean(x, axis=0, keepdims=True)
+    var = np.mean((x - mu) ** 2, axis=0, keepdims=True)
+    x_norm = (x - mu) / np.sqrt(var + eps)
+    out = gamma[np.newaxis, :] * x_norm + beta[np.newaxis, :]
+    return out, (x_norm, var, gamma)
+''',
+    "reductions with np.add.reduce and np.reciprocal": '''
+import numpy as np
+
+
+def batchnorm_forward(x, gamma, beta, eps=1e-5):
+    n = x.shape[0]
+    if n < 2:
+        raise ValueError(f"N={n}: no batch statistics")
+    mean = np.add.reduce(x, axis=0) / n
+    deviation = np.subtract(x, mean)
+    var = np.add.reduce(np.square(deviation), axis=0) / n
+    inv_std = np.reciprocal(np.sqrt(var + eps))
+    return np.add(np.multiply(gamma, deviation * inv_std), beta), (deviation, inv_std, gamma)
 ''',
 }
 

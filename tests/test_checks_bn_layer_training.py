@@ -61,20 +61,15 @@ BLOCKING = [
             "return (x - running_mean) / np.sqrt(running_var + eps)", blocked(EVALUATION)), "bn_running_stats"),
     (Rewrite("one momentum buffer shared by gamma and beta", "optim.py", GLOBAL_BUFFER,
              blocked(MOMENTUM, EVALUATION)), "bn_sgd_step"),
-    (Mutant("forward with default eps=1e-3", "batchnorm.py", "def batchnorm_forward(x, gamma, beta, eps=1e-5):",
-            "def batchnorm_forward(x, gamma, beta, eps=1e-3):", blocked(MOMENTUM, PLAIN, EVALUATION)), "bn_forward"),
-    (Mutant("running statistics with default momentum=0.9 (CS231n's)", "batchnorm.py",
-            "def update_running_stats(running_mean, running_var, x, momentum=0.1):",
-            "def update_running_stats(running_mean, running_var, x, momentum=0.9):",
-            blocked(RUNNING, EVALUATION)), "bn_running_stats"),
-    (Mutant("evaluation with default eps=1e-3", "batchnorm.py",
-            "def batchnorm_eval(x, gamma, beta, running_mean, running_var, eps=1e-5):",
-            "def batchnorm_eval(x, gamma, beta, running_mean, running_var, eps=1e-3):",
-            blocked(EVALUATION)), "bn_running_stats"),
+    (Mutant("evaluation with batch statistics", "batchnorm.py",
+            "return gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta",
+            "return gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps) + beta", blocked(EVALUATION)),
+     "bn_running_stats"),
 ]
-# Every composition bug we could find (wrong defaults, a momentum buffer shared through a global,
-# state kept between calls) is already caught by a unit check, so "blocked by" is the right
-# outcome for them here.
+# Every composition bug we could find (a momentum buffer shared through a global, state kept
+# between calls) is already caught by a unit check, so "blocked by" is the right outcome for
+# them here. Wrong defaults (eps, momentum) block nothing: the chain passes them explicitly
+# (tests/test_dependencies.py).
 
 def blockers(report) -> dict[str, str]:
     return {check.id.split("::", 1)[1]: check.blocked_by for check in report.exercise(EXERCISE).checks
@@ -87,6 +82,7 @@ def test_broken_component_blocks_the_checks_using_it(mutant, owner, grade_files)
     assert report.exercise(owner).status == "failed"
     assert failures(report, EXERCISE) == mutant.fails
     assert blockers(report) == dict.fromkeys(mutant.fails, owner)
+    assert report.exercise(EXERCISE).waiting == {owner: 2.5 * len(mutant.fails)}  # 10 points, 4 checks
 
 
 def test_every_check_is_failed_by_some_mutant(solutions_report):

@@ -51,9 +51,11 @@ MUTANTS = [
     running_var += momentum * x.var(axis=0, ddof=1)
     return running_mean, running_var""", {"update_inputs_not_modified": "mutation"}),
     Mutant("no error for a single sample", "batchnorm.py", 'raise ValueError(f"the unbiased variance',
-           'print(f"the unbiased variance', {"update_single_sample_raises": "raises"}),
+           'print(f"the unbiased variance', {"update_single_sample_raises": "raises"},
+           {"update_single_sample_raises": "batch_of_one_raises"}),
     Mutant("float64 statistics for float32 input", "batchnorm.py", "momentum * x.mean(axis=0)",
-           "momentum * x.mean(axis=0, dtype=np.float64)", {"float32_stays_float32": "dtype"}),
+           "momentum * x.mean(axis=0, dtype=np.float64)", {"float32_stays_float32": "dtype"},
+           {"float32_stays_float32": "float32_kept"}),
     # batchnorm_eval
     Mutant("eval uses the batch statistics", "batchnorm.py", EVAL_LINE,
            "return gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps) + beta", WRONG_EVAL),
@@ -73,16 +75,14 @@ MUTANTS = [
     Mutant("default momentum 0.9 (a CS231n habit)", "batchnorm.py",
            "def update_running_stats(running_mean, running_var, x, momentum=0.1):",
            "def update_running_stats(running_mean, running_var, x, momentum=0.9):",
-           {**update("first_update_from_none", "two_samples"), "update_five_batches_in_a_row": "values",
-            "update_inputs_not_modified": "values", "update_single_sample_raises": "values",
-            "float32_stays_float32": "values"}),
+           {**update("first_update_from_none", "two_samples"), "update_five_batches_in_a_row": "values"}),
     Mutant("eval with default eps 1e-3", "batchnorm.py",
            "def batchnorm_eval(x, gamma, beta, running_mean, running_var, eps=1e-5):",
            "def batchnorm_eval(x, gamma, beta, running_mean, running_var, eps=1e-3):",
-           {**evaluation("stats_far_from_batch", "one_sample"), "eval_inputs_not_modified": "values"}),
+           evaluation("stats_far_from_batch", "one_sample")),
     Mutant("float64 eval output for float32 input", "batchnorm.py", EVAL_LINE,
            "return (gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta).astype(np.float64)",
-           {"float32_stays_float32": "dtype"}),
+           {"float32_stays_float32": "dtype"}, {"float32_stays_float32": "float32_kept"}),
 ]
 
 
@@ -127,5 +127,45 @@ def update_running_stats(running_mean, running_var, x, momentum=0.1):
 def batchnorm_eval(x, gamma, beta, running_mean, running_var, eps=1e-5):
     x_hat = (x - running_mean) / np.sqrt(running_var + eps)
     return gamma * x_hat + beta
+''',
+    "np.average as a weighted blend, cast back": '''
+import numpy as np
+
+
+def update_running_stats(running_mean, running_var, x, momentum=0.1):
+    if x.shape[0] <= 1:
+        raise ValueError("at least two samples")
+    d = x.shape[1]
+    old_mean = np.zeros(d) if running_mean is None else running_mean
+    old_var = np.ones(d) if running_var is None else running_var
+    weights = [1 - momentum, momentum]
+    mean = np.average([old_mean, x.mean(axis=0)], axis=0, weights=weights)
+    var = np.average([old_var, x.var(axis=0, ddof=1)], axis=0, weights=weights)
+    return mean.astype(x.dtype), var.astype(x.dtype)
+
+
+def batchnorm_eval(x, gamma, beta, running_mean, running_var, eps=1e-5):
+    return (x - running_mean) * (gamma / np.sqrt(running_var + eps)) + beta
+''',
+    "unbiased variance from np.std(ddof=1)": '''
+import numpy as np
+
+
+def update_running_stats(running_mean, running_var, x, momentum=0.1):
+    n = len(x)
+    if n < 2:
+        raise ValueError("N must be >= 2 for an unbiased variance")
+    if running_mean is None:
+        running_mean = np.zeros(x.shape[1], dtype=x.dtype)
+    if running_var is None:
+        running_var = np.ones(x.shape[1], dtype=x.dtype)
+    batch_var = np.std(x, axis=0, ddof=1) ** 2
+    return ((1 - momentum) * running_mean + momentum * np.mean(x, axis=0),
+            (1 - momentum) * running_var + momentum * batch_var)
+
+
+def batchnorm_eval(x, gamma, beta, running_mean, running_var, eps=1e-5):
+    std = np.sqrt(running_var + eps)
+    return gamma * ((x - running_mean) / std) + beta
 ''',
 }

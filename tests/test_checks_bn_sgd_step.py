@@ -27,8 +27,8 @@ class Whole(Mutant):
         return self.new
 
 
-def whole(name: str, source: str, fails: dict[str, str]) -> Whole:
-    return Whole(name, "optim.py", "", source, fails)
+def whole(name: str, source: str, fails: dict[str, str], rules: dict[str, str] | None = None) -> Whole:
+    return Whole(name, "optim.py", "", source, fails, rules or {})
 
 
 MOMENTUM_LR_IN_BUFFER = '''
@@ -106,7 +106,8 @@ MUTANTS = [
           {**matches("momentum_weight_decay_schedule"), **WITH_BOTH}),
     Mutant("zeros instead of None without momentum", "optim.py", "velocity = None",
            "velocity = 0 * param", matches("plain_step", "weight_decay_only", stage="type")),
-    whole("float64 buffer from np.zeros(shape)", ZEROS_FLOAT64_BUFFER, {"float32_stays_float32": "dtype"}),
+    whole("float64 buffer from np.zeros(shape)", ZEROS_FLOAT64_BUFFER, {"float32_stays_float32": "dtype"},
+          {"float32_stays_float32": "float32_kept"}),
     Mutant("param updated in place", "optim.py", "return param - lr * step, velocity",
            "param -= lr * step\n    return param, velocity", {"inputs_not_modified": "mutation"}),
     whole("velocity updated in place", VELOCITY_IN_PLACE, {"inputs_not_modified": "mutation"}),
@@ -162,5 +163,27 @@ def sgd_step(param, grad, lr, velocity=None, momentum=0.0, weight_decay=0.0):
         velocity = np.multiply(momentum, previous) + g
         return np.subtract(param, lr * velocity), velocity
     return np.subtract(param, lr * g), None
+''',
+    "torch's transcription with dampening and nesterov arguments": '''
+import numpy as np
+
+def sgd_step(param, grad, lr, velocity=None, momentum=0.0, weight_decay=0.0, dampening=0.0, nesterov=False):
+    d_p = grad + weight_decay * param if weight_decay else grad
+    buf = None
+    if momentum:
+        buf = d_p.copy() if velocity is None else momentum * velocity + (1 - dampening) * d_p
+        d_p = d_p + momentum * buf if nesterov else buf
+    return param - lr * d_p, buf
+''',
+    "float64 accumulation cast back": '''
+import numpy as np
+
+def sgd_step(param, grad, lr, velocity=None, momentum=0.0, weight_decay=0.0):
+    p = param.astype(np.float64)
+    g = grad.astype(np.float64) + weight_decay * p
+    if momentum == 0.0:
+        return (p - lr * g).astype(param.dtype), None
+    v = g if velocity is None else momentum * velocity.astype(np.float64) + g
+    return (p - lr * v).astype(param.dtype), v.astype(param.dtype)
 ''',
 }

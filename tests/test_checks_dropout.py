@@ -23,8 +23,8 @@ class Whole(Mutant):
         return self.new
 
 
-def whole(name: str, source: str, fails: dict[str, str]) -> Whole:
-    return Whole(name, FILE, "", source, fails)
+def whole(name: str, source: str, fails: dict[str, str], rules: dict[str, str] | None = None) -> Whole:
+    return Whole(name, FILE, "", source, fails, rules or {})
 
 
 P_AS_KEEP = '''
@@ -144,7 +144,7 @@ MUTANTS = [
           {**WRONG_SCALE, "mean_preserved": "property", "eval_is_identity": "values"}),
     whole("(rand > p) / p: mixed conventions", MIXED_CONVENTION,
           {**WRONG_SCALE, "mean_preserved": "property", "p_zero_is_identity": "nonfinite",
-           "float32_stays_float32": "dtype"}),
+           "float32_stays_float32": "dtype"}, {"float32_stays_float32": "float32_kept"}),  # a float64 mask
     Mutant("mask shared across the batch", FILE, "keep = rng.random(x.shape) >= p",
            "keep = rng.random(x.shape[1:]) >= p", {"mask_not_shared": "property", "conv_activations": "property"}),
     Mutant("one draw per channel of a conv input (nn.Dropout2d)", FILE, "keep = rng.random(x.shape) >= p",
@@ -157,7 +157,8 @@ MUTANTS = [
     Mutant("dropout active in evaluation", FILE, "if not train or p == 0.0:", "if p == 0.0:",
            {"eval_is_identity": "values"}),
     Mutant("division by zero at p = 1", FILE,
-           "    if p == 1.0:\n        return np.zeros_like(x), (keep, p)\n", "", {"p_one_gives_zeros": "nonfinite"}),
+           "    if p == 1.0:\n        return np.zeros_like(x), (keep, p)\n", "", {"p_one_gives_zeros": "nonfinite"},
+           {"p_one_gives_zeros": "p_one_gives_zeros"}),
     Mutant("np.random instead of rng", FILE, "keep = rng.random(x.shape) >= p",
            "keep = np.random.random(x.shape) >= p", {"mask_comes_from_rng": "property",
                                                      "backward_where_x_is_zero": "property"}),
@@ -175,9 +176,9 @@ MUTANTS = [
            "    if not train or p == 0.0:\n        return x.copy(), (None, p)",
            "    if not train or p == 0.0:\n        return x * (1 - p), (None, p)", {"eval_is_identity": "values"}),
     Mutant("no ValueError for an invalid p", FILE, "if not 0.0 <= p <= 1.0:", "if False:",
-           {"invalid_p_raises": "raises"}),
+           {"invalid_p_raises": "raises"}, {"invalid_p_raises": "invalid_p_raises"}),
     whole("float64 output for float32 input (pre-scaled float64 mask)", PRESCALED_FLOAT64_MASK,
-          {"float32_stays_float32": "dtype"}),
+          {"float32_stays_float32": "dtype"}, {"float32_stays_float32": "float32_kept"}),
     Mutant("x scaled in place", FILE, "return x * keep / (1.0 - p), (keep, p)",
            "x *= keep\n    x /= 1.0 - p\n    return x, (keep, p)", {"inputs_not_modified": "mutation"}),
     Mutant("dout scaled in place", FILE, "return dout * keep / (1.0 - p)",
@@ -264,5 +265,62 @@ def dropout_backward(dout, cache):
     if p < 1:
         dx[keep] = dout[keep] / (1 - p)
     return dx
+''',
+    "boolean mask, scale in the cache, p = 1 on its own": '''
+import numpy as np
+
+def dropout_forward(x, p, train, rng):
+    if not 0 <= p <= 1:
+        raise ValueError("p must be between 0 and 1")
+    if not train:
+        return x.copy(), {"train": False}
+    keep = rng.random(x.shape) < 1 - p
+    scale = 0.0 if p == 1 else 1 / (1 - p)
+    return (x * keep * scale).astype(x.dtype), {"train": True, "keep": keep, "scale": scale}
+
+def dropout_backward(dout, cache):
+    if not cache["train"]:
+        return dout.copy()
+    return (dout * cache["keep"] * cache["scale"]).astype(dout.dtype)
+''',
+    "rng.choice over keep and drop": '''
+import numpy as np
+
+def dropout_forward(x, p, train, rng):
+    if p < 0 or p > 1:
+        raise ValueError("invalid dropout probability")
+    if not train:
+        return np.copy(x), None
+    keep = rng.choice([True, False], size=x.shape, p=[1 - p, p])
+    out = np.zeros_like(x)
+    if p < 1:
+        out[keep] = x[keep] / (1 - p)
+    return out, (keep, p)
+
+def dropout_backward(dout, cache):
+    if cache is None:
+        return np.copy(dout)
+    keep, p = cache
+    dx = np.zeros_like(dout)
+    if p < 1:
+        dx[keep] = dout[keep] / (1 - p)
+    return dx
+''',
+    "draws in the input's dtype, mask multiplied in that dtype": '''
+import numpy as np
+
+def dropout_forward(x, p, train, rng):
+    if not (0 <= p <= 1):
+        raise ValueError("p outside [0, 1]")
+    if not train or p == 0:
+        return x.copy(), (None, x.dtype)
+    if p == 1:
+        return np.zeros_like(x), (np.zeros_like(x), x.dtype)
+    mask = (rng.random(x.shape, dtype=x.dtype) >= p).astype(x.dtype) / x.dtype.type(1 - p)
+    return x * mask, (mask, x.dtype)
+
+def dropout_backward(dout, cache):
+    mask, dtype = cache
+    return dout.copy() if mask is None else (dout * mask).astype(dtype)
 ''',
 }

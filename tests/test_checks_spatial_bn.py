@@ -39,6 +39,7 @@ class Rewrite:
     file: str
     text: str
     fails: dict[str, str] = field(default_factory=dict)
+    rules: dict[str, str] = field(default_factory=dict)
 
     def source(self) -> str:
         return self.text
@@ -76,8 +77,7 @@ MUTANTS = [
            {**forward("custom_eps"), **backward("custom_eps")}),
     Mutant("default eps=1e-3", FILE, "def spatial_batchnorm_forward(x, gamma, beta, eps=1e-5):",
            "def spatial_batchnorm_forward(x, gamma, beta, eps=1e-3):",
-           {name: stage for name, stage in everywhere().items()  # float32 checks leave eps to float64
-            if "custom_eps" not in name and name != "float32_stays_float32"}),
+           forward(*[c for c in FORWARD_CASES if c != "custom_eps"])),  # the only checks leaving eps to its default
     Mutant("gamma not reshaped to (1, C, 1, 1)", FILE, "scale = gamma.reshape(1, channels, 1, 1)", "scale = gamma",
            everywhere("exception", raise_check="shape")),  # (2, 3, 1, 1) broadcasts to (2, 3, 1, 3)
     Mutant("ValueError for N = 1 (copied from batchnorm_forward)", FILE, "if n * height * width < 2:", "if n < 2:",
@@ -100,9 +100,10 @@ MUTANTS = [
            {"inputs_not_modified": "mutation"}),
     Mutant("float64 output for float32 input", FILE, "out = scale * x_hat + beta.reshape(1, channels, 1, 1)",
            "out = (scale * x_hat + beta.reshape(1, channels, 1, 1)).astype(np.float64)",
-           {"float32_stays_float32": "dtype"}),
+           {"float32_stays_float32": "dtype"}, {"float32_stays_float32": "float32_kept"}),
     Mutant("no error for a single value per channel", FILE, "raise ValueError(\"spatial batch",
-           "print(\"spatial batch", {"single_value_per_channel_raises": "raises"}),
+           "print(\"spatial batch", {"single_value_per_channel_raises": "raises"},
+           {"single_value_per_channel_raises": "one_value_per_channel_raises"}),
 ]
 
 
@@ -160,6 +161,99 @@ def spatial_batchnorm_backward(dout, cache):
     dvar = -0.5 * (dnorm * centred).sum(axis=axes) / std ** 3
     dmean = -(dnorm / _c(std)).sum(axis=axes) - 2 * dvar * centred.sum(axis=axes) / count
     dx = dnorm / _c(std) + _c(dvar) * 2 * centred / count + _c(dmean) / count
+    return dx, dgamma, dbeta
+''',
+    "einsum per channel, keepdims everywhere": '''
+import numpy as np
+
+
+def spatial_batchnorm_forward(x, gamma, beta, eps=1e-5):
+    n, c, h, w = x.shape
+    m = n * h * w
+    if m < 2:
+        raise ValueError("each channel needs two values or more")
+    mean = (np.einsum("nchw->c", x) / m).reshape(1, c, 1, 1)
+    centred = x - mean
+    var = (np.einsum("nchw,nchw->c", centred, centred) / m).reshape(1, c, 1, 1)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    x_hat = centred * inv_std
+    return x_hat * gamma.reshape(1, c, 1, 1) + beta.reshape(1, c, 1, 1), (x_hat, gamma, inv_std, m)
+
+
+def spatial_batchnorm_backward(dout, cache):
+    x_hat, gamma, inv_std, m = cache
+    c = gamma.shape[0]
+    dbeta = np.einsum("nchw->c", dout)
+    dgamma = np.einsum("nchw,nchw->c", dout, x_hat)
+    dx_hat = dout * gamma.reshape(1, c, 1, 1)
+    dx = inv_std * (dx_hat - dx_hat.sum(axis=(0, 2, 3), keepdims=True) / m
+                    - x_hat * (dx_hat * x_hat).sum(axis=(0, 2, 3), keepdims=True) / m)
+    return dx, dgamma, dbeta
+''',
+    "np.moveaxis to channels-last and an (N, D) helper of its own": '''
+import numpy as np
+
+
+def _bn_rows(rows, gamma, beta, eps):
+    mean = rows.mean(axis=0)
+    inv_std = 1.0 / np.sqrt(rows.var(axis=0) + eps)
+    x_hat = (rows - mean) * inv_std
+    return gamma * x_hat + beta, (x_hat, gamma, inv_std)
+
+
+def _bn_rows_backward(drows, cache):
+    x_hat, gamma, inv_std = cache
+    k = drows.shape[0]
+    dx_hat = drows * gamma
+    dx = inv_std / k * (k * dx_hat - dx_hat.sum(axis=0) - x_hat * (dx_hat * x_hat).sum(axis=0))
+    return dx, (drows * x_hat).sum(axis=0), drows.sum(axis=0)
+
+
+def spatial_batchnorm_forward(x, gamma, beta, eps=1e-5):
+    if x.shape[0] * x.shape[2] * x.shape[3] < 2:
+        raise ValueError("a single value per channel")
+    last = np.moveaxis(x, 1, -1)
+    out, cache = _bn_rows(last.reshape(-1, x.shape[1]), gamma, beta, eps)
+    return np.moveaxis(out.reshape(last.shape), -1, 1), (cache, last.shape)
+
+
+def spatial_batchnorm_backward(dout, cache):
+    cache, shape = cache
+    dx, dgamma, dbeta = _bn_rows_backward(np.moveaxis(dout, 1, -1).reshape(-1, shape[-1]), cache)
+    return np.moveaxis(dx.reshape(shape), -1, 1), dgamma, dbeta
+''',
+    "a loop over channels": '''
+import numpy as np
+
+
+def spatial_batchnorm_forward(x, gamma, beta, eps=1e-5):
+    N, C, H, W = x.shape
+    if N * H * W <= 1:
+        raise ValueError("need more than one value per channel")
+    out = np.empty_like(x)
+    x_hat = np.empty_like(x)
+    inv_std = np.empty(C, dtype=x.dtype)
+    for c in range(C):
+        channel = x[:, c, :, :]
+        inv_std[c] = 1.0 / np.sqrt(channel.var() + eps)
+        x_hat[:, c] = (channel - channel.mean()) * inv_std[c]
+        out[:, c] = gamma[c] * x_hat[:, c] + beta[c]
+    return out, (x_hat, gamma, inv_std)
+
+
+def spatial_batchnorm_backward(dout, cache):
+    x_hat, gamma, inv_std = cache
+    N, C, H, W = dout.shape
+    m = N * H * W
+    dx = np.empty_like(dout)
+    dgamma = np.empty(C, dtype=dout.dtype)
+    dbeta = np.empty(C, dtype=dout.dtype)
+    for c in range(C):
+        d, xh = dout[:, c], x_hat[:, c]
+        dbeta[c] = d.sum()
+        dgamma[c] = (d * xh).sum()
+        dxh = d * gamma[c]
+        dx[:, c] = inv_std[c] / m * (m * dxh - dxh.sum() - xh * (dxh * xh).sum())
     return dx, dgamma, dbeta
 ''',
 }

@@ -87,7 +87,7 @@ def test_one_exercise_lists_all_its_checks(cache_dir, tmp_path):
     assert "✔ a batch of one sample raises ValueError (and a batch of three gives the right out)" in result.stdout
     assert "✘ matches nn.BatchNorm1d (training): eps=1e-2 instead of the default" in result.stdout
     assert "Largest error" in result.stdout
-    assert "Looks like eps was fixed at 1e-5 instead of using the argument." in result.stdout
+    assert "Looks like eps was fixed in the code instead of taken from the argument." in result.stdout
 
 
 def test_spanish_output(cache_dir):

@@ -2,7 +2,9 @@
 
 - `runner`: one grading run (pytest, in-process, with `plugin`); `stubs` recognises untouched
   stubs and `result_cache` reuses results whose code cannot have changed;
-- `checks/`: the hidden pytest checks, one module per exercise, on inputs from `cases`;
+- `checks/`: the hidden pytest checks, one module per exercise, on inputs from `cases`
+  (math checks, and contract checks for the rules of the kit's API);
+- `dependencies`: which functions of other exercises a student's file builds on;
 - `student`: the student's functions as the checks call them (through the sandbox);
 - `reference`: expected values from PyTorch in float64, the only module importing torch;
 - `compare`, `gradcheck`, `speed`: staged comparisons, the gradient view, the timing advice;

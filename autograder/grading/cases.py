@@ -51,8 +51,13 @@ DEFAULT_EPS = 1e-5  # PyTorch's
 def eps_args(args: tuple, eps: float, *, explicit: bool = False) -> tuple:
     """`args` and then eps, which is left out when it is PyTorch's default, so that the
     default of the student's function is checked too; `explicit` for checks about something
-    else (float32), so that a wrong default costs only the checks about values."""
-    return args if eps == DEFAULT_EPS and not explicit else (*args, eps)
+    else (a property, the contract), so that a wrong default costs only the checks about values."""
+    return (*args, eps) if eps_given(eps, explicit=explicit) else args
+
+
+def eps_given(eps: float, *, explicit: bool = False) -> bool:
+    """Whether `eps_args` passes eps (or leaves it to the student's default)."""
+    return explicit or eps != DEFAULT_EPS
 
 
 BATCH_CASES = {

@@ -17,7 +17,7 @@ import numpy as np
 from autograder.course import Tolerance
 from autograder.grading.feedback import CheckFailed, Feedback
 from autograder.i18n import Msg, msg
-from autograder.sandbox.client import Opaque, Raised
+from autograder.sandbox.client import Opaque, Raised, StudentError
 
 Diagnose = Callable[[np.ndarray, np.ndarray, Tolerance], "str | None"]
 """``diagnose(got, expected, tol)``: the id of the misconception that explains `got`, or None
@@ -164,6 +164,56 @@ def expect_unchanged(before: np.ndarray, after: Any, *, name: str, function: str
     feedback = Feedback("mutation", msg("compare.mutated", name=name, function=function, index=index),
                         misconception=misconception)
     raise CheckFailed(feedback)
+
+
+ANSWER_STAGES = ("exception", "type", "shape", "dtype", "nonfinite", "values", "raises")
+
+
+@contextmanager
+def rule(name: str, *stages: str) -> Iterator[None]:
+    """The block checks contract rule `name` (``contract.rules.<name>``): a failure
+    inside it at one of `stages` (by default any stage of an answer, an exception in the
+    student's code included) is a contract miss, reported with the rule and its fix instead of
+    as a wrong value."""
+    stages = stages or ANSWER_STAGES
+    try:
+        yield
+    except CheckFailed as failure:
+        if failure.feedback.stage in stages:
+            failure.feedback.rule = name
+        raise
+    except Raised as error:
+        if "exception" in stages and not error.not_implemented:
+            error.rule = name  # read by the plugin when it explains the exception
+        raise
+
+
+@contextmanager
+def probed(misconception: str, probe: Callable[[], bool] | None) -> Iterator[None]:
+    """A wrong value inside the block is explained by `misconception` when `probe()`, another
+    call of the student's function on inputs chosen to show that mistake, says so (a probe
+    that fails in the student's code says no). None: no probe applies to this check."""
+    try:
+        yield
+    except CheckFailed as failure:
+        feedback = failure.feedback
+        if probe is not None and feedback.stage in ("values", "nonfinite") and _says_yes(probe):
+            feedback.misconception = misconception
+            feedback.details = [d for d in feedback.details if d.key != "compare.no_misconception"]
+        raise
+
+
+def _says_yes(probe: Callable[[], bool]) -> bool:
+    try:
+        return bool(probe())
+    except (CheckFailed, StudentError):
+        return False
+
+
+def right_answer(got: Any, expected: np.ndarray, tol: Tolerance) -> bool:
+    """`got` is a finite float array of the expected shape, within tolerance."""
+    return (type(got) is np.ndarray and got.shape == np.shape(expected) and got.dtype.kind == "f"
+            and bool(np.isfinite(got).all()) and value_mismatch(got, expected, tol) is None)
 
 
 @contextmanager

@@ -37,6 +37,9 @@ class Feedback:
     """Id of the named misconception the wrong answer matches, if any."""
     data: dict[str, Any] = field(default_factory=dict)
     """Numbers for machines (max error, index...), JSON-serialisable."""
+    rule: str | None = None
+    """Id of the contract rule the answer broke (``contract.rules.<rule>`` in the catalogs),
+    when the failure is a contract miss rather than a wrong value."""
 
 
 class CheckFailed(Exception):

@@ -1,10 +1,11 @@
 """The pytest plugin that runs the hidden checks and turns their outcomes into results.
 
 `grade` runs ``pytest.main([...check files], plugins=[GradingPlugin(...)])`` in-process. The
-plugin provides the checks' fixtures (``student``, ``reference``, ``rng``, ``tolerance``),
-orders the checks as course.yml orders the exercises, skips exercises that are still stubs,
-and records one `CheckResult` per check. A check that fails inside a function of another
-exercise that is not passing is recorded as "blocked by" that exercise.
+plugin provides the checks' fixtures (``student``, ``reference``, ``rng``, ``tolerance``,
+``gradients``, ``builds_on``), orders the checks as course.yml orders the exercises, skips
+exercises that are still stubs, and records one `CheckResult` per check, of kind "contract"
+when the check is marked ``@pytest.mark.contract`` (else "math"). A check that fails inside a
+function of another exercise that is not passing is recorded as "blocked by" that exercise.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import numpy as np
 import pytest
 
 from autograder.course import Course, Tolerance
+from autograder.grading.dependencies import builds_on
 from autograder.grading.feedback import CheckFailed, Feedback
 from autograder.grading.reference import Reference
-from autograder.grading.results import CheckResult, ExerciseResult
+from autograder.grading.results import CheckResult, ExerciseResult, Kind
 from autograder.grading.student import Student
 from autograder.i18n import Msg, msg
 from autograder.sandbox.client import (
@@ -48,7 +50,8 @@ class GradingPlugin:
         self.seed = seed
         self.not_started = not_started
         self.on_check = on_check
-        self.results = {e.id: ExerciseResult(e.id, e.points, not_started=e.id in not_started)
+        self.results = {e.id: ExerciseResult(e.id, e.points, not_started=e.id in not_started,
+                                             contract_share=course.policy.contract_share)
                         for e in course.exercises if e.id in run}
         self.known = known or {}  # results of prerequisites graded earlier (for "blocked by")
         self.exercise_of_module = {e.checks: e.id for e in course.exercises}
@@ -57,6 +60,8 @@ class GradingPlugin:
         self.started = 0.0
         self.gradient_rows: list = []
         self.advice = advice
+        self.directory = sandbox.directory
+        self._builds_on: dict[str, set[str]] = {}
 
     # -- fixtures ----------------------------------------------------------------------------
 
@@ -74,6 +79,14 @@ class GradingPlugin:
     def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
         """Random inputs for this check: the same for the same seed and check."""
         return np.random.default_rng([self.seed, zlib.crc32(self.check_id(request.node).encode())])
+
+    @pytest.fixture
+    def builds_on(self, request: pytest.FixtureRequest) -> set[str]:
+        """Functions of other exercises that this exercise's code names (`dependencies.builds_on`)."""
+        exercise = self.exercise(request.node)
+        if exercise not in self._builds_on:
+            self._builds_on[exercise] = builds_on(self.course, self.directory, exercise)
+        return self._builds_on[exercise]
 
     @pytest.fixture
     def gradients(self) -> list:
@@ -109,7 +122,8 @@ class GradingPlugin:
         if is_advice(item) and self.results[self.exercise(item)].status != "passed":
             return True  # advice is for code that already works
         if self.exercise(item) in self.not_started:
-            self._add(CheckResult(self.check_id(item), self.exercise(item), self.title(item), "not_started"))
+            self._add(CheckResult(self.check_id(item), self.exercise(item), self.title(item), "not_started",
+                                  kind=kind(item)))
             return True  # a stub: nothing to run
         return None
 
@@ -159,7 +173,8 @@ class GradingPlugin:
         output = "".join(self.proxy.output)[: self.course.policy.output_limit]
         result = CheckResult(self.check_id(item), exercise, self.title(item), "passed",
                              output=output, output_bytes=self.proxy.output_bytes,
-                             duration=time.perf_counter() - self.started, gradients=self.gradient_rows)
+                             duration=time.perf_counter() - self.started, gradients=self.gradient_rows,
+                             kind=kind(item))
         self.gradient_rows = []
         if call.excinfo is None:
             return result
@@ -169,6 +184,7 @@ class GradingPlugin:
             result.feedback, owner = error.feedback, error.owner
         elif isinstance(error, StudentError):
             result.feedback, owner = feedback_for(error), self._owner(error)
+            result.feedback.rule = getattr(error, "rule", None)  # see compare.rule
         else:
             result.feedback = Feedback("internal", msg("feedback.internal", error=f"{type(error).__name__}: {error}"))
         result.outcome = "failed"
@@ -196,6 +212,12 @@ class GradingPlugin:
         self.done += 1
         if self.on_check is not None:
             self.on_check(result, self.done, self.total)
+
+
+def kind(item: pytest.Item) -> Kind:
+    """A check marked ``@pytest.mark.contract`` tests a rule of the kit's API; the others the
+    mathematics."""
+    return "contract" if item.get_closest_marker("contract") is not None else "math"
 
 
 def is_advice(item: pytest.Item) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from autograder.course import DEFAULT_CONTRACT_SHARE
 from autograder.grading.feedback import Feedback
 from autograder.grading.gradcheck import GradientRow
 from autograder.i18n import Msg
@@ -21,6 +22,7 @@ def points(value: float) -> str:
 
 Outcome = Literal["passed", "failed", "blocked", "not_started"]
 Status = Literal["passed", "failed", "blocked", "not_started"]
+Kind = Literal["math", "contract"]
 
 
 @dataclass
@@ -43,10 +45,18 @@ class CheckResult:
     duration: float = 0.0
     gradients: list[GradientRow] = field(default_factory=list)
     """The gradient-check view of a backward check (empty for other checks)."""
+    kind: Kind = "math"
+    """math: values, gradients or statistics against PyTorch; contract: a rule of the kit's API
+    (edge cases, validation, dtype), stated in the stub's docstring and weighed apart."""
 
     @property
     def passed(self) -> bool:
         return self.outcome == "passed"
+
+    @property
+    def contract_miss(self) -> bool:
+        """It failed because a contract rule was broken (`Feedback.rule`), not on a value."""
+        return self.outcome == "failed" and self.feedback is not None and self.feedback.rule is not None
 
 
 @dataclass
@@ -60,16 +70,36 @@ class ExerciseResult:
     """The student's functions are still the untouched stubs."""
     notes: list[Msg] = field(default_factory=list)
     """Advice that costs no points (e.g. "this looks like Python loops")."""
+    contract_share: float = DEFAULT_CONTRACT_SHARE
+    """The share of `max_points` the contract checks weigh together, split equally among them;
+    the math checks share the rest equally. When all checks are of one kind, they share all."""
 
     @property
     def passed_checks(self) -> int:
         return sum(check.passed for check in self.checks)
 
+    def worth(self, check: CheckResult) -> float:
+        """What `check` is worth (unrounded): see `contract_share`."""
+        contract = sum(c.kind == "contract" for c in self.checks)
+        if contract in (0, len(self.checks)):
+            return self.max_points / len(self.checks)
+        if check.kind == "contract":
+            return self.max_points * self.contract_share / contract
+        return self.max_points * (1 - self.contract_share) / (len(self.checks) - contract)
+
     @property
     def score(self) -> float:
-        if not self.checks:
-            return 0.0
-        return round(self.max_points * self.passed_checks / len(self.checks), 2)
+        return round(sum(self.worth(check) for check in self.checks if check.passed), 2)
+
+    @property
+    def waiting(self) -> dict[str, float]:
+        """Points of the checks blocked by another exercise, by that exercise (in the order
+        first met): they can come back once it passes."""
+        found: dict[str, float] = {}
+        for check in self.checks:
+            if check.outcome == "blocked" and check.blocked_by:
+                found[check.blocked_by] = found.get(check.blocked_by, 0.0) + self.worth(check)
+        return {exercise: round(value, 2) for exercise, value in found.items()}
 
     @property
     def status(self) -> Status:
@@ -84,10 +114,21 @@ class ExerciseResult:
 
     @property
     def first_failure(self) -> CheckResult | None:
-        """The failing check to show first: real failures before blocked ones."""
+        """The failing check to show first: wrong answers, then contract misses, then blocked
+        checks."""
         failing = [check for check in self.checks if not check.passed]
-        failing.sort(key=lambda check: check.outcome == "blocked")
+        failing.sort(key=lambda check: (check.outcome == "blocked", check.contract_miss))
         return failing[0] if failing else None
+
+    @property
+    def contract_points(self) -> float:
+        """What the contract checks weigh together."""
+        return round(sum(self.worth(check) for check in self.checks if check.kind == "contract"), 2)
+
+    @property
+    def missed_rules(self) -> list[str]:
+        """The contract rules broken, in check order, each once."""
+        return list(dict.fromkeys(check.feedback.rule for check in self.checks if check.contract_miss))
 
 
 @dataclass

@@ -6,7 +6,9 @@ only, and the next call starts a fresh worker. The first call of a module in a w
 it in a request of its own, so a hang or crash at import fails every function of that module
 at once, while one inside a function fails that function only (a function that timed out is
 not run again). What student code printed during a call is read from a capture file the
-grader owns, so it survives a crash.
+grader owns, so it survives a crash. `drive` runs a whole loop of calls in the worker instead
+(the lab's training runs): a NumPy-only driver file of the kit, given the student's functions,
+in one request, and only the numbers it returns come back.
 
 Everything that comes back is untrusted: an answer must echo its request's random token
 (frames student code writes to the answer pipe are skipped), its fields are type-checked,
@@ -14,7 +16,7 @@ and anything malformed is a `Crashed` for that call. A worker that died between 
 unrequested bytes in its pipe, or asked for it (out of memory) is replaced before the next
 call instead of failing it.
 
-Errors, all raised by `Sandbox.call`::
+Errors, all raised by `Sandbox.call` and `Sandbox.drive`::
 
     SandboxError                 the sandbox itself could not work (not the student's fault)
     StudentError                 student code failed; `.function`, `.module`, `.output`
@@ -207,11 +209,13 @@ class Sandbox:
         self.restarts = 0
 
     @classmethod
-    def for_kit(cls, kit: Kit, directory: Path) -> Sandbox:
+    def for_kit(cls, kit: Kit, directory: Path, *, seconds: float | None = None,
+                memory_mb: int | None = None) -> Sandbox:
         """A sandbox for the student code in `directory`, under the course's policy, with the
-        kit's own folder out of the student code's reach."""
+        kit's own folder out of the student code's reach. `seconds` and `memory_mb` replace
+        the policy's limits per request (the lab's training runs have their own)."""
         policy = kit.course.policy
-        return cls(directory, seconds=policy.seconds_per_call, memory_mb=policy.memory_mb,
+        return cls(directory, seconds=seconds or policy.seconds_per_call, memory_mb=memory_mb or policy.memory_mb,
                    forbidden=policy.forbidden_imports, output_limit=policy.output_limit,
                    hidden_paths=[kit.root])
 
@@ -343,18 +347,53 @@ class Sandbox:
             detail = {**_exit_detail(self.last_exit), "importing": False}
             raise self._error(Crashed, module, function, detail)
         os.ftruncate(self.capture, 0)
-        if module not in self.loaded:
-            # Import first, as a request of its own: a hang or crash there is the module's fault
-            # (all its functions fail fast), one in the call is only this function's.
-            import_request = {"op": "import", "module": module}
-            try:
-                header, _, _ = self._send(import_request, [], module, function, importing=True)
-                self._answer(module, function, header, [], importing=True)
-            except StudentError as error:
-                self.import_failures[module] = error
-                raise
+        self._import(module, function)
         header, answer_blobs, call_id = self._send(request, blobs, module, function, importing=False)
         return self._answer(module, function, header, answer_blobs, call_id=call_id)
+
+    def drive(self, driver: Path, functions: dict[str, str], args: tuple = (), kwargs: dict | None = None,
+              *, entry: str = "run") -> Call:
+        """Run ``entry(layers, *args, **kwargs)`` of the kit's `driver` file in the worker, as one
+        request under one time limit, where ``layers`` maps each name of `functions`
+        ({function: module}) to that student function. The driver must import nothing of the
+        kit (the worker loads it by its path); only the value it returns comes back. Raises a
+        `StudentError` naming the student function at fault where one is known."""
+        modules = sorted(set(functions.values()))
+        for module in modules:
+            if module in self.import_failures:
+                raise dataclasses.replace(self.import_failures[module], function=entry)
+        blobs: list[bytes] = []
+        request = {
+            "op": "drive", "driver": str(Path(driver).resolve()), "entry": entry, "functions": dict(functions),
+            "args": protocol.encode(list(args), blobs, fallback=_no_reference),
+            "kwargs": protocol.encode(dict(kwargs or {}), blobs, fallback=_no_reference),
+        }
+        self._ensure_ready()
+        os.ftruncate(self.capture, 0)
+        label = Path(driver).stem
+        for module in modules:
+            self._import(module, entry)
+        try:
+            header, answer_blobs, call_id = self._send(request, blobs, label, entry, importing=False, remember=False)
+            return self._answer(label, entry, header, answer_blobs, call_id=call_id)
+        except StudentError as error:  # name the student's function at fault, not the driver
+            function = error.innermost_function or error.detail.get("function")
+            if function in functions:
+                error.function, error.module = function, functions[function]
+            raise
+
+    def _import(self, module: str, function: str) -> None:
+        """Import `module` in a request of its own, unless the worker has it: a hang or crash
+        there is the module's fault (all its functions fail fast), one in a call only the
+        call's."""
+        if module in self.loaded:
+            return
+        try:
+            header, _, _ = self._send({"op": "import", "module": module}, [], module, function, importing=True)
+            self._answer(module, function, header, [], importing=True)
+        except StudentError as error:
+            self.import_failures[module] = error
+            raise
 
     def _exchange(self, request: dict, blobs: list[bytes]) -> tuple[dict, list[bytes], int]:
         """Send one request and read its answer within the time limit (protocol errors raise).
@@ -373,14 +412,15 @@ class Sandbox:
                 return header, answer_blobs, call_id
 
     def _send(self, request: dict, blobs: list[bytes], module: str, function: str,
-              *, importing: bool) -> tuple[dict, list[bytes], int]:
-        """`_exchange`, with every way the worker can fail turned into a `StudentError`."""
+              *, importing: bool, remember: bool = True) -> tuple[dict, list[bytes], int]:
+        """`_exchange`, with every way the worker can fail turned into a `StudentError` (a
+        function that timed out is not called again, if `remember`)."""
         try:
             return self._exchange(request, blobs)
         except protocol.ChannelTimeout:
             self.stop()
             error = self._error(TimedOut, module, function, {"seconds": self.seconds, "importing": importing})
-            if not importing:
+            if not importing and remember:
                 self.timed_out[(module, function)] = error
             raise error from None
         except (protocol.ChannelClosed, BrokenPipeError):
@@ -523,7 +563,7 @@ def faulthandler_frames(output: str, directory: Path) -> list[dict]:
 _NONE = type(None)
 _ANSWER_FIELDS = {
     "ok": bool, "restart": bool, "present": bool, "elapsed": (int, float),
-    "kind": str, "type": str, "message": str, "module": str, "exit_code": str,
+    "kind": str, "type": str, "message": str, "module": str, "function": str, "exit_code": str,
     "forbidden_loaded": list, "modules": list, "mro": list, "frames": list, "syntax": dict,
 }
 
@@ -567,6 +607,11 @@ def _argument(value: Any, refs: list[Ref]) -> dict:
         refs.append(ref)
         return {"$ref": [ref.call_id, list(ref.path)]}
     raise TypeError(f"cannot send {type(value).__name__} to the worker")
+
+
+def _no_reference(value: Any) -> dict:
+    """A driver gets plain values only (arrays, numbers, strings and containers of them)."""
+    raise TypeError(f"cannot send {type(value).__name__} to a driver")
 
 
 def _remote(call_id: int):

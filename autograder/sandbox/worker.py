@@ -7,7 +7,9 @@ pipes in the `protocol` format. The first request configures it (student folder,
 limit, forbidden imports); then each request is answered, echoing its ``token``:
 ``import`` imports one student module (so the grader can tell a hang at import from a hang
 in a function), ``call`` runs one student function and answers with the encoded return value
-or with what went wrong, ``reset`` forgets earlier results. ``-B`` keeps it from writing
+or with what went wrong, ``drive`` runs a driver of the kit (a NumPy-only file named by its
+path, such as the lab's training loop) with the student's functions, ``reset`` forgets
+earlier results. ``-B`` keeps it from writing
 bytecode next to the student's files. Values returned by calls stay here, so the grader can
 pass them back by reference (a backward cache that cannot cross the process boundary).
 A memory bomb is reported as a MemoryError (a small reserve is freed to describe it), and an
@@ -22,6 +24,7 @@ import ctypes
 import faulthandler
 import importlib
 import importlib.abc
+import importlib.util
 import os
 import resource
 import signal
@@ -124,6 +127,7 @@ class Worker:
         self.directory = Path(settings["directory"]).resolve()
         self.forbidden = list(settings.get("forbidden", []))
         self.results: dict[int, Any] = {}
+        self.drivers: dict[str, Any] = {}
         self.reserve: bytearray | None = bytearray(RESERVE_BYTES)
         self.crowded_at: int | None = None  # address space past which a fresh worker is wanted
 
@@ -157,6 +161,8 @@ class Worker:
             return (module if isinstance(module, dict) else {"ok": True, **self.epilogue()}), []
         if op == "call":
             return self.call(header, blobs)
+        if op == "drive":
+            return self.drive(header, blobs)
         return {"ok": False, "kind": "request", "message": f"unknown op {op!r}"}, []
 
     def load(self, module_name: str) -> Any:
@@ -169,17 +175,59 @@ class Worker:
     # -- one call -----------------------------------------------------------------------------
 
     def call(self, header: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
-        module_name, function_name = str(header.get("module")), str(header.get("function"))
+        function = self.function(str(header.get("module")), str(header.get("function")))
+        if isinstance(function, dict):
+            return function, []
+        return self.run(function, header, blobs, echo_args=bool(header.get("echo_args")))
+
+    def drive(self, header: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
+        """``driver.<entry>(layers, *args, **kwargs)``: the driver file at ``header["driver"]``
+        (loaded once, outside the import system, so it needs nothing of the kit but itself)
+        with ``layers`` mapping each name of ``header["functions"]`` ({function: module}) to
+        that student function. The driver's return value is the answer."""
+        driver = self.driver(str(header.get("driver")))
+        if isinstance(driver, dict):
+            return driver, []
+        layers = {}
+        functions = header.get("functions")
+        for name, module_name in (functions.items() if isinstance(functions, dict) else ()):
+            function = self.function(str(module_name), str(name))
+            if isinstance(function, dict):
+                return function, []
+            layers[str(name)] = function
+        entry = getattr(driver, str(header.get("entry", "run")), None)
+        if not callable(entry):
+            return {"ok": False, "kind": "request", "message": f"the driver has no {header.get('entry')!r}"}, []
+        return self.run(lambda *args, **kwargs: entry(layers, *args, **kwargs), header, blobs)
+
+    def driver(self, path: str) -> Any:
+        """The driver module at `path`, or the failure answer if it cannot be loaded."""
+        if path not in self.drivers:
+            try:
+                spec = importlib.util.spec_from_file_location(f"_kit_driver_{len(self.drivers)}", path)
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+            except BaseException as error:  # noqa: BLE001 - a kit problem, reported as such
+                return {"ok": False, "kind": "request", "message": f"driver {path}: {safe_str(error)}"}
+            self.drivers[path] = module
+        return self.drivers[path]
+
+    def function(self, module_name: str, function_name: str) -> Any:
+        """The student's function, or the failure answer (import failed, missing, not callable)."""
         module = self.load(module_name)
         if isinstance(module, dict):
-            return module, []
+            return module
         try:
             function = getattr(module, function_name, None)  # a module __getattr__ is student code
         except BaseException as error:  # noqa: BLE001
-            return self.failure("exception", error), []
+            return self.failure("exception", error)
         if function is None or not callable(function):
-            return {"ok": False, "kind": "missing", "module": module_name,
-                    "present": function is not None, **self.epilogue()}, []
+            return {"ok": False, "kind": "missing", "module": module_name, "function": function_name,
+                    "present": function is not None, **self.epilogue()}
+        return function
+
+    def run(self, function: Any, header: dict, blobs: list[bytes], *, echo_args: bool = False) -> tuple[dict, list[bytes]]:
+        """Call `function` with the request's arguments; answer with its encoded value."""
         try:
             args = protocol.decode(header.get("args", {"$list": []}), blobs, tagged=self.resolve)
             kwargs = protocol.decode(header.get("kwargs", {"$dict": {}}), blobs, tagged=self.resolve)
@@ -196,7 +244,7 @@ class Worker:
         try:
             answer = {"ok": True, "value": protocol.encode(value, out_blobs, fallback=opaque),
                       "elapsed": elapsed}
-            if header.get("echo_args"):
+            if echo_args:
                 answer["args_after"] = protocol.encode(list(args), out_blobs, fallback=opaque)
         except BaseException as error:  # noqa: BLE001 - a hostile __array__ or __repr__
             return self.failure("unencodable", error), []

@@ -10,7 +10,7 @@ from autograder.grading.results import CheckResult, ExerciseResult, GradeReport
 from autograder.i18n import Translator
 from autograder.quiz.answers import quiz_to_json
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: checks carry kind, points and the contract rule; exercises the waiting points
 SCHEMA_FILE = Path(__file__).resolve().parent / "report.schema.json"
 
 
@@ -38,24 +38,34 @@ def exercise_to_json(result: ExerciseResult, course: Course, t: Translator) -> d
         "status": result.status,
         "score": result.score,
         "max": result.max_points,
-        "checks": [check_to_json(c, t) for c in result.checks],
+        "contract_share": result.contract_share,
+        "contract_points": result.contract_points,
+        "waiting": result.waiting,
+        "checks": [check_to_json(c, t, points=result.worth(c)) for c in result.checks],
         "notes": [t(note) for note in result.notes],
     }
 
 
-def check_to_json(check: CheckResult, t: Translator) -> dict[str, Any]:
+def check_to_json(check: CheckResult, t: Translator, *, points: float | None = None) -> dict[str, Any]:
+    """One check; `points` is what it is worth in its exercise (`ExerciseResult.worth`)."""
     feedback = check.feedback
     message = ""
     if check.outcome == "blocked":
         message = t("report.blocked_check", exercise=check.blocked_by)
     elif feedback is not None:
         message = t(feedback.summary)
+    rule = feedback.rule if check.contract_miss else None
     return {
         "id": check.id,
         "title": t(check.title),
         "passed": check.passed,
         "outcome": check.outcome,
+        "kind": check.kind,
+        "points": points,
         "message": message,
+        "rule": rule,
+        "rule_text": t(f"contract.rules.{rule}.rule") if rule else None,
+        "fix": t(f"contract.rules.{rule}.fix") if rule else None,
         "stage": feedback.stage if feedback else None,
         "details": [t(d) for d in feedback.details] if feedback else [],
         "data": feedback.data if feedback else {},

@@ -162,8 +162,11 @@ class ReportView:
         check = result.first_failure
         failing = [c for c in result.checks if not c.passed]
         body = [self.check_line(check), *CheckDetails(check, t).renderables()]
+        if check.contract_miss:
+            body.append(Padding(contract_note(result, t), (0, 0, 0, 2)))
         if len(failing) > 1:
             body.append(Text(t("report.more_failures", count=len(failing) - 1, exercise=result.id), style="dim"))
+        body += waiting_lines(result, t)
         checkpoint = self.checkpoint_line(result.id) if about_the_idea(check) else None
         if checkpoint is not None:
             body.append(checkpoint)
@@ -180,13 +183,16 @@ class ReportView:
         for check in result.checks:
             body.append(self.check_line(check))
             if not check.passed and check.outcome != "not_started":
-                reason = CheckDetails(check, self.t).summary()
+                reason = CheckDetails(check, self.t).summary(listed=True)
                 if reason.plain != previous:  # an import error is not repeated under every check
                     body.append(Padding(reason, (0, 0, 0, 2)))
                 previous = reason.plain
         first = result.first_failure
-        if first is not None and first.outcome not in ("not_started", "blocked"):
+        if first is not None and first.outcome not in ("not_started", "blocked") and not first.contract_miss:
             body += [Text(""), self.check_line(first), *CheckDetails(first, self.t).renderables()]
+        if result.missed_rules:
+            body += [Text(""), *contract_block(result, self.t)]
+        body += waiting_lines(result, self.t)
         gradients = next((c for c in result.checks if c.gradients), None)
         if gradients is not None and (first is None or not first.gradients):
             body += [Text(""), Padding(GradientView(gradients.gradients, self.t), (0, 0, 0, 2))]
@@ -243,9 +249,44 @@ class ReportView:
 
 def about_the_idea(check: CheckResult) -> bool:
     """Did the code run and give a wrong answer (where a checkpoint question can help), rather
-    than not import, hang, crash or wait for another exercise?"""
-    return check.outcome == "failed" and check.feedback is not None and check.feedback.stage in (
-        "exception", "type", "shape", "dtype", "nonfinite", "values", "raises", "mutation", "property")
+    than not import, hang, crash, miss a contract rule or wait for another exercise?"""
+    return check.outcome == "failed" and not check.contract_miss and check.feedback is not None and \
+        check.feedback.stage in ("exception", "type", "shape", "dtype", "nonfinite", "values", "raises",
+                                 "mutation", "property")
+
+
+def contract_note(result: ExerciseResult, t: Translator) -> Text:
+    """What a contract rule is, and what the contract checks of `result` weigh."""
+    return Text(t("contract.note", exercise=result.id, points=points(result.contract_points),
+                  max=points(result.max_points)), style="dim")
+
+
+def contract_block(result: ExerciseResult, t: Translator) -> list:
+    """The contract rules `result` missed, under their own heading: each rule and its fix."""
+    lines: list = [Text(t("contract.heading", exercise=result.id, points=points(result.contract_points),
+                          max=points(result.max_points)), style="bold")]
+    for rule in result.missed_rules:
+        text = Text(t(f"contract.rules.{rule}.rule"))
+        text.append("\n" + t("contract.fix", fix=t(f"contract.rules.{rule}.fix")), style="cyan")
+        line = Table.grid(padding=(0, 1))
+        line.add_column(no_wrap=True)
+        line.add_column()
+        line.add_row("•", text)
+        lines.append(Padding(line, (0, 0, 0, 2)))
+    return lines
+
+
+def waiting_lines(result: ExerciseResult, t: Translator) -> list[Table]:
+    """How many of the exercise's points wait for each exercise that blocks some of its checks."""
+    lines = []
+    for exercise, value in result.waiting.items():
+        line = Table.grid(padding=(0, 1))
+        line.add_column(no_wrap=True)
+        line.add_column()
+        line.add_row(Text("⧗", style="yellow"),
+                     Text(t("waiting.points", points=points(value), exercise=exercise), style="yellow"))
+        lines.append(line)
+    return lines
 
 
 @dataclass
@@ -255,20 +296,31 @@ class CheckDetails:
     check: CheckResult
     t: Translator
 
-    def summary(self) -> Text:
-        """One line: why it failed."""
+    def summary(self, listed: bool = False) -> Text:
+        """One line: why it failed (`listed`: in a list whose contract rules follow it)."""
         t, check = self.t, self.check
         if check.outcome == "blocked":
             return Text(t("report.blocked_check", exercise=check.blocked_by), style="yellow")
         if check.feedback is None:
             return Text("")
+        if check.contract_miss and listed:
+            return Text(t("contract.listed", summary=t(check.feedback.summary)), style="yellow")
+        if check.contract_miss:
+            return Text(t("contract.check", rule=t(f"contract.rules.{check.feedback.rule}.rule")), style="yellow")
         return Text(t(check.feedback.summary))
 
     def renderables(self) -> list[Padding]:
         """The summary, the numbers, where in the code, the misconception, the prints."""
         t, check, feedback = self.t, self.check, self.check.feedback
         lines: list = [self.summary()]
-        if check.outcome != "blocked" and feedback is not None:
+        if check.contract_miss:  # the rule, what happened and the fix: never the numbers of a value
+            lines.append(Text(t("contract.happened", summary=t(feedback.summary))))
+            if feedback.location:
+                lines.append(self.location(feedback.location))
+            if feedback.misconception:
+                lines.append(self.misconception(feedback.misconception))
+            lines.append(Text(t("contract.fix", fix=t(f"contract.rules.{feedback.rule}.fix")), style="cyan"))
+        elif check.outcome != "blocked" and feedback is not None:
             lines += [Text(t(detail), style="dim") for detail in feedback.details]
             if feedback.location:
                 lines.append(self.location(feedback.location))

@@ -1,17 +1,24 @@
-"""Checks for batchnorm_forward against nn.BatchNorm1d in training mode."""
+"""Checks for batchnorm_forward against nn.BatchNorm1d in training mode.
+
+The cases compare values (math); the contract checks (`pytest.mark.contract`) test rules of
+the kit's API stated in the stub's docstring. Checks about a property (inputs left alone, an
+error raised) pass eps explicitly, so that a wrong default eps costs only the value cases."""
 
 import numpy as np
 import pytest
 
 from autograder.grading import speed
 from autograder.grading.cases import BATCH_CASES, FLOAT32_SPREAD, batch_inputs, eps_args
+from autograder.grading.checks import probes
 from autograder.grading.compare import (
     after_property,
     expect_array,
     expect_raises,
     expect_tuple,
     expect_unchanged,
+    probed,
     raised,
+    rule,
     unchanged,
 )
 from autograder.grading.misconceptions import diagnosis
@@ -41,19 +48,25 @@ def test_matches_batchnorm1d(case, student, reference, rng, tolerance):
     x, gamma, beta, eps = make_inputs(rng, n, d, **options)
     out, _ = run_forward(student, x, gamma, beta, eps)
     expected = reference.batchnorm(x, gamma, beta, eps=eps)["out"]
-    expect_out(out, expected, x, gamma, beta, eps, tolerance(x.dtype, case), x.dtype)
+    tol = tolerance(x.dtype, case)
+    default = probes.default_eps(run_forward, student, x, gamma, beta, eps, expected, tol)
+    cancellation = probes.cancellation(run_forward, student, x, gamma, beta, eps, options)
+    with probed("eps_default_wrong", default), probed("naive_variance", cancellation):
+        expect_out(out, expected, x, gamma, beta, eps, tol, x.dtype)
 
 
+@pytest.mark.contract
 def test_float32_stays_float32(student, reference, rng, tolerance):
     x, gamma, beta, eps = make_inputs(rng, 10, 6, spread=FLOAT32_SPREAD, dtype=np.float32)
     out, _ = run_forward(student, x, gamma, beta, eps, explicit_eps=True)
     expected = reference.batchnorm(x, gamma, beta, eps=eps)["out"]
-    expect_out(out, expected, x, gamma, beta, eps, tolerance(np.float32), np.float32)
+    with rule("float32_kept", "dtype"):
+        expect_out(out, expected, x, gamma, beta, eps, tolerance(np.float32), np.float32)
 
 
 def test_inputs_not_modified(student, reference, rng, tolerance):
     x, gamma, beta, eps = make_inputs(rng, 8, 3)
-    out, call = run_forward(student, x, gamma, beta, eps, echo_args=True)
+    out, call = run_forward(student, x, gamma, beta, eps, explicit_eps=True, echo_args=True)
     for name, before, after in zip(("x", "gamma", "beta"), (x, gamma, beta), call.args_after):
         expect_unchanged(before, after, name=name, function=FUNCTION)
     expected = reference.batchnorm(x, gamma, beta, eps=eps)["out"]
@@ -61,12 +74,14 @@ def test_inputs_not_modified(student, reference, rng, tolerance):
         expect_out(out, expected, x, gamma, beta, eps, tolerance(x.dtype), x.dtype)
 
 
+@pytest.mark.contract
 def test_single_sample_raises(student, reference, rng, tolerance):
     """A batch of one sample must raise; a normal batch (checked) must not."""
     x, gamma, beta, eps = make_inputs(rng, 3, 4)
-    expect_raises(lambda: run_forward(student, x[:1], gamma, beta, eps), "ValueError",
-                  function=FUNCTION, reason=msg("reasons.single_sample"))
-    out, _ = run_forward(student, x, gamma, beta, eps)
+    with rule("batch_of_one_raises"):
+        expect_raises(lambda: run_forward(student, x[:1], gamma, beta, eps, explicit_eps=True), "ValueError",
+                      function=FUNCTION, reason=msg("reasons.single_sample"))
+    out, _ = run_forward(student, x, gamma, beta, eps, explicit_eps=True)
     with after_property(raised(FUNCTION, "ValueError")):
         expect_out(out, reference.batchnorm(x, gamma, beta, eps=eps)["out"], x, gamma, beta, eps,
                    tolerance(x.dtype), x.dtype)

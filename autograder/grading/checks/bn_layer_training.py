@@ -1,10 +1,12 @@
 """Checks for the integration exercise: the kit trains a BatchNorm layer with the student's
 functions and compares every step with nn.BatchNorm1d + torch.optim.SGD (float64).
 
-Step k: ``out, cache = batchnorm_forward(x_k, gamma, beta)``; ``running_mean, running_var =
-update_running_stats(running_mean, running_var, x_k)`` (from None, None); ``dx, dgamma, dbeta =
-batchnorm_backward(dout_k, cache)``; gamma and beta each take one ``sgd_step`` with learning
-rate ``lr_k`` and their own velocity. After the last step, ``batchnorm_eval`` on new inputs.
+Step k: ``out, cache = batchnorm_forward(x_k, gamma, beta, eps)``; ``running_mean, running_var =
+update_running_stats(running_mean, running_var, x_k, momentum)`` (from None, None); ``dx,
+dgamma, dbeta = batchnorm_backward(dout_k, cache)``; gamma and beta each take one ``sgd_step``
+with learning rate ``lr_k`` and their own velocity. After the last step, ``batchnorm_eval`` on
+new inputs. eps (1e-5) and momentum (0.1) are passed explicitly: a wrong default is judged by
+the exercise that owns it, and the chain runs on inputs where that function is right.
 
 Each value is compared with ``owner=`` the exercise whose function produced it, so that a
 failing prerequisite shows as "blocked by <exercise>"; when every component passes alone but
@@ -20,7 +22,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from autograder.course import Tolerance
-from autograder.grading.cases import affine, features, upstream
+from autograder.grading.cases import DEFAULT_EPS, affine, features, upstream
 from autograder.grading.compare import expect_array, expect_tuple
 from autograder.grading.feedback import CheckFailed
 from autograder.i18n import Msg, msg
@@ -34,6 +36,7 @@ FUNCTIONS = {
     "batchnorm_eval": ("bn_running_stats", ("out",)),
 }
 LEARNING = ("out", "dx", "dgamma", "dbeta", "gamma", "beta")
+MOMENTUM = 0.1  # of the running statistics, PyTorch's
 RUNNING = ("running_mean", "running_var")
 
 
@@ -117,9 +120,9 @@ class Training:
     def step(self, k: int, x: np.ndarray, dout: np.ndarray) -> None:
         """Training step k (from 0) on x and dout (N, D)."""
         want = {name: values[k] for name, values in self.expected.items() if name != "eval_out"}
-        out, cache = self.call("batchnorm_forward", x, self.params["gamma"], self.params["beta"])
+        out, cache = self.call("batchnorm_forward", x, self.params["gamma"], self.params["beta"], DEFAULT_EPS)
         self.check("batchnorm_forward", "out", out, want["out"])
-        self.running = self.call("update_running_stats", *self.running, x)
+        self.running = self.call("update_running_stats", *self.running, x, MOMENTUM)
         for name, value in zip(RUNNING, self.running):
             self.check("update_running_stats", name, value, want[name])
         grads = self.call("batchnorm_backward", dout, cache)
@@ -133,7 +136,7 @@ class Training:
 
     def evaluate(self, x: np.ndarray) -> None:
         """Evaluation mode on x (M, D) with the trained gamma, beta and running statistics."""
-        out = self.call("batchnorm_eval", x, self.params["gamma"], self.params["beta"], *self.running)
+        out = self.call("batchnorm_eval", x, self.params["gamma"], self.params["beta"], *self.running, DEFAULT_EPS)
         self.check("batchnorm_eval", "out", out, self.expected["eval_out"])
 
 

@@ -1,10 +1,13 @@
 """Checks for update_running_stats and batchnorm_eval against nn.BatchNorm1d's running
-statistics (training) and its evaluation mode."""
+statistics (training) and its evaluation mode.
+
+Checks about a property (inputs left alone, an error raised, the dtype kept) pass momentum and
+eps explicitly, so that a wrong default costs only the checks about values."""
 
 import numpy as np
 import pytest
 
-from autograder.grading.cases import affine, eps_args, features
+from autograder.grading.cases import affine, eps_args, eps_given, features
 from autograder.grading.compare import (
     after_property,
     expect_array,
@@ -12,7 +15,10 @@ from autograder.grading.compare import (
     expect_tuple,
     expect_unchanged,
     explained,
+    probed,
     raised,
+    right_answer,
+    rule,
     unchanged,
 )
 from autograder.grading.misconceptions import diagnosis
@@ -46,9 +52,10 @@ def batch(rng, n, d, dtype=np.float64) -> np.ndarray:
     return features(rng, (n, d), offset=3.0, spread=2.5, dtype=dtype)
 
 
-def run_update(student, mean, var, x, momentum=0.1, **options):
-    """Call the student's update; momentum is left to its default when it is PyTorch's 0.1."""
-    args = (mean, var, x) if momentum == 0.1 else (mean, var, x, momentum)
+def run_update(student, mean, var, x, momentum=0.1, *, explicit: bool = False, **options):
+    """Call the student's update; momentum is left to its default when it is PyTorch's 0.1,
+    unless `explicit`."""
+    args = (mean, var, x) if momentum == 0.1 and not explicit else (mean, var, x, momentum)
     call = student.update_running_stats.call(*args, **options)
     return expect_tuple(call.value, STATS, function=UPDATE), call
 
@@ -71,9 +78,9 @@ def eval_inputs(rng, n, d, *, eps=1e-5, dtype=np.float64):
     return (batch(rng, n, d, dtype), gamma, beta, *running_stats(rng, d, dtype, variances), eps)
 
 
-def eval_args(inputs: tuple) -> tuple:
+def eval_args(inputs: tuple, *, explicit: bool = False) -> tuple:
     """The arguments for batchnorm_eval (eps as `cases.eps_args` passes it)."""
-    return eps_args(inputs[:-1], inputs[-1])
+    return eps_args(inputs[:-1], inputs[-1], explicit=explicit)
 
 
 def expected_eval(reference, x, gamma, beta, mean, var, eps) -> np.ndarray:
@@ -119,7 +126,7 @@ def test_update_five_batches_in_a_row(student, reference, rng, tolerance):
 def test_update_inputs_not_modified(student, reference, rng, tolerance):
     mean, var = running_stats(rng, 4)
     x = batch(rng, 6, 4)
-    stats, call = run_update(student, mean, var, x, echo_args=True)
+    stats, call = run_update(student, mean, var, x, explicit=True, echo_args=True)
     for name, before, after in zip((*STATS, "x"), (mean, var, x), call.args_after):
         expect_unchanged(before, after, name=name, function=UPDATE)
     expected = reference.running_stats([x], running_mean=mean, running_var=var)
@@ -127,13 +134,15 @@ def test_update_inputs_not_modified(student, reference, rng, tolerance):
         expect_stats(stats, expected, 0, (mean, var, x, 0.1), tolerance(x.dtype), x.dtype)
 
 
+@pytest.mark.contract
 def test_update_single_sample_raises(student, reference, rng, tolerance):
     """A batch of one sample must raise; a normal update (checked) must not."""
     mean, var = running_stats(rng, 4)
     x = batch(rng, 3, 4)
-    expect_raises(lambda: student.update_running_stats(mean, var, x[:1]), "ValueError", function=UPDATE,
-                  reason=msg("checks.bn_running_stats.reasons.single_sample"))
-    stats, _ = run_update(student, mean, var, x)
+    with rule("batch_of_one_raises"):
+        expect_raises(lambda: run_update(student, mean, var, x[:1], explicit=True), "ValueError",
+                      function=UPDATE, reason=msg("checks.bn_running_stats.reasons.single_sample"))
+    stats, _ = run_update(student, mean, var, x, explicit=True)
     with after_property(raised(UPDATE, "ValueError")):
         expect_stats(stats, reference.running_stats([x], running_mean=mean, running_var=var), 0,
                      (mean, var, x, 0.1), tolerance(x.dtype), x.dtype)
@@ -147,12 +156,16 @@ def test_eval_matches_batchnorm1d(case, student, reference, rng, tolerance):
     n, d, options = EVAL_CASES[case]
     inputs = eval_inputs(rng, n, d, **options)
     out = student.batchnorm_eval(*eval_args(inputs))
-    expect_eval(out, reference, inputs, tolerance(inputs[0].dtype), inputs[0].dtype)
+    tol = tolerance(inputs[0].dtype)
+    expected = expected_eval(reference, *inputs)
+    with probed("eps_default_wrong", None if eps_given(inputs[-1]) else
+                lambda: right_answer(student.batchnorm_eval(*eval_args(inputs, explicit=True)), expected, tol)):
+        expect_eval(out, reference, inputs, tol, inputs[0].dtype)
 
 
 def test_eval_inputs_not_modified(student, reference, rng, tolerance):
     inputs = eval_inputs(rng, 7, 4)
-    call = student.batchnorm_eval.call(*eval_args(inputs), echo_args=True)
+    call = student.batchnorm_eval.call(*eval_args(inputs, explicit=True), echo_args=True)
     names = ("x", "gamma", "beta", *STATS)
     for name, before, after in zip(names, inputs, call.args_after):
         expect_unchanged(before, after, name=name, function=EVAL,
@@ -164,12 +177,15 @@ def test_eval_inputs_not_modified(student, reference, rng, tolerance):
 # -- both ------------------------------------------------------------------------------------
 
 
+@pytest.mark.contract
 def test_float32_stays_float32(student, reference, rng, tolerance):
     """One update and one evaluation, everything in float32."""
     mean, var = running_stats(rng, 5, np.float32)
     x = batch(rng, 8, 5, np.float32)
-    stats, _ = run_update(student, mean, var, x)
+    stats, _ = run_update(student, mean, var, x, explicit=True)
     expected = reference.running_stats([x], running_mean=mean, running_var=var)
-    expect_stats(stats, expected, 0, (mean, var, x, 0.1), tolerance(np.float32), np.float32)
     inputs = eval_inputs(rng, 6, 5, dtype=np.float32)
-    expect_eval(student.batchnorm_eval(*eval_args(inputs)), reference, inputs, tolerance(np.float32), np.float32)
+    with rule("float32_kept", "dtype"):
+        expect_stats(stats, expected, 0, (mean, var, x, 0.1), tolerance(np.float32), np.float32)
+        out = student.batchnorm_eval(*eval_args(inputs, explicit=True))
+        expect_eval(out, reference, inputs, tolerance(np.float32), np.float32)

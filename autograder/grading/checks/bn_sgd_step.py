@@ -13,6 +13,7 @@ from autograder.grading.compare import (
     expect_tuple,
     expect_unchanged,
     explained,
+    rule,
     unchanged,
 )
 from autograder.grading.misconceptions import diagnosis
@@ -86,10 +87,12 @@ def test_matches_torch_sgd(case, student, reference, rng, tolerance):
           tol=tolerance(np.float64))
 
 
+@pytest.mark.contract
 def test_float32_stays_float32(student, reference, rng, tolerance):
     """Momentum and weight decay, 3 steps: param and velocity stay float32 throughout."""
     param, grads = make_inputs(rng, 3, dtype=np.float32)
-    chain(student, reference, param, grads, momentum=0.9, weight_decay=0.05, tol=tolerance(np.float32))
+    with rule("float32_kept", "dtype"):
+            chain(student, reference, param, grads, momentum=0.9, weight_decay=0.05, tol=tolerance(np.float32))
 
 
 def test_inputs_not_modified(student, reference, rng, tolerance):

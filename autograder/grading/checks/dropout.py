@@ -24,6 +24,7 @@ from autograder.grading.compare import (
     explained,
     fail,
     raised,
+    rule,
     unchanged,
 )
 from autograder.grading.misconceptions import dropout as known
@@ -188,23 +189,26 @@ def test_p_zero_is_identity(student, rng, tolerance):
     kept_units(other_out, x, 0.2)
 
 
+@pytest.mark.contract
 def test_p_one_gives_zeros(student, rng, tolerance):
     """p = 1 in training: out and dx are all zeros, with no NaN from dividing by 1 - p = 0."""
     x = signed(rng, (30, 20))
-    out, cache, _ = run_forward(student, x, 1.0, True, new_seed(rng))
     zeros, tol = np.zeros_like(x), tolerance(x.dtype)
-    with explained(msg(REASONS + "p_one")):
+    with rule("p_one_gives_zeros", "exception", "nonfinite"), explained(msg(REASONS + "p_one")):
+        out, cache, _ = run_forward(student, x, 1.0, True, new_seed(rng))
         expect_array(out, zeros, name="out", function=FORWARD, tol=tol, dtype=x.dtype, diagnose=known.p_one)
         dx = student.dropout_backward(rng.standard_normal(x.shape), cache)
         expect_array(dx, zeros, name="dx", function=BACKWARD, tol=tol, dtype=x.dtype, diagnose=known.p_one)
 
 
+@pytest.mark.contract
 def test_invalid_p_raises(student, rng):
     """p outside [0, 1] must raise; p = 0.5 must not (and must drop some units, not all)."""
     x = signed(rng, (4, 5))
     for p in (-0.1, 1.5):
-        expect_raises(lambda: student.dropout_forward(x, p, True, Rng(new_seed(rng))), "ValueError",
-                      function=FORWARD, reason=msg(REASONS + "invalid_p", p=p))
+        with rule("invalid_p_raises"):
+            expect_raises(lambda: student.dropout_forward(x, p, True, Rng(new_seed(rng))), "ValueError",
+                          function=FORWARD, reason=msg(REASONS + "invalid_p", p=p))
     x = signed(rng, (40, 50))
     out, _, _ = run_forward(student, x, 0.5, True, new_seed(rng))
     with after_property(raised(FORWARD, "ValueError")):
@@ -275,15 +279,17 @@ def test_mask_not_shared(student, rng):
 # -- dtypes and inputs -----------------------------------------------------------------------------
 
 
+@pytest.mark.contract
 def test_float32_stays_float32(student, reference, rng, tolerance):
     """float32 x and dout give float32 out and dx, with the right values."""
     p = 0.2
     x, dout = signed(rng, (30, 40), np.float32), rng.standard_normal((30, 40)).astype(np.float32)
     out, cache, _ = run_forward(student, x, p, True, new_seed(rng))
-    kept = kept_units(out, x, p)
-    dx = student.dropout_backward(dout, cache)
-    expect_out_and_dx(out, dx, reference.masked_scale(x, kept, p, dout), x, dout, p, tolerance(np.float32),
-                      np.float32)
+    with rule("float32_kept", "dtype"):
+        kept = kept_units(out, x, p)
+        dx = student.dropout_backward(dout, cache)
+        expect_out_and_dx(out, dx, reference.masked_scale(x, kept, p, dout), x, dout, p, tolerance(np.float32),
+                          np.float32)
 
 
 def test_conv_activations(student, reference, rng, tolerance):

@@ -9,6 +9,16 @@ named and the report falls back to the numbers. Titles and explanations live in 
 catalogs under ``misconceptions.<id>.title`` and ``misconceptions.<id>.explanation``; an id
 means the same idea wherever it is used, so one id may have variants in several exercises.
 
+Some mistakes cannot be replayed exactly: the value depends on a constant the student chose
+(a default eps other than 1e-5) or on the order in which their code sums (E[x²] − E[x]², whose
+rounding is the whole effect). Those are *recognisers*: a test on the student's answer itself,
+with a tolerance band of its own, registered like a variant (`recogniser`); a recogniser
+counts as one more variant that reproduces the answer.
+
+Variants and recognisers receive, by name, the inputs their signature asks for (and a
+recogniser also ``got``, ``expected`` and ``tol``), so a check may pass more inputs than any
+one of them needs.
+
 Misconceptions that show as a property rather than a value (an input modified in place, a
 dropout mask statistic) are named directly by the check that sees them, with a rule on the
 student's own output (`named_by_checks`, `NAMED_BY_CHECKS`).
@@ -24,6 +34,8 @@ The catalogue, one module per kind of computation:
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -34,41 +46,53 @@ from autograder.grading.compare import Diagnose, outside_tolerance
 
 Variant = Callable[..., np.ndarray]
 VARIANTS: dict[tuple[str, str], list[tuple[str, Variant]]] = defaultdict(list)
+Recogniser = Callable[..., bool]
+RECOGNISERS: dict[tuple[str, str], list[tuple[str, Recogniser]]] = defaultdict(list)
 
-# Misconceptions a check names itself (a rule, not a value variant): id -> exercise.
-NAMED_BY_CHECKS: dict[str, str] = {}
+# Misconceptions a check names itself (a rule, not a value variant): (id, exercise) pairs.
+NAMED_BY_CHECKS: set[tuple[str, str]] = set()
 
 
 def variant(misconception: str, exercises: str | tuple[str, ...], *outputs: str) -> Callable[[Variant], Variant]:
     """Register `function(**inputs) -> wrong value` as how `misconception` shows in `outputs`
     of one exercise or several (the (N, D) and (N, C, H, W) batch norms share most). A variant
     raises (anything) when the mistake cannot show on the inputs it is given."""
+    return _registrar(VARIANTS, misconception, exercises, outputs)
 
-    def register(function: Variant) -> Variant:
+
+def recogniser(misconception: str, exercises: str | tuple[str, ...], *outputs: str
+               ) -> Callable[[Recogniser], Recogniser]:
+    """Register `function(got, **inputs) -> bool`, whether a wrong `got` shows `misconception`
+    in `outputs` of one exercise or several; it may also ask for ``expected`` and ``tol``."""
+    return _registrar(RECOGNISERS, misconception, exercises, outputs)
+
+
+def _registrar(table: dict, misconception: str, exercises: str | tuple[str, ...], outputs: tuple[str, ...]):
+    def register(function: Callable) -> Callable:
         for exercise in (exercises,) if isinstance(exercises, str) else exercises:
             for output in outputs:
-                VARIANTS[(exercise, output)].append((misconception, function))
+                table[(exercise, output)].append((misconception, function))
         return function
 
     return register
 
 
-def named_by_checks(exercise: str, *misconceptions: str) -> None:
-    """Declare misconceptions that the checks of `exercise` name themselves."""
-    for misconception in misconceptions:
-        NAMED_BY_CHECKS[misconception] = exercise
+def named_by_checks(exercises: str | tuple[str, ...], *misconceptions: str) -> None:
+    """Declare misconceptions that the checks of one exercise or several name themselves."""
+    for exercise in (exercises,) if isinstance(exercises, str) else exercises:
+        NAMED_BY_CHECKS.update((misconception, exercise) for misconception in misconceptions)
 
 
 def ids(exercise: str | None = None) -> set[str]:
     """Every misconception id (of one exercise)."""
-    found = {(m, e) for (e, _), entries in VARIANTS.items() for m, _ in entries}
-    found |= {(m, e) for m, e in NAMED_BY_CHECKS.items()}
+    found = {(m, e) for table in (VARIANTS, RECOGNISERS) for (e, _), entries in table.items() for m, _ in entries}
+    found |= NAMED_BY_CHECKS
     return {m for m, e in found if exercise in (None, e)}
 
 
 def exercises() -> set[str]:
     """Every exercise with a misconception."""
-    return {e for e, _ in VARIANTS} | set(NAMED_BY_CHECKS.values())
+    return {e for table in (VARIANTS, RECOGNISERS) for e, _ in table} | {e for _, e in NAMED_BY_CHECKS}
 
 
 def diagnosis(exercise: str, output: str, **inputs) -> Diagnose:
@@ -82,17 +106,41 @@ def diagnosis(exercise: str, output: str, **inputs) -> Diagnose:
 
 def match(exercise: str, output: str, got: np.ndarray, expected: np.ndarray, tol: Tolerance,
           inputs: dict) -> str | None:
-    """The one misconception whose variant reproduces `got` and not `expected`, else None."""
+    """The one misconception whose variant reproduces `got` and not `expected`, or whose
+    recogniser accepts `got`, else None."""
     found = set()
     for misconception, function in VARIANTS.get((exercise, output), []):
         try:
             with np.errstate(all="ignore"):
-                wrong = np.asarray(function(**{k: _copy(v) for k, v in inputs.items()}))
+                wrong = np.asarray(_call(function, inputs))
         except Exception:  # noqa: BLE001, S112 - a variant that does not apply to these inputs
             continue
         if same(got, wrong, tol) and not same(np.asarray(expected), wrong, tol):
             found.add(misconception)
+    answer = {"got": got, "expected": np.asarray(expected), "tol": tol}
+    for misconception, function in RECOGNISERS.get((exercise, output), []):
+        try:
+            with np.errstate(all="ignore"):
+                if _call(function, {**inputs, **answer}):
+                    found.add(misconception)
+        except Exception:  # noqa: BLE001, S112 - a recogniser that does not apply to these inputs
+            continue
     return found.pop() if len(found) == 1 else None
+
+
+def _call(function: Callable, inputs: dict):
+    """`function` called with the inputs its signature names (float64 copies of arrays)."""
+    wanted = _parameters(function)
+    return function(**{k: _copy(v) for k, v in inputs.items() if wanted is None or k in wanted})
+
+
+@functools.cache
+def _parameters(function: Callable) -> set[str] | None:
+    """The names `function` accepts (None when it takes ``**kwargs``)."""
+    parameters = inspect.signature(function).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters}
 
 
 def _copy(value):

@@ -86,10 +86,20 @@ def _parameter_gradient(wrong, output, x, gamma, beta, dout, eps):
 
 OTHER = {"dgamma": "dbeta", "dbeta": "dgamma"}
 
+
+def _one_row(terms: np.ndarray, over) -> np.ndarray:
+    if terms.shape[0] == 1:
+        raise ValueError("a (1, C) sum per sample looks the same")
+    return terms.sum(axis=over)[np.newaxis]
+
 parameter_variant("parameter_gradient_not_summed", lambda terms, output, over: terms[output],
                   exercises=("bn_backward",))
 parameter_variant("parameter_gradient_keepdims",
                   lambda terms, output, over: terms[output].sum(axis=over, keepdims=True))
+# The same sum over an (N·H·W, C) view of the channels, kept as (1, C) (with N = 1 a sum per
+# sample has that shape and those values too: silent there).
+parameter_variant("parameter_gradient_keepdims", lambda terms, output, over: _one_row(terms[output], over),
+                  exercises=("spatial_bn",))
 parameter_variant("parameter_gradient_averaged", lambda terms, output, over: terms[output].mean(axis=over))
 parameter_variant("parameter_gradients_swapped", lambda terms, output, over: terms[OTHER[output]].sum(axis=over))
 parameter_variant("dgamma_uses_x", lambda terms, output, over: (terms["dbeta"] * terms["x"]).sum(axis=over),
