@@ -543,15 +543,16 @@ def test_in_a_class_a_student_reaches_no_other(world, level):
     output.chmod(0o755), (output / "results").chmod(0o777)
     names = {**world.names, "results": str(output / "results")}
     mallory = attack_submission(world, MALLORY, names)
-    job = {"student": mallory.name, "folder": str(mallory), "seed": world.kit.course.policy.seed,
-           "hidden": [str(klass), str(output)]}
+    staged = output / "submissions" / mallory.name
+    job = {"student": mallory.name, "paths": [str(mallory)], "folder": str(staged), "assignment": None,
+           "seed": world.kit.course.policy.seed, "feedback": None, "hidden": [str(klass), str(output)]}
     grader = Grader(world.kit, "en")
-    grader.boot(job)  # the batch's own way of making a student's sandbox
+    grader.boot(job)  # the batch's own way of collecting a student's files and making their sandbox
     sandbox = grader.booted.pop(mallory.name)
     assert {klass, output} <= set(sandbox.hidden)
     before = world.fingerprint()
     try:
-        report = grade(world.kit, mallory, exercises=[VICTIM, OTHER], sandbox=sandbox, reference=world.reference)
+        report = grade(world.kit, staged, exercises=[VICTIM, OTHER], sandbox=sandbox, reference=world.reference)
     finally:
         sandbox.close()
     assert report.exercise(VICTIM).score == 0
