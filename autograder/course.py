@@ -7,7 +7,9 @@ turns a mistake in it into a `CourseError` naming the line and the key.
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -46,16 +48,24 @@ class Tolerance(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class Policy(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    """How student code is run and judged."""
+    """How student code is run and judged (the limits: `autograder.sandbox.limits`)."""
 
     seconds_per_call: float = 5.0
-    """Wall-clock limit for one call of a student function (the import included)."""
+    """Wall-clock limit for one call of a student function (the import included); the CPU
+    time of one call is limited to the same, plus a second."""
     memory_mb: int = 1024
     """Extra address space a worker may use beyond what it needs to start."""
+    max_processes: int = 8
+    """Processes and threads a worker may have at once (a fork bomb costs one call)."""
+    scratch_mb: int = 32
+    """Size of the worker's own temporary folder, its only writable place."""
+    max_file_mb: float = 2.0
+    """Largest submission file graded; a larger one is refused at once, with a message."""
     output_limit: int = 4000
     """Characters of what student code printed shown with a check's feedback."""
     forbidden_imports: list[str] = msgspec.field(default_factory=lambda: ["torch", "tensorflow", "jax"])
-    """Top-level packages student code may not import."""
+    """Top-level packages student code may not import (an exercise may lift some:
+    `Exercise.allowed_imports`)."""
     seed: int = 0
     """Default seed for the generated test inputs; graders can choose another one."""
     tolerance: dict[str, Tolerance] = msgspec.field(default_factory=lambda: {
@@ -76,6 +86,10 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
             raise ValueError("`memory_mb` must be at least 64")
         if not 0 <= self.seed < 2**32:
             raise ValueError("`seed` must be a whole number from 0 to 4294967295")
+        if self.max_processes < 2:
+            raise ValueError("`max_processes` must be at least 2 (the worker and its sandbox)")
+        if self.scratch_mb < 1 or self.max_file_mb <= 0:
+            raise ValueError("`scratch_mb` and `max_file_mb` must be positive")
         missing = {"float64", "float32"} - set(self.tolerance)
         if missing:
             raise ValueError(f"`tolerance` needs entries for {', '.join(sorted(missing))}")
@@ -99,6 +113,10 @@ class Exercise(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
     """Functions the student writes for this exercise (none for an integration exercise)."""
     requires: list[str] = msgspec.field(default_factory=list)
     """Exercises whose functions this one's checks also call."""
+    allowed_imports: list[str] = msgspec.field(default_factory=list)
+    """Libraries of the policy's `forbidden_imports` this exercise may use (e.g. ``[torch]``):
+    it is graded in a worker of its own where they are importable and visible; other
+    exercises still refuse them, also in the same file."""
 
     def __post_init__(self) -> None:
         if not ID_PATTERN.match(self.id):
@@ -111,6 +129,9 @@ class Exercise(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
             raise ValueError(f"`functions`: {self.id!r} needs both 'file' and 'functions', or neither")
         if self.file and not self.file.endswith(".py"):
             raise ValueError(f"`file` {self.file!r} of {self.id!r} must be a .py file")
+        for name in self.allowed_imports:
+            if not name.isidentifier():
+                raise ValueError(f"`allowed_imports` of {self.id!r}: {name!r} is not a top-level module name")
 
     @property
     def module(self) -> str | None:
@@ -132,6 +153,58 @@ class QuizConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_onl
             raise ValueError("`points` of the quiz must be positive")
         if not self.bank.endswith((".yml", ".yaml")):
             raise ValueError(f"`bank` {self.bank!r} must be a .yml file")
+
+
+class Deadline(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """When the work is due, and what lateness costs (``grade batch``, Gradescope).
+
+    A submission ``grace_minutes`` or less after `due` is on time; after that, each day late,
+    started, costs `penalty_per_day` percent of the score, at most `max_penalty` percent."""
+
+    due: datetime
+    """ISO 8601 (``2025-03-14T23:59:00+01:00``); without an offset, in `timezone`."""
+    timezone: str = "UTC"
+    """IANA name (``Europe/Madrid``) for a `due` without an offset, and for the naive times of
+    a submission-times file."""
+    grace_minutes: float = 0
+    penalty_per_day: float = 0
+    """Percent of the score."""
+    max_penalty: float = 100
+    """Percent of the score."""
+
+    def __post_init__(self) -> None:
+        try:
+            self.zone()
+        except (KeyError, ValueError):
+            raise ValueError(f"`timezone` {self.timezone!r} is not a known time zone (e.g. Europe/Madrid)") from None
+        if self.grace_minutes < 0:
+            raise ValueError("`grace_minutes` must not be negative")
+        if not 0 <= self.penalty_per_day <= 100 or not 0 <= self.max_penalty <= 100:
+            raise ValueError("`penalty_per_day` and `max_penalty` are percentages, from 0 to 100")
+
+    def zone(self):
+        from zoneinfo import ZoneInfo
+
+        return timezone.utc if self.timezone.upper() == "UTC" else ZoneInfo(self.timezone)
+
+    def aware(self, moment: datetime) -> datetime:
+        """`moment` with this deadline's time zone when it has none."""
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=self.zone())
+
+    def days_late(self, submitted: datetime, due: datetime | None = None) -> int:
+        """Started days after `due` (default: this deadline's) plus the grace; 0 when on time."""
+        late = self.aware(submitted) - self.aware(due or self.due) - timedelta(minutes=self.grace_minutes)
+        return max(0, math.ceil(late / timedelta(days=1)))
+
+    def penalty(self, days_late: int) -> float:
+        """Percent of the score lost."""
+        return min(self.max_penalty, self.penalty_per_day * days_late)
+
+
+VisibilityLevel = Literal["visible", "after_due_date", "after_published", "hidden"]
+DEFAULT_VISIBILITY: dict[str, str] = {"default": "visible", "quiz": "after_due_date"}
+"""Exercises' feedback is the teaching, shown at once; the quiz's output says which answers
+are right, shown after the due date."""
 
 
 class LabConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -171,6 +244,10 @@ class Course(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
     policy: Policy
     exercises: list[Exercise]
     quiz: QuizConfig | None = None
+    deadline: Deadline | None = None
+    visibility: dict[str, VisibilityLevel] = msgspec.field(default_factory=dict)
+    """Gradescope visibility per test: ``default``, ``quiz`` or an exercise id -> one of
+    visible, after_due_date, after_published, hidden (Gradescope's own words)."""
     lab: LabConfig | None = None
 
     def __post_init__(self) -> None:
@@ -192,6 +269,18 @@ class Course(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
             seen.add(exercise.id)
         if not self.exercises:
             raise ValueError("the course has no exercises")
+        for key in self.visibility:
+            if key not in seen and key not in DEFAULT_VISIBILITY:
+                raise ValueError(f"`visibility.{key}`: not an exercise id, 'quiz' or 'default'")
+
+    def visibility_of(self, test: str) -> str:
+        """Gradescope visibility of the test `test` (an exercise id or "quiz"); "default" for
+        results.json's overall score and output."""
+        if test in self.visibility:
+            return self.visibility[test]
+        if test == "quiz" and "default" not in self.visibility:
+            return DEFAULT_VISIBILITY["quiz"]
+        return self.visibility.get("default", DEFAULT_VISIBILITY["default"])
 
     # lookups
 

@@ -9,14 +9,18 @@ Times, each the median of several runs of a fresh process (``time.perf_counter``
   file), and with empty caches (the first run after a clone);
 - ``grade`` on the untouched stubs;
 - ``grade watch``: from saving a file to the new feedback on screen, for a one-exercise change
-  (bn_forward, in a private copy of the kit), a wrong version and a right one in turn.
+  (bn_forward, in a private copy of the kit), a wrong version and a right one in turn;
+- the sandbox's cost: ``grade bn_sgd_step --solutions`` graded again (its cached result
+  forgotten, so a worker starts and runs its checks) at each isolation level this machine
+  offers (``GRADE_ISOLATION``), beside the ``process`` level (limits only, no walls).
 Each `grade` run is paired with a run of its floor, in turn: ``python -c "import numpy,
 pytest, rich"`` (``python -c "import torch"`` for empty caches), and the ratio is the median of
 the ratios pair by pair, so that a shared machine slowing down meanwhile slows both sides.
 Nothing here is a test: it measures and prints.
 
 Targets (issue 15): empty caches at most 1.3x the torch floor; warm references but no cached
-results at most 2x the numpy+pytest+rich floor; save-to-feedback at most 0.15 s.
+results at most 2x the numpy+pytest+rich floor; save-to-feedback at most 0.15 s. Issue 12: the
+walls add at most 30 ms to one exercise graded again.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ PYTHON = sys.executable
 GRADE = [PYTHON, "-m", "autograder"]
 RIGHT_VARIANCE = "inv_std = 1.0 / np.sqrt(x.var(axis=0) + eps)"
 WRONG_VARIANCE = "inv_std = 1.0 / np.sqrt(x.var(axis=0, ddof=1) + eps)"
+ONE_EXERCISE = "bn_sgd_step"
 
 
 def timed(command: list[str], env: dict[str, str]) -> float:
@@ -155,10 +160,27 @@ def main() -> None:
             if wanted(name):
                 seconds, ratio = paired(command, floor, runs, environment, prepare)
                 print(f"  {name:<56} {seconds:6.3f} s   {ratio:5.2f}x {' '.join(floor[2:])}")
+        if wanted("sandbox"):
+            levels = sandbox_levels(runs, env, lambda: forget_results(warm_state))
+            base_time = levels.get("process")
+            for level, seconds in levels.items():
+                extra = f"{(seconds - base_time) * 1000:+5.0f} ms vs process" if base_time and level != "process" else ""
+                print(f"  {'grade ' + ONE_EXERCISE + ' again, sandbox ' + level:<56} {seconds:6.3f} s   {extra}")
     if wanted("watch"):
         wrong, right = save_to_feedback(runs)
         print(f"  {'grade watch: save to feedback, bn_forward wrong':<56} {wrong:6.3f} s   (target 0.15 s)")
         print(f"  {'grade watch: save to feedback, bn_forward right':<56} {right:6.3f} s   (target 0.15 s)")
+
+
+def sandbox_levels(runs: int, env: dict[str, str], forget_results) -> dict[str, float]:
+    """Median seconds of one exercise graded again, at each isolation level available here."""
+    from autograder.sandbox.isolation import Level, unavailable
+
+    command = [*GRADE, ONE_EXERCISE, "--solutions"]
+    timed(command, env)  # its reference values cached
+    return {level.label: median_time(command, runs, {**env, "GRADE_ISOLATION": level.label},
+                                     prepare=forget_results)
+            for level in sorted(Level, reverse=True) if unavailable(level) is None}
 
 
 if __name__ == "__main__":

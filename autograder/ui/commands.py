@@ -91,10 +91,14 @@ class Grading:
         self.sandbox = self.reference = None
         if needs_worker(kit, directory, exercises, self.cache):
             self.reference = make_reference(kit, seed, early_torch=True)
-            from autograder.sandbox.client import Sandbox
+            from autograder.sandbox.client import Sandbox, SandboxError
 
             self.sandbox = Sandbox.for_kit(kit, directory)
-            self.sandbox.start()
+            try:
+                self.sandbox.start()
+            except SandboxError as error:
+                self.__exit__()
+                raise UsageError(t("errors.sandbox", message=str(error).splitlines()[0])) from None
 
     def run(self, on_check: Callable | None = None) -> GradeReport:
         from autograder.grading.runner import grade

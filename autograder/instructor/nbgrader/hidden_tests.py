@@ -6,7 +6,7 @@ An autograder-tests cell of an exported notebook reads::
     import autograder.instructor.nbgrader.hidden_tests as kit_tests  # the kit must be importable where nbgrader runs
     kit_tests.run_checks("bn_forward", lang="en")
     ### END HIDDEN TESTS
-    <a few visible asserts>
+    check("bn_forward", lang="en")   <- visible: the kit's feedback while working (`jupyter`)
 
 `run_checks` rebuilds the student's files from the notebooks of the assignment
 (`autograder.instructor.notebooks`, into a temporary folder), grades that one exercise with
@@ -18,9 +18,9 @@ Why it is shaped like this (learned by running nbgrader 0.9.6):
 
 - nbgrader grades a test cell by its outputs in order: an ``execute_result`` holding a number is
   the score, an error or anything on stderr before it scores 0. So the hidden block comes first
-  and publishes the score at once (`IPython displayhook`); whatever the visible asserts do
+  and publishes the score at once (`IPython displayhook`); whatever the visible part does
   afterwards (fail, warn on stderr) cannot change it. Nothing here writes to stderr.
-- A failing visible assert prints a traceback whose context lines would show the hidden block:
+- A failing visible part prints a traceback whose context lines would show the hidden block:
   for the rest of the cell tracebacks are minimal (exception and message only).
 - The hidden block never raises with its own source in view: a failing check is the kit's
   feedback message, printed.
@@ -66,10 +66,11 @@ def run_checks(exercise_id: str, *, lang: str | None = None, folder: str | Path 
         kit = Kit.locate()
         t = Translator(choose_language(lang, kit.course.default_language))
         try:
-            from autograder.ui.plain_text import exercise_text
+            from autograder.ui.plain_text import exercise_text, isolation_text
 
-            result = _grade(kit, Path(folder) if folder else notebooks_folder(), exercise_id).exercise(exercise_id)
-            text = exercise_text(kit.course, result, t)
+            report = _grade(kit, Path(folder) if folder else notebooks_folder(), exercise_id)
+            result = report.exercise(exercise_id)
+            text = exercise_text(kit.course, result, t) + isolation_text(report, t)
         except Exception as error:  # noqa: BLE001 - shown as one line, never the hidden source
             raise GraderError(t("notebook.grader_failed", error=f"{type(error).__name__}: {error}")) from None
     print(text, end="")
