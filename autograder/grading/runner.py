@@ -102,11 +102,13 @@ def grade(kit: Kit, directory: Path, *, exercises: list[str] | None = None, seed
     cached = {e: result for e in run if cache is not None and (result := cache.load(e)) is not None}
     fresh = [e for e in run if e not in cached]
     results = dict(cached)
+    if fresh and sandbox is not None and not sandbox.copy_is_current():
+        sandbox.stop()  # kept from an earlier grading, its worker saw an older version
     for group, allowed in _sandbox_groups(kit, fresh):
         own = None if allowed else sandbox
         results.update(_run_checks(kit, directory, group, dict(results), seed, own, reference, on_check, advice,
                                    allowed, sandbox.hidden if sandbox is not None else (), plugins))
-        if cache is not None:
+        if cache is not None and cache.unchanged():
             for exercise_id in group:
                 cache.store(results[exercise_id])
     isolation = sandbox.isolation if sandbox is not None and sandbox.isolation is not None else detect()
