@@ -799,6 +799,7 @@ def test_snapshot_walks_without_following_anything(tmp_path):
     (source / ".git" / "hook.py").write_text("")
     (source / "notes.txt").write_text("not code")
     (source / "ü odd name.py").write_text("B = 2\n")
+    (source / os.fsdecode(b"undecodable\xff.py")).write_text("C = 3\n")
     os.mkfifo(source / "pipe.py")
     (source / "big.py").write_bytes(b"#" * 101)
     (source / "link.py").symlink_to(source / "a.py")
@@ -806,7 +807,7 @@ def test_snapshot_walks_without_following_anything(tmp_path):
     refused, digest = snapshot.take(source, target, max_file_bytes=100)
     assert digest == before  # what was copied is what the folder holds
     copied = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
-    assert copied == ["a.py", "pkg/__init__.py", "ü odd name.py"]
+    assert copied == ["a.py", "pkg/__init__.py", "undecodable\udcff.py", "ü odd name.py"]
     assert {(r.path, r.reason) for r in refused} == {("pipe.py", "not_a_file"), ("big.py", "too_large"),
                                                       ("link.py", "symlink")}
     assert snapshot.refused_modules(refused)["big"] == {"file": "big.py", "reason": "too_large", "size": 101}

@@ -62,7 +62,7 @@ def _walk(source: Path, target: Path | None, max_file_bytes: int) -> tuple[list[
     finally:
         os.close(folder)
     for refusal in refused:
-        hasher.update(f"refused\0{refusal.path}\0{refusal.reason}\0{refusal.size}\0".encode())
+        hasher.update(b"refused\0" + os.fsencode(refusal.path) + f"\0{refusal.reason}\0{refusal.size}\0".encode())
     return refused, hasher.hexdigest()
 
 
@@ -115,7 +115,7 @@ def _copy_file(folder: int, name: str, destination: Path | None, relative: str, 
             if len(data) > max_bytes:  # it grew since fstat
                 refused.append(Refusal(relative, "too_large", len(data)))
                 return
-            hasher.update(f"{relative}\0{len(data)}\0".encode())
+            hasher.update(os.fsencode(relative) + f"\0{len(data)}\0".encode())  # any name, even undecodable
             hasher.update(data)
             if destination is not None:
                 destination.write_bytes(data)
