@@ -349,6 +349,11 @@ class Sandbox:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def copy_is_current(self) -> bool:
+        """Whether the worker's copy of the submission, if it took one, still holds what the
+        folder holds (a worker kept between gradings must not grade an older version)."""
+        return self.confinement.copy_is_current()
+
     # calls
 
     def reset(self) -> None:
