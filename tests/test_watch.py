@@ -68,6 +68,9 @@ def test_a_save_grades_each_check_once_and_the_exercise_of_that_file_first(sessi
     assert session.timing.startswith("graded in")
     first = frames(session.console)[-2]  # drawn before the exercises that depend on optim.py were graded
     assert "✔ bn_sgd_step passes, well done! On to spatial_bn." in first
+    assert "graded in" in frames(session.console)[-1] and "· isolation: " in frames(session.console)[-1]
+    session.on_key("l")  # the list says what that level protects
+    assert "Isolation: " in frames(session.console)[-1]
 
 
 def test_a_pass_moves_on_with_one_line_of_congratulation(session):
@@ -141,7 +144,7 @@ def test_watch_follows_saves_and_answers_its_keys(watching):
     child, exercises = watching
     save(exercises / "batchnorm.py", mutate("batchnorm.py", *WRONG_VARIANCE))
     child.expect("Looks like the batch was normalised with the unbiased variance")
-    child.expect("graded in")
+    child.expect(r"graded in [0-9.]+ s · isolation: ")
     child.send("h")  # the hint about the recognised mistake first
     child.expect("About your mistake · bn_forward")
     child.expect(r"1 used so far")

@@ -9,7 +9,8 @@ are one save) and a save during grading is graded once, after it.
 The screen always fits the terminal: a long explanation is folded (press e to see every
 failure in full, then j/k to scroll). Keys: h hint · n next · c quiz checkpoint · e expand ·
 l list · r re-grade · q quit. The footer says how long the grading took, or "cached" when the
-result was replayed. A spare worker is booted in advance, so a save pays only for the
+result was replayed, and the isolation level the code ran at (the list, l, says what that level
+protects). A spare worker is booted in advance, so a save pays only for the
 student's import and the checks.
 """
 
@@ -40,10 +41,11 @@ from autograder.grading.runner import grade, make_reference, needs_worker, resul
 from autograder.i18n import Translator
 from autograder.kit import Kit
 from autograder.sandbox.client import Sandbox
+from autograder.sandbox.isolation import Isolation
 from autograder.state import State
 from autograder.ui.commands import failed_internally
 from autograder.ui.hints import HintView, reveal_next
-from autograder.ui.report import ExerciseView, ProgressView
+from autograder.ui.report import ExerciseView, ProgressView, isolation_line
 
 SCROLL = {"j": 1, "k": -1, "\x1b[B": 1, "\x1b[A": -1, " ": 10}
 
@@ -65,6 +67,7 @@ class Session:
         self.offset = 0
         self.spare: Sandbox | None = None
         self.timing = ""
+        self.isolation: Isolation | None = None  # the level the last grading ran at
 
     # grading
 
@@ -99,6 +102,7 @@ class Session:
         try:
             report = grade(self.kit, self.directory, exercises=wanted, seed=seed, sandbox=sandbox,
                            reference=self.reference, on_check=on_check, advice=True, cache=cache)
+            self.isolation = report.isolation
         finally:
             if sandbox is not None and more_to_come:
                 self.spare = sandbox
@@ -199,9 +203,10 @@ class Session:
             self.expanded, self.offset = not self.expanded, 0
         elif key == "l":
             state = State.load(self.kit.state_dir)  # the quiz may run in another terminal
-            self.overlay = ProgressView(self.course, self.state.progress, self.state.hints, self.t,
-                                        quiz=state.data.get("quiz"),
-                                        misconception_hints=self.state.misconception_hints)
+            progress = ProgressView(self.course, self.state.progress, self.state.hints, self.t,
+                                    quiz=state.data.get("quiz"), misconception_hints=self.state.misconception_hints)
+            isolation = Text(isolation_line(self.isolation, self.t), style="dim") if self.isolation else Text("")
+            self.overlay = Group(progress, isolation)
         elif key == "c":
             self.checkpoint()
         elif key == "r":
@@ -295,8 +300,15 @@ class Session:
         more = Text(self.t("watch.folded", count=len(lines) - (room - 1)), style="dim")
         return Group(Segments(self.joined(lines[:room - 1])), more)
 
+    def status(self) -> str:
+        """How long the last grading took (or "cached") and the isolation level it ran at."""
+        if self.isolation is None:
+            return self.timing
+        level = self.t("watch.isolation", level=self.t(f"isolation.levels.{self.isolation.label}"))
+        return f"{self.timing} · {level}" if self.timing else level
+
     def footer(self, width: int) -> Table:
-        keys, status = Text(self.t("watch.keys"), style="bold"), Text(self.timing, style="dim")
+        keys, status = Text(self.t("watch.keys"), style="bold"), Text(self.status(), style="dim")
         footer = Table.grid(expand=True)
         if keys.cell_len + status.cell_len + 2 <= width:
             footer.add_column(no_wrap=True)
