@@ -1,8 +1,10 @@
 """Results of training runs whose inputs cannot have changed: an unchanged rerun is instant.
 
 A run's result depends on the driver's code, the run's spec and seed, the data, the NumPy and
-Python versions, and the student files holding the functions it calls (with the files they
-import). Their hash names the stored result. A result that cannot be read is run again.
+Python versions, and everything the student's code can read: every file of the submission
+folder (as for the grading's result cache; a helper loaded through importlib or exec counts).
+Their hash names the stored result. A result that cannot be read is run again; a folder too
+large to hash is never cached.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder.course import Course
-from autograder.grading.result_cache import local_imports
+from autograder.grading.result_cache import folder_digest
 from autograder.lab import data
 from autograder.state import atomic_write
 
@@ -31,28 +33,18 @@ class RunCache:
         self.salt = "|".join([hashlib.blake2b(DRIVER.read_bytes()).hexdigest(), data.version(),
                               np.__version__, sys.version])
 
-    def code(self, directory: Path, functions: tuple[str, ...]) -> str:
-        """The hash of the student files that define `functions` (and what they import)."""
-        pending = {owner.file for f in functions if (owner := self.course.owner(f)) and owner.file}
-        found: set[str] = set()
-        while pending:
-            name = pending.pop()
-            found.add(name)
-            pending |= local_imports(directory / name) - found
-        digest = hashlib.blake2b(self.salt.encode())
-        for name in sorted(found):
-            path = directory / name
-            digest.update(f"|{name}|".encode())
-            digest.update(path.read_bytes() if path.is_file() else b"<missing>")
-        return digest.hexdigest()
+    def code(self, directory: Path) -> str | None:
+        """The hash of every file in the student's folder (None: too large, never cached)."""
+        contents = folder_digest(directory)
+        return None if contents is None else hashlib.blake2b(f"{self.salt}|{contents}".encode()).hexdigest()
 
-    def path(self, code: str, spec: dict) -> Path | None:
-        if self.folder is None:
+    def path(self, code: str | None, spec: dict) -> Path | None:
+        if self.folder is None or code is None:
             return None
         key = hashlib.blake2b(f"{code}|{json.dumps(spec, sort_keys=True)}".encode(), digest_size=20)
         return self.folder / f"{key.hexdigest()}.json"
 
-    def load(self, code: str, spec: dict) -> dict | None:
+    def load(self, code: str | None, spec: dict) -> dict | None:
         path = self.path(code, spec)
         try:
             result = json.loads(path.read_text(encoding="utf-8")) if path else None
@@ -60,7 +52,7 @@ class RunCache:
             return None
         return result if isinstance(result, dict) else None
 
-    def store(self, code: str, spec: dict, result: dict) -> None:
+    def store(self, code: str | None, spec: dict, result: dict) -> None:
         path = self.path(code, spec)
         if path is None:
             return

@@ -68,7 +68,7 @@ class Trainer:
         for job in jobs:
             batch.results.setdefault((job.side, job.seed), [None] * size)
         modules = {f: self.kit.course.owner(f).module for f in functions}
-        codes = {side: self.cache.code(folder, functions) for side, folder in self.sides.items()}
+        codes = {side: self.cache.code(folder) for side, folder in self.sides.items()}
         pending = []
         for job in jobs:
             spec = {**job.spec, "seed": job.seed}
