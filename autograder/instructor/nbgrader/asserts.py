@@ -1,6 +1,6 @@
 """The visible part of each exercise's test cell in the exported notebooks: a few quick asserts
 on a small example, run by the student in their own kernel (NumPy and the notebook's functions
-only, no kit), with messages from the catalogs (``notebook.asserts.<exercise>.<name>``,
+only, no kit; torch for the PyTorch exercise), with messages from the catalogs (``notebook.asserts.<exercise>.<name>``,
 written in the code as ``«name»``).
 
 They only look at a few properties. The score never depends on them: it comes from the kit's
@@ -78,6 +78,15 @@ w, velocity = np.array([0.0]), None
 for step in range(300):
     w, velocity = sgd_step(w, 2 * (w - 3.0), lr=0.05, velocity=velocity, momentum=0.9)
 assert np.allclose(w, 3.0, atol=1e-3), «converges»
+""",
+    "torch_model": """\
+model = build_model(6, 16, 4, p=0.3)
+x = torch.randn(8, 6)
+model.train()
+scores = evaluate(model, x)
+assert tuple(scores.shape) == (8, 4), «shape»
+assert model.training, «mode»
+assert torch.equal(scores, evaluate(model, x)), «deterministic»
 """,
 }
 
