@@ -12,8 +12,9 @@ running statistics, the mode of every module, which parameters change in trainin
 
 Rules the checks rely on:
     - The network holds exactly two nn.Linear layers (in_features -> hidden and
-      hidden -> classes) and one nn.BatchNorm1d(hidden) with its default settings (eps,
-      momentum, learnable gamma and beta, running statistics); the checks find them by type.
+      hidden -> classes) and one nn.BatchNorm1d layer over the hidden features, with
+      PyTorch's default settings (eps, momentum, learnable gamma and beta, running
+      statistics); the checks find these three layers by their type.
       ReLU and Dropout may be modules or functional calls.
     - The output is the second layer's scores, shape (N, classes): no softmax.
     - evaluate(model, x) returns a tensor of shape (N, classes).

@@ -109,10 +109,10 @@ def _write(kit: Kit, folder: Path) -> int:
 
 def _plain(value):
     """Builtins without the fields a sealed bank leaves empty (None, ``correct: false``, empty
-    lists), so that the file shows only what it holds, each question's id first."""
+    strings and lists), so that the file shows only what it holds, each question's id first."""
     if isinstance(value, dict):
         kept = {key: _plain(item) for key, item in value.items()
-                if item is not None and item != [] and item != {} and not (key == "correct" and item is False)}
+                if item not in (None, "", [], {}) and not (key == "correct" and item is False)}
         first = [key for key in ("id", "type", "topic", "exercise") if key in kept]
         return {key: kept[key] for key in first + [key for key in kept if key not in first]}
     if isinstance(value, list):
