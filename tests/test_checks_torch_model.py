@@ -377,3 +377,21 @@ def test_the_worker_grades_a_mutant(kit, grade_files):
 
 # The misconceptions these mutants name (tests/test_misconceptions.py counts them as tested).
 NAMED = {(EXERCISE, misconception) for case in MUTANTS for misconception in case.named}
+
+
+def test_a_model_that_returns_no_tensor_is_told_so(grade_torch):
+    """forward returns a tuple: every check says what came back instead of a tensor."""
+    source = mutate(FILE, "def build_model(", '''class Pair(nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner(x), None
+
+
+def build_model(''').replace("    return nn.Sequential(", "    return Pair(nn.Sequential(").replace(
+        "        nn.Linear(hidden, classes),\n    )", "        nn.Linear(hidden, classes),\n    ))")
+    report = grade_torch(source)
+    check = next(c for c in report.exercise(EXERCISE).checks if c.id.endswith("scores_match_the_notebook_network"))
+    assert check.feedback.stage == "type" and check.feedback.summary.params["got"] == "tuple"

@@ -73,6 +73,8 @@ def weights_used(spec: dict, answer: dict) -> dict:
 def activation(record: dict, name: str) -> np.ndarray:
     """One recorded activation; fails when the layer it comes from never ran."""
     value = record.get(name)
+    if isinstance(value, dict) and "type" in value:  # the layer ran, but what it gave or got is no tensor
+        fail("type", msg(REASONS + "not_a_tensor", what=msg(REASONS + name), got=str(value["type"])))
     if type(value) is not np.ndarray:
         layer = {"fc1_out": "fc1", "bn_in": "bn", "bn_out": "bn", "fc2_in": "fc2", "out": "fc2",
                  "eval_scores": "fc2"}[name]
