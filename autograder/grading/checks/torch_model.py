@@ -29,7 +29,8 @@ N = 128  # about N * H / 2 = 1000 positive activations: dropout's keep rate with
 P = 0.3  # not the notebook's 0.5, at which p and 1 - p (and a hard-coded 0.5) look the same
 LR = 0.1
 EPOCHS = 3
-MODEL = "build_model"  # how the reports name the model the checks built
+MODEL = msg(REASONS + "your_model")  # who "returned" an activation: the model the checks built
+FROZEN = msg(REASONS + "model_after_freeze")
 
 
 # -- inputs and the probe -----------------------------------------------------------------------------
@@ -74,7 +75,8 @@ def activation(record: dict, name: str) -> np.ndarray:
     """One recorded activation; fails when the layer it comes from never ran."""
     value = record.get(name)
     if isinstance(value, dict) and "type" in value:  # the layer ran, but what it gave or got is no tensor
-        fail("type", msg(REASONS + "not_a_tensor", what=msg(REASONS + name), got=str(value["type"])))
+        what = {"bn_in": "bn_input", "bn_out": "bn_output", "fc2_in": "fc2_input"}.get(name, name)
+        fail("type", msg(REASONS + "not_a_tensor", what=msg(REASONS + what), got=str(value["type"])))
     if type(value) is not np.ndarray:
         layer = {"fc1_out": "fc1", "bn_in": "bn", "bn_out": "bn", "fc2_in": "fc2", "out": "fc2",
                  "eval_scores": "fc2"}[name]
@@ -301,7 +303,7 @@ def test_frozen_batchnorm_uses_running_statistics(student, reference, rng, toler
     batch = reference.batchnorm(bn_in, weights["gamma"], weights["beta"], training=True, **common)["out"]
     tol = tol_for(bn_out, tolerance)
     parameters, statistics = bn_frozen(epoch, spec)
-    expect_array(bn_out, expected, name=msg(REASONS + "bn_output"), function=FREEZE, tol=tol,
+    expect_array(bn_out, expected, name=msg(REASONS + "bn_output"), function=FROZEN, tol=tol,
                  diagnose=lambda got, right, tol: known.frozen_normalisation(
                      got, batch, tol, statistics_frozen=statistics, gamma_beta_frozen=parameters))
 
