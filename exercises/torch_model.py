@@ -17,6 +17,8 @@ Rules the checks rely on:
       statistics); the checks find these three layers by their type.
       ReLU and Dropout may be modules or functional calls.
     - The output is the second layer's scores, shape (N, classes): no softmax.
+    - The checks run your model in float64 (they call model.double()): do not cast inside
+      forward.
     - evaluate(model, x) returns a tensor of shape (N, classes).
 """
 
