@@ -115,7 +115,8 @@ def test_the_release_grades_the_quiz(quiz_graded):
 
 def test_a_sealed_question_is_judged_as_the_open_one(kit):
     """The same verdict (right or not, the feedback, what is wrong) for every answer of every
-    choice question, and for sampled orders and matchings."""
+    choice question, and for sampled orders and matchings; the shell lists its choices, items,
+    statements and options in another order than the bank, never an ordering's right one."""
     bank = load_bank(kit)
     sealed = seal.seal_bank(bank)
     rng = random.Random(1)
@@ -123,13 +124,21 @@ def test_a_sealed_question_is_judged_as_the_open_one(kit):
     for question, shell in zip(bank.questions, sealed.questions):
         for answer in _answers(question, rng):
             open_verdict, sealed_verdict = judge(question, answer, None), judge(shell, answer, None)
-            assert (sealed_verdict.correct, sealed_verdict.feedback, sealed_verdict.wrong) == \
-                (open_verdict.correct, open_verdict.feedback, open_verdict.wrong), (question.id, answer)
+            assert verdict_of(sealed_verdict) == verdict_of(open_verdict), (question.id, answer)
             judged += 1
+        if isinstance(question, (Single, Multiple)):
+            assert sorted(c.id for c in shell.choices) == sorted(c.id for c in question.choices)
+        if isinstance(question, Ordering):
+            assert [item.id for item in shell.items] != question.order
         if shell.sealed:
             assert seal.open_question(shell, key(question, None)) == question
             assert seal.search(shell) == key(question, None)
     assert judged > 500
+
+
+def verdict_of(verdict) -> tuple:
+    """What a verdict says, in any order (a sealed question lists its choices in its own)."""
+    return verdict.correct, sorted(map(repr, verdict.feedback)), sorted(verdict.wrong)
 
 
 def _answers(question, rng) -> list:

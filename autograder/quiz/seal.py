@@ -17,6 +17,10 @@ feedback of every choice, item and statement), which goes into its `Seal`:
 - ``positions``, ``pairs``: digests of each ordering position and each matching statement, so
   that the quiz can still say which items are out of place, as it does unsealed.
 
+The choices, items, statements and options are listed in an order of their own, drawn from the
+salt: the bank's order might hint (options listed in the order the statements match them).
+Each student sees them in their own order anyway (`autograder.quiz.order`).
+
 Numeric questions are not sealed: their numbers and answers are computed per student by
 `autograder.quiz.numbers`, and computing them is the knowledge being tested.
 
@@ -33,6 +37,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import random
 import secrets
 from typing import Any
 
@@ -119,15 +124,25 @@ def seal_question(question: AnyQuestion, salt: str) -> AnyQuestion:
                 notes=_notes(question, salt, key), positions=_positions(question, salt),
                 pairs=_pairs(question, salt))
     common = {"explanation": None, "seal": seal}
+    rng = random.Random(f"{salt}:{question.id}")  # the bank's own order may hint (options listed as the pairs match)
     if isinstance(question, (Single, Multiple)):
-        return msgspec.structs.replace(question, choices=[Choice(id=c.id, text=c.text) for c in question.choices],
-                                       **common)
+        choices = _shuffled([Choice(id=c.id, text=c.text) for c in question.choices], rng)
+        return msgspec.structs.replace(question, choices=choices, **common)
     if isinstance(question, TrueFalse):
         return msgspec.structs.replace(question, answer=None, feedback=None, **common)
     if isinstance(question, Ordering):
-        return msgspec.structs.replace(question, items=[Item(id=i.id, text=i.text) for i in question.items],
-                                       order=[], **common)
-    return msgspec.structs.replace(question, pairs=[Pair(id=p.id, text=p.text) for p in question.pairs], **common)
+        items = _shuffled([Item(id=i.id, text=i.text) for i in question.items], rng)
+        while [item.id for item in items] == question.order:
+            items = _shuffled(items, rng)
+        return msgspec.structs.replace(question, items=items, order=[], **common)
+    return msgspec.structs.replace(question, pairs=_shuffled([Pair(id=p.id, text=p.text) for p in question.pairs], rng),
+                                   options=_shuffled(list(question.options), rng), **common)
+
+
+def _shuffled(elements: list, rng: random.Random) -> list:
+    elements = list(elements)
+    rng.shuffle(elements)
+    return elements
 
 
 def _notes(question: Question, salt: str, answer_key: bytes) -> dict[str, str]:
