@@ -8,11 +8,11 @@ sandbox, the quiz, the lessons), without what would hand out the answers::
       exercises/   the untouched stubs (refused if any function is already written)
       lessons/     the lessons
       quiz.yml     the bank sealed (`autograder.quiz.seal`): no key, no explanation in clear
-      docs/student-guide.md
+      docs/        the guides (the README links to them)
       .gitignore   .grade/ (the student's state and caches) stays out of their commits
 
 Left out: solutions/, tests/ (their mutants and alternatives are solutions too), benchmarks/,
-the instructor's docs, caches and state. ``grade lab`` needs the reference solutions, so it
+caches and state. ``grade lab`` needs the reference solutions, so it
 is not part of a release.
 """
 
@@ -32,7 +32,8 @@ from autograder.quiz.seal import seal_bank
 MARKER = ".grade-release"
 """Written into every release: ``--force`` replaces only a folder that has it."""
 TOP_FILES = ("pyproject.toml", "constraints.txt", "Makefile", "README.md")
-DOCS = ("docs/student-guide.md",)
+DOCS = ("docs/student-guide.md", "docs/instructor-guide.md", "docs/how-it-works.md", "docs/contributing.md")
+"""The guides, so that the README's links work (none holds an answer: tests/test_teaching_texts.py)."""
 SKIPPED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".ipynb_checkpoints", ".DS_Store")
 SEALED_HEADER = ("# The theory quiz of a student release, sealed: answers are checked against digests, and\n"
                  "# the explanations open once a question is answered right (see autograder/quiz/seal.py).\n")
