@@ -176,7 +176,7 @@ def test_scores_are_what_each_submission_deserves(graded, quick_kit):
     statuses = {e["id"]: e["status"] for e in book["bob"]["exercises"]}
     assert statuses == {"bn_forward": "passed", "bn_backward": "passed", "bn_running_stats": "passed",
                         "bn_sgd_step": "passed", "spatial_bn": "not_started", "dropout": "not_started",
-                        "bn_layer_training": "passed"}
+                        "bn_layer_training": "passed", "torch_model": "passed"}
     assert 0 < book["dave"]["score"] < book["bob"]["score"]
     assert {e["id"] for e in book["frank"]["exercises"] if e["status"] != "passed"} == {"dropout"}
 
@@ -246,7 +246,7 @@ def test_notebook_submission_grades_like_the_same_code_as_files(graded, quick_ki
     staged = Path(frank["folder"])
     assert staged == graded[1] / "submissions" / "frank"
     assert sorted(p.name for p in staged.iterdir()) == sorted(
-        ["batchnorm.py", "optim.py", "spatial_batchnorm.py", "dropout.py", ANSWERS_FILE])
+        ["batchnorm.py", "optim.py", "spatial_batchnorm.py", "dropout.py", "torch_model.py", ANSWERS_FILE])
     files = make_submission(tmp_path / "frank-files", {"dropout.py": mutate("dropout.py", *MISTAKES["dropout.py"])})
     expected = essentials(direct(quick_kit, files, frank["seed"]))
     assert essentials(frank)["exercises"] == expected["exercises"]

@@ -67,7 +67,8 @@ def cells_by_id(notebook) -> dict:
 
 
 def test_one_notebook_per_exercise_file_in_course_order_then_the_quiz(kit, course_dir):
-    assert list(notebooks(course_dir)) == ["01_batchnorm", "02_optim", "03_spatial_batchnorm", "04_dropout", "05_quiz"]
+    assert list(notebooks(course_dir)) == ["01_batchnorm", "02_optim", "03_spatial_batchnorm", "04_dropout", "05_torch_model",
+                                           "06_quiz"]
     config = (course_dir / "nbgrader_config.py").read_text()
     for setting in (f"c.Execute.timeout = {cell_timeout(kit.course)}\n", "c.Execute.raise_on_iopub_timeout = False",
                     "c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]"):
@@ -167,7 +168,7 @@ def test_source_notebooks_grade_like_the_solutions(kit, reference, course_dir, t
     assert answers.shown_order  # the letters the notebook showed, read in its order
     assert answers.answers == {q.id: as_shown(q, key(q, variant_of(q, answers.seed)), view_order(q, answers.seed))
                                for q in bank.questions}
-    assert answers.seed == notebooks(course_dir)["05_quiz"].metadata[METADATA_KEY]["quiz_seed"]
+    assert answers.seed == notebooks(course_dir)["06_quiz"].metadata[METADATA_KEY]["quiz_seed"]
     assert file_result(bank, kit.course.quiz.points, answers).score == kit.course.quiz.points
 
 
@@ -246,7 +247,7 @@ def test_run_checks_outside_ipython_returns_the_kit_score_and_writes_no_stderr(k
 
 
 def notebook_seed(folder: Path) -> int:
-    return nbformat.read(folder / "05_quiz.ipynb", as_version=4).metadata[METADATA_KEY]["quiz_seed"]
+    return nbformat.read(folder / "06_quiz.ipynb", as_version=4).metadata[METADATA_KEY]["quiz_seed"]
 
 
 # -- the command ---------------------------------------------------------------------------------
@@ -332,7 +333,7 @@ def test_nbgrader_round_trip_scores_equal_grade_submission(kit, tmp_path):
     course = tmp_path / "course"
     assert run_grade("export", "nbgrader", str(course), "--assignment", ASSIGNMENT).returncode == 0
     source = notebooks(course)
-    seed = source["05_quiz"].metadata[METADATA_KEY]["quiz_seed"]
+    seed = source["06_quiz"].metadata[METADATA_KEY]["quiz_seed"]
 
     # generate_assignment strips solutions and hidden tests, keeps the stubs' docstrings
     nbgrader("generate_assignment", ASSIGNMENT, cwd=course, env=env)
@@ -411,7 +412,7 @@ def test_nbgrader_round_trip_scores_equal_grade_submission(kit, tmp_path):
             totals[student] = per_notebook
     assert sum(totals["alice"].values()) == kit.course.total_points + kit.course.quiz.points
     assert sum(totals["bob"].values()) == 0
-    for name in ("01_batchnorm", "02_optim", "04_dropout", "05_quiz"):  # partial credit, as the kit gives
+    for name in ("01_batchnorm", "02_optim", "04_dropout", "06_quiz"):  # partial credit, as the kit gives
         assert 0 < totals["carol"][name] < totals["alice"][name], name
 
     # feedback: the kit's messages, never the hidden tests

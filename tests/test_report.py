@@ -113,7 +113,7 @@ def test_progress_and_hints(kit):
     text = render(ProgressView(kit.course, progress, {"bn_forward": 2}, Translator("en")))
     assert "✔ passed" in text and "1/4 checks" in text and "not graded yet" in text
     assert "2/3 hints" in text
-    assert "1 of 7 exercises pass · 20 / 100 points" in text
+    assert "1 of 8 exercises pass · 20 / 100 points" in text
     hints = render(HintView(kit.course.exercise("bn_forward"), 2, Translator("es")))
     assert "Pista 1 de 3" in hints and "Pista 2 de 3" in hints and "Pista 3 de 3" not in hints
     assert "grade hint bn_forward" in hints
