@@ -7,7 +7,9 @@ turns a mistake in it into a `CourseError` naming the line and the key.
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -132,6 +134,58 @@ class QuizConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_onl
             raise ValueError(f"`bank` {self.bank!r} must be a .yml file")
 
 
+class Deadline(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """When the work is due, and what lateness costs (``grade batch``, Gradescope).
+
+    A submission ``grace_minutes`` or less after `due` is on time; after that, each day late,
+    started, costs `penalty_per_day` percent of the score, at most `max_penalty` percent."""
+
+    due: datetime
+    """ISO 8601 (``2025-03-14T23:59:00+01:00``); without an offset, in `timezone`."""
+    timezone: str = "UTC"
+    """IANA name (``Europe/Madrid``) for a `due` without an offset, and for the naive times of
+    a submission-times file."""
+    grace_minutes: float = 0
+    penalty_per_day: float = 0
+    """Percent of the score."""
+    max_penalty: float = 100
+    """Percent of the score."""
+
+    def __post_init__(self) -> None:
+        try:
+            self.zone()
+        except (KeyError, ValueError):
+            raise ValueError(f"`timezone` {self.timezone!r} is not a known time zone (e.g. Europe/Madrid)") from None
+        if self.grace_minutes < 0:
+            raise ValueError("`grace_minutes` must not be negative")
+        if not 0 <= self.penalty_per_day <= 100 or not 0 <= self.max_penalty <= 100:
+            raise ValueError("`penalty_per_day` and `max_penalty` are percentages, from 0 to 100")
+
+    def zone(self):
+        from zoneinfo import ZoneInfo
+
+        return timezone.utc if self.timezone.upper() == "UTC" else ZoneInfo(self.timezone)
+
+    def aware(self, moment: datetime) -> datetime:
+        """`moment` with this deadline's time zone when it has none."""
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=self.zone())
+
+    def days_late(self, submitted: datetime, due: datetime | None = None) -> int:
+        """Started days after `due` (default: this deadline's) plus the grace; 0 when on time."""
+        late = self.aware(submitted) - self.aware(due or self.due) - timedelta(minutes=self.grace_minutes)
+        return max(0, math.ceil(late / timedelta(days=1)))
+
+    def penalty(self, days_late: int) -> float:
+        """Percent of the score lost."""
+        return min(self.max_penalty, self.penalty_per_day * days_late)
+
+
+VisibilityLevel = Literal["visible", "after_due_date", "after_published", "hidden"]
+DEFAULT_VISIBILITY: dict[str, str] = {"default": "visible", "quiz": "after_due_date"}
+"""Exercises' feedback is the teaching, shown at once; the quiz's output says which answers
+are right, shown after the due date."""
+
+
 class LabConfig(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
     """``grade lab``: small networks trained with the student's layers (`autograder.lab`)."""
 
@@ -169,6 +223,10 @@ class Course(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
     policy: Policy
     exercises: list[Exercise]
     quiz: QuizConfig | None = None
+    deadline: Deadline | None = None
+    visibility: dict[str, VisibilityLevel] = msgspec.field(default_factory=dict)
+    """Gradescope visibility per test: ``default``, ``quiz`` or an exercise id -> one of
+    visible, after_due_date, after_published, hidden (Gradescope's own words)."""
     lab: LabConfig | None = None
 
     def __post_init__(self) -> None:
@@ -190,6 +248,18 @@ class Course(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
             seen.add(exercise.id)
         if not self.exercises:
             raise ValueError("the course has no exercises")
+        for key in self.visibility:
+            if key not in seen and key not in DEFAULT_VISIBILITY:
+                raise ValueError(f"`visibility.{key}`: not an exercise id, 'quiz' or 'default'")
+
+    def visibility_of(self, test: str) -> str:
+        """Gradescope visibility of the test `test` (an exercise id or "quiz"); "default" for
+        results.json's overall score and output."""
+        if test in self.visibility:
+            return self.visibility[test]
+        if test == "quiz" and "default" not in self.visibility:
+            return DEFAULT_VISIBILITY["quiz"]
+        return self.visibility.get("default", DEFAULT_VISIBILITY["default"])
 
     # lookups
 

@@ -158,7 +158,8 @@ def test_every_student_is_graded_and_the_class_report_printed(graded):
     result, output, _ = graded
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert sorted(p.name for p in output.iterdir() if not p.name.startswith(".")) == [
-        "checks.csv", "class_report.md", "gradebook.csv", "gradebook.json", "results", "submissions"]
+        "canvas.csv", "checks.csv", "class_report.md", "feedback", "gradebook.csv", "gradebook.json", "moodle.csv",
+        "results", "similarity.csv", "submissions"]
     assert sorted(p.stem for p in (output / "results").glob("*.json")) == ["alice", "bob", "carol", "dave", "eve",
                                                                            "frank"]
     assert "class report" in result.stdout and "6 of 6 submissions graded" in result.stdout
@@ -184,18 +185,19 @@ def test_scores_are_what_each_submission_deserves(graded, quick_kit):
 def test_gradebook_equals_grade_submission_with_the_recorded_seed(graded, quick_kit, course):
     book = gradebook(graded[1])
 
-    def cli(student: str) -> dict:  # the real command, for two of them (in the background)
-        entry = book[student]
-        result = run_grade("--submission", entry["folder"], "--seed", str(entry["seed"]), "--json", course=course)
+    def cli(student: str) -> dict:  # the real command, for two of them, as printed (in the background)
+        command = book[student]["reproduce"].split()
+        assert command[:2] == ["grade", "--submission"]
+        result = run_grade(*command[1:], "--json", course=course, cwd=graded[1])
         return json.loads(result.stdout)
 
     with ThreadPoolExecutor(2) as pool:
         commands = {student: pool.submit(cli, student) for student in ("dave", "frank")}
         for student, entry in book.items():
             record = json.loads((graded[1] / "results" / f"{student}.json").read_text())
-            assert record["seed"] == entry["seed"] and record["folder"] == entry["folder"]
-            assert entry["reproduce"] == f"grade --submission {entry['folder']} --seed {entry['seed']}"
-            expected = essentials(direct(quick_kit, Path(entry["folder"]), entry["seed"]))
+            assert record["seed"] == entry["seed"] and Path(record["folder"]) == graded[1] / entry["folder"]
+            assert entry["reproduce"] == f"grade --submission submissions/{student} --seed {entry['seed']}"
+            expected = essentials(direct(quick_kit, graded[1] / entry["folder"], entry["seed"]))
             assert essentials(record["report"]) == expected, student
             assert essentials(entry) == expected, student
         for student, command in commands.items():
@@ -243,7 +245,7 @@ def test_the_hostile_submission_is_graded_and_stops_nothing(graded):
 
 def test_notebook_submission_grades_like_the_same_code_as_files(graded, quick_kit, tmp_path):
     frank = gradebook(graded[1])["frank"]
-    staged = Path(frank["folder"])
+    staged = graded[1] / frank["folder"]
     assert staged == graded[1] / "submissions" / "frank"
     assert sorted(p.name for p in staged.iterdir()) == sorted(
         ["batchnorm.py", "optim.py", "spatial_batchnorm.py", "dropout.py", "torch_model.py", ANSWERS_FILE])
@@ -426,6 +428,12 @@ def test_class_report_counts_on_a_constructed_class(quick_kit):
     assert (dropout.full, dropout.zero, dropout.not_started) == (1, 0, 1)
     hardest = [(c.id, c.passed, c.reached) for c in summary.hardest()]
     assert hardest == [("f::a", 1, 4), ("d::b", 1, 3), ("f::b", 2, 3)]  # blocked, not started: not reached
+    causes = [(c.exercise, c.kind, c.id, sorted(c.students), sorted(c.checks), c.reached) for c in summary.causes]
+    assert causes == [  # one row per cause, however many checks it fails
+        ("bn_forward", "misconception", "unbiased_variance", ["ben", "dan"], ["f::a", "f::b"], 4),
+        ("bn_forward", "misconception", "eps_outside_sqrt", ["cat"], ["f::a"], 4),
+        ("dropout", "misconception", "scale_by_keep", ["ben"], ["d::b"], 3),
+        ("dropout", "stage", "values", ["dan"], ["d::b"], 3)]
     assert [(m.id, sorted(m.students)) for m in summary.misconceptions] == [
         ("unbiased_variance", ["ben", "dan"]), ("eps_outside_sqrt", ["cat"]), ("scale_by_keep", ["ben"])]
     assert [r["student"] for r in summary.not_graded] == ["eli"]
@@ -433,7 +441,9 @@ def test_class_report_counts_on_a_constructed_class(quick_kit):
     t = Translator("en")
     text = markdown(summary, quick_kit.course, t)
     assert "4 of 5 submissions graded · mean 16.88 / 40 · median 10 · lowest 7.5 · highest 40" in text
-    assert "| `f::a` | title of f::a | 1 / 4 | 25 % |" in text
+    assert ("| bn_forward | unbiased_variance: the batch was normalised with the unbiased variance (divided by N − 1)"
+            " | 2 / 4 | 50 % | a, b |") in text
+    assert "| dropout | first failure: wrong values (no known mistake matched) | 1 / 3 | 33 % | b |" in text
     assert "| `unbiased_variance` | the batch was normalised with the unbiased variance (divided by N − 1) | 2 |" in text
     assert "- eli: grading it took longer than 900 s and was stopped" in text
     import io
@@ -443,7 +453,8 @@ def test_class_report_counts_on_a_constructed_class(quick_kit):
     console = Console(file=io.StringIO(), width=100)
     console.print(ClassReportView(summary, quick_kit.course, Translator("es")))
     screen = console.file.getvalue()
-    assert "informe de la clase" in screen and "25 %" in screen and "unbiased_variance" in screen
+    assert "informe de la clase" in screen and "50 %" in screen and "unbiased_variance" in screen
+    assert "primer fallo:" in screen and "valores" in screen
 
 
 # -- the command line -----------------------------------------------------------------------------

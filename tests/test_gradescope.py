@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -13,7 +14,10 @@ import sys
 import zipfile
 from pathlib import Path
 
+from importlib.metadata import version
+
 import jsonschema
+import msgspec
 import pytest
 from support import ROOT, SOLUTIONS, mutate
 
@@ -144,7 +148,14 @@ def test_zip_holds_the_scripts_and_the_kit_without_solutions(autograder_zip):
         contents = {archive.read(n) for n in names if not n.endswith("/")}
         assert not {p.read_bytes() for p in SOLUTIONS.glob("*.py")} & contents
         setup = archive.read("setup.sh").decode()
-        assert "download.pytorch.org/whl/cpu" in setup and "constraints.txt" in setup
+        assert "download.pytorch.org/whl/cpu" in setup and "requirements.txt" in setup
+        pins = archive.read("kit/requirements.txt").decode().split()
+        assert {"numpy", "torch", "pytest", "rich", "pyyaml", "msgspec", "sympy"} <= {p.split("==")[0] for p in pins}
+        assert all(re.fullmatch(r"[a-z0-9._-]+==[0-9][0-9A-Za-z.]*", p) for p in pins), pins  # every one pinned
+        assert not [p for p in pins if p.startswith(("nvidia", "triton"))]
+        assert f'"pip=={version("pip")}"' in setup and "--upgrade" not in setup
+        assert f'"torch=={version("torch").split("+")[0]}"' in setup
+        assert "autograder.instructor.reference_plan" in setup and "kit/reference_plan.bin" in names
         run = archive.read("run_autograder").decode()
         assert "AUTOGRADER_ROOT" in run and "results.json" in run
 
@@ -169,6 +180,8 @@ def test_a_good_submission_scores_full_marks(kit, tree, tmp_path):
     assert [t["status"] for t in results["tests"]] == ["passed"] * (len(kit.course.exercises) + 1)
     assert results["tests"][0]["name"].startswith("bn_forward · ")
     assert "seed 20241121" in results["output"]
+    visibility = {t["name"].split(" · ")[0]: t["visibility"] for t in results["tests"]}
+    assert visibility.pop("Theory quiz") == "after_due_date" and set(visibility.values()) == {"visible"}
 
 
 @pytest.mark.slow
@@ -264,3 +277,69 @@ def test_the_gradescope_export_does_not_need_the_instructor_extra(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.stdout.strip().endswith("0 2") and (tmp_path / "g.zip").is_file()
     assert "nbformat is not installed: install the instructor extra" in result.stderr
+
+
+# -- set-up, visibility, lateness -----------------------------------------------------------------
+
+
+def test_setup_builds_the_reference_cache_the_submissions_then_use(kit, autograder_zip, tmp_path):
+    """What setup.sh replays fills the cache a correct submission needs: grading it computes
+    nothing more with torch."""
+    from autograder.grading.reference import Reference
+    from autograder.grading.runner import grade
+    from autograder.instructor.reference_plan import PLAN_FILE, replay
+
+    with zipfile.ZipFile(autograder_zip) as archive:
+        plan = archive.read(f"kit/{PLAN_FILE}")
+    assert b"def " not in plan and b"solutions" not in plan  # arguments only, no code
+    cache = tmp_path / "cache"
+    import autograder.grading.runner as runner
+
+    original = runner.make_reference
+    runner.make_reference = lambda kit_, seed: Reference(cache)
+    try:
+        assert replay(kit, plan) > 0
+        assert replay(kit, plan) == 0  # a second set-up finds it warm
+    finally:
+        runner.make_reference = original
+    warm = Reference(cache)
+    report = grade(kit, SOLUTIONS, reference=warm)
+    assert report.score == kit.course.total_points and warm.computed == 0
+
+
+def test_visibility_comes_from_the_course(kit, tmp_path):
+    from autograder.grading.results import ExerciseResult, GradeReport
+    from autograder.instructor.gradescope import results_json
+
+    course = msgspec.structs.replace(kit.course, visibility={"default": "after_published", "bn_backward": "hidden"})
+    report = GradeReport(str(tmp_path), 1, [ExerciseResult(e.id, e.points) for e in course.exercises[:3]])
+    results = results_json(report, type(kit)(kit.root, course), Translator("en"))
+    assert [t["visibility"] for t in results["tests"]] == ["after_published", "hidden", "after_published"]
+    assert results["visibility"] == "after_published"
+    with pytest.raises(Exception, match="visibility.bn_forwrd"):
+        msgspec.structs.replace(kit.course, visibility={"bn_forwrd": "hidden"}).__post_init__()
+
+
+@pytest.mark.parametrize("created, extension, expected", [
+    ("2026-03-01T23:50:00+01:00", None, (100.0, None)),                  # on time
+    ("2026-03-02T00:10:00+01:00", None, (100.0, None)),                  # within the 15 min grace
+    ("2026-03-02T01:00:00+01:00", None, (80.0, "1 day(s) late: 20 %")),  # one day started
+    ("2026-03-05T12:00:00+01:00", None, (50.0, "4 day(s) late: 50 %")),  # capped at 50 %
+    ("2026-03-05T12:00:00+01:00", "2026-03-06T00:00:00+01:00", (100.0, None)),  # the student's extension
+])
+def test_a_late_gradescope_submission_loses_the_course_penalty(kit, tmp_path, created, extension, expected):
+    from autograder.course import Deadline
+    from autograder.instructor.gradescope import with_late_penalty
+
+    deadline = msgspec.convert({"due": "2026-03-01T23:59:00+01:00", "grace_minutes": 15, "penalty_per_day": 20,
+                                "max_penalty": 50}, Deadline)
+    course = msgspec.structs.replace(kit.course, deadline=deadline)
+    user = {"email": "s@x.org", "id": 1, "name": "S"}
+    if extension:
+        user["assignment"] = {"due_date": extension}
+    metadata = {"created_at": created, "assignment": {"due_date": "2026-03-01T23:59:00+01:00"}, "users": [user]}
+    (tmp_path / "submission_metadata.json").write_text(json.dumps(metadata))
+    results = with_late_penalty({"score": 100.0, "output": "Score: 100 / 110 points.", "tests": []}, course,
+                                tmp_path / "submission_metadata.json", Translator("en"))
+    assert results["score"] == expected[0]
+    assert (expected[1] in results["output"]) if expected[1] else ("late" not in results["output"])

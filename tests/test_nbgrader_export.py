@@ -19,7 +19,6 @@ from support import EXERCISES, ROOT, SOLUTIONS, mutate
 
 from autograder.grading.stubs import unimplemented
 from autograder.i18n import Translator
-from autograder.instructor.nbgrader.asserts import ASSERTS, visible_asserts
 from autograder.instructor.nbgrader.export import cell_timeout, export
 from autograder.instructor.nbgrader.hidden_tests import run_checks, run_quiz
 from autograder.instructor.notebooks import (
@@ -106,16 +105,21 @@ def test_one_locked_tests_cell_per_exercise_worth_its_points(kit, course_dir):
     assert found["tests_bn_layer_training"][0] == "02_optim"  # after both notebooks it needs
 
 
-def test_tests_cells_call_the_kit_in_a_hidden_block_before_the_visible_asserts(kit, course_dir):
-    for notebook in notebooks(course_dir).values():
+def test_tests_cells_call_the_kit_in_a_hidden_block_before_the_visible_check(kit, course_dir):
+    for name, notebook in notebooks(course_dir).items():
         for cell in notebook.cells:
             if nbgrader_meta(cell).get("grade"):
                 hidden = HIDDEN.search(cell.source)
                 assert hidden, cell.source
                 assert "autograder.instructor.nbgrader.hidden_tests" in hidden.group(0)
                 visible = HIDDEN.sub("", cell.source)
-                assert "kit_tests" not in visible and "autograder" not in visible
-                assert cell.source.index("### BEGIN HIDDEN TESTS") < cell.source.index("assert ")
+                assert "kit_tests" not in visible and "run_checks" not in visible
+                if name != "05_quiz":  # the visible part: the kit's check, never a bare assert
+                    exercise = nbgrader_meta(cell)["grade_id"].removeprefix("tests_")
+                    assert visible.strip().splitlines()[-2:] == [
+                        "from autograder.instructor.nbgrader.jupyter import check  # the kit's checks, on the "
+                        "functions you have run (the kit must be installed)", f"check({exercise!r}, lang='en')"]
+                    assert "assert " not in visible
 
 
 def released(source: str) -> str:
@@ -172,21 +176,73 @@ def test_source_notebooks_grade_like_the_solutions(kit, reference, course_dir, t
     assert file_result(bank, kit.course.quiz.points, answers).score == kit.course.quiz.points
 
 
-@pytest.mark.parametrize("exercise", sorted(ASSERTS))
-def test_visible_asserts_pass_on_the_solutions_and_fail_on_the_stubs(exercise):
-    import numpy as np
+def release(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """What nbgrader generate_assignment gives students: no hidden tests, stubs in the answers."""
+    released_notebook = nbformat.from_dict(json.loads(json.dumps(notebook)))
+    for cell in released_notebook.cells:
+        cell.source = released(HIDDEN.sub("", cell.source))
+    return released_notebook
 
-    code = visible_asserts(exercise, Translator("es"))
-    assert "«" not in code and "notebook.asserts" not in code
-    for base, passes in ((SOLUTIONS, True), (EXERCISES, False)):
-        namespace = {"np": np}
-        for path in sorted(base.glob("*.py")):
-            exec(compile(path.read_text(), str(path), "exec"), namespace)
-        if passes:
-            exec(code, namespace)
-        else:
-            with pytest.raises(NotImplementedError):
-                exec(code, namespace)
+
+def test_check_in_a_released_notebook_shows_the_kits_report_for_the_kernels_functions(kit, tmp_path, monkeypatch):
+    """A released notebook executed with nbclient: the student's answer cells hold a mistake
+    that is in the kernel only (the saved notebook still has the stubs); check() grades the
+    kernel's functions in the sandbox and renders the kit's report in Spanish."""
+    from nbclient import NotebookClient
+
+    export(kit, tmp_path / "course", assignment=ASSIGNMENT, t=Translator("es"))
+    source = nbformat.read(tmp_path / "course" / "source" / ASSIGNMENT / "01_batchnorm.ipynb", as_version=4)
+    folder = tmp_path / "release"
+    folder.mkdir()
+    saved = release(source)
+    nbformat.write(saved, folder / "01_batchnorm.ipynb")  # on disk: the stubs
+    run = release(source)
+    solved = cells_by_id(source)
+    for cell in run.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id", "")
+        if grade_id.startswith("answer_"):
+            cell.source = solved[grade_id].source.replace(*MISTAKES["batchnorm.py"])
+    monkeypatch.setenv("GRADE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("GRADE_LANG", raising=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    NotebookClient(run, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+
+    def shown(exercise: str) -> str:
+        cell = cells_by_id(run)[f"tests_{exercise}"]
+        return "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in cell.outputs)
+
+    forward = shown("bn_forward")
+    assert "bn_forward" in forward and "✘" in forward
+    assert "no coincide con PyTorch" in forward and "varianza insesgada" in forward  # the misconception, in Spanish
+    assert not [o for o in cells_by_id(run)["tests_bn_forward"].outputs if o.output_type == "error"]
+    assert any("text/html" in o.get("data", {}) for o in cells_by_id(run)["tests_bn_forward"].outputs)  # Rich in Jupyter
+    assert "bn_running_stats" in shown("bn_running_stats") and "✘" not in shown("bn_running_stats")
+    assert "✔" in shown("bn_running_stats")
+    assert nbformat.read(folder / "01_batchnorm.ipynb", as_version=4) == saved  # nothing written
+
+
+def test_check_does_nothing_under_nbgrader_autograde(monkeypatch, capsys):
+    from autograder.instructor.nbgrader.jupyter import check
+
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert check("bn_forward") is None and capsys.readouterr().out == ""
+
+
+def test_check_writes_the_kernels_definitions_and_other_notebooks_as_saved(kit, course_dir, tmp_path):
+    from autograder.instructor.nbgrader.jupyter import write_files
+
+    cells = ["import numpy as np", "x = np.ones(3)\nprint(x)",
+             "def sgd_step(param, grad, lr, **kw):\n    %time y = 1\n    return param - lr * grad, None",
+             "sgd_step(x, x, 0.1)", "def sgd_step(param, grad, lr, **kw):\n    return param, None  # run later"]
+    folder = tmp_path / "files"
+    folder.mkdir()
+    from_kernel = write_files(kit.course, "bn_layer_training", folder, cells, course_dir / "source" / ASSIGNMENT)
+    assert from_kernel == ["optim.py"]
+    optim = (folder / "optim.py").read_text()
+    assert optim.rstrip().endswith("return param, None  # run later") and "print(x)" not in optim
+    assert "sgd_step(x, x, 0.1)" not in optim
+    assert "def batchnorm_backward" in (folder / "batchnorm.py").read_text()  # from 01_batchnorm as saved
 
 
 # -- code and answers read back from notebooks --------------------------------------------------

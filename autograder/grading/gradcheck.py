@@ -18,6 +18,8 @@ import numpy as np
 CORRECT_BELOW = 1e-7
 WRONG_FROM = 1e-2
 STEP = 1e-5
+CHUNK = 128
+"""Perturbed copies evaluated at once by `batchnorm_numerical` (bounds its memory)."""
 
 
 @dataclass(frozen=True)
@@ -79,14 +81,35 @@ def batchnorm_training(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: 
 
 def batchnorm_numerical(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, dout: np.ndarray,
                         eps: float) -> dict[str, np.ndarray]:
-    """Numerical dx, dgamma, dbeta of ``sum(batchnorm_training(x, gamma, beta) * dout)``."""
+    """Numerical dx, dgamma, dbeta of ``sum(batchnorm_training(x, gamma, beta) * dout)``: the
+    centred differences of `numerical_gradient`, every entry's pair of evaluations computed at
+    once (a leading axis of perturbed copies, `CHUNK` at a time)."""
     x, gamma, beta, dout = (np.array(a, dtype=np.float64) for a in (x, gamma, beta, dout))
+    axes = (1,) if x.ndim == 2 else (1, 3, 4)
+    shape = (-1, 1, x.shape[1]) + (1,) * (x.ndim - 2)  # per copy, per channel
 
-    def loss() -> float:
-        return float(np.sum(batchnorm_training(x, gamma, beta, eps) * dout))
+    def losses(xs: np.ndarray, gammas: np.ndarray, betas: np.ndarray) -> np.ndarray:
+        mean = xs.mean(axis=axes, keepdims=True)
+        var = xs.var(axis=axes, keepdims=True)
+        out = gammas.reshape(shape) * (xs - mean) / np.sqrt(var + eps) + betas.reshape(shape)
+        return (out * dout).reshape(len(out), -1).sum(axis=1)
 
-    return {"dx": numerical_gradient(loss, x), "dgamma": numerical_gradient(loss, gamma),
-            "dbeta": numerical_gradient(loss, beta)}
+    def gradient(value: np.ndarray, batched: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        flat = np.empty(value.size)
+        for start in range(0, value.size, CHUNK):
+            count = min(CHUNK, value.size - start)
+            steps = np.zeros((count, value.size))
+            steps[np.arange(count), start + np.arange(count)] = STEP
+            steps = steps.reshape((count, *value.shape))
+            flat[start:start + count] = (batched(value + steps) - batched(value - steps)) / (2 * STEP)
+        return flat.reshape(value.shape)
+
+    one = np.ones(1)
+    return {"dx": gradient(x, lambda xs: losses(xs, gamma * one[:, None], beta * one[:, None])),
+            "dgamma": gradient(gamma, lambda gs: losses(np.broadcast_to(x, (len(gs), *x.shape)), gs,
+                                                         np.broadcast_to(beta, gs.shape))),
+            "dbeta": gradient(beta, lambda bs: losses(np.broadcast_to(x, (len(bs), *x.shape)),
+                                                       np.broadcast_to(gamma, bs.shape), bs))}
 
 
 def gradient_rows(grads: tuple, autograd: dict[str, np.ndarray],

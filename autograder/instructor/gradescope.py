@@ -2,24 +2,31 @@
 
 The zip, unpacked by Gradescope into ``/autograder/source``::
 
-    setup.sh          once, when Gradescope builds the image: Python, a CPU-only torch, the
-                      kit's dependencies (the kit itself runs from kit/, out of student reach)
+    setup.sh          once, when Gradescope builds the image: Python, pip, a CPU-only torch and
+                      every other dependency at the versions pinned in kit/requirements.txt
+                      (those the zip was exported with), then the reference cache of the zip's
+                      seed (`autograder.instructor.reference_plan`)
     run_autograder    for every submission: ``python -m autograder.instructor.gradescope --root /autograder``,
                       then, if that left no results.json (Python missing, the kit broken...), a
                       fallback one scoring 0 with a message: results.json is ALWAYS written
-    kit/              the kit without solutions/: course.yml, quiz.yml, lessons/, autograder/...
+    kit/              the kit without solutions/: course.yml, quiz.yml, lessons/, autograder/...,
+                      requirements.txt, reference_plan.bin
 
 ``AUTOGRADER_ROOT`` (default ``/autograder``) and ``GRADE_PYTHON`` (default the venv made by
 setup.sh) let the tests run the same script against a simulated tree; ``GRADE_TIMEOUT``
 (default 540 s, under Gradescope's default 10 minutes) bounds the grader itself.
 
-A submission holds the student files (``batchnorm.py``...) anywhere in the upload, or the
-exported notebooks instead (`autograder.instructor.notebooks`), and ``quiz_answers.yml`` or the quiz
-notebook. They are copied to a fresh folder and graded like ``grade --submission`` at the
-course seed, so the scores are the same. results.json follows Gradescope's specification
+A submission holds the student files (``batchnorm.py``...) anywhere in the upload, zips
+included, or the exported notebooks instead, and ``quiz_answers.yml`` or the quiz notebook:
+the rule of `autograder.instructor.submissions.collect`, the same as ``grade batch``'s. They
+are copied to a fresh folder and graded like ``grade --submission`` at the course seed, so the
+scores are the same; the quiz is scored here, in the grader, from the answers file. results.json
+follows Gradescope's specification
 (https://gradescope-autograders.readthedocs.io/en/latest/specs/): ``score``, ``output``, and
 one test per exercise plus one for the quiz, each with ``name``, ``score``, ``max_score``,
-``status``, ``output`` and ``visibility``.
+``status``, ``output`` and ``visibility`` (course.yml's ``visibility``). With a ``deadline`` in
+course.yml, a late submission (Gradescope's ``submission_metadata.json``: when it was made, and
+the student's own due date) loses the course's penalty from its total, said in the output.
 """
 
 from __future__ import annotations
@@ -27,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
 import sys
 import tempfile
 import time
@@ -40,7 +46,10 @@ from autograder.i18n import Translator, choose_language
 RESULTS = Path("results") / "results.json"
 SUBMISSION = "submission"
 KIT_DIR = "kit"
-VISIBILITY = "visible"
+METADATA = "submission_metadata.json"
+REQUIREMENTS = "requirements.txt"
+CUDA_ONLY = ("nvidia-", "triton", "cuda-")
+"""Distributions only a CUDA build of torch needs (the CPU build installed here has none)."""
 SKIPPED_PARTS = {"__pycache__", "__MACOSX", ".git", ".ipynb_checkpoints"}
 KIT_FILES = ["pyproject.toml", "constraints.txt", "README.md", "course.yml"]
 """Kit files copied into the zip, besides the quiz bank, the lessons, the stubs and the package."""
@@ -50,15 +59,19 @@ SETUP_SH = """\
 # Gradescope runs this once, as root, when it builds the autograder image.
 set -euxo pipefail
 KIT=/autograder/source/kit
+PYTHON=/autograder/venv/bin/python
 apt-get update
 apt-get install -y --no-install-recommends python3 python3-venv python3-pip
 python3 -m venv /autograder/venv
-/autograder/venv/bin/pip install --upgrade pip
-# The CPU-only build of torch (the GPU one is several GB and is never used here).
-/autograder/venv/bin/pip install -c "$KIT/constraints.txt" torch --index-url https://download.pytorch.org/whl/cpu
-# The kit's dependencies; the kit itself runs from $KIT (run_autograder).
-/autograder/venv/bin/pip install -c "$KIT/constraints.txt" "$KIT"
-/autograder/venv/bin/pip uninstall -y bn-dropout-kit
+# Every package at the version the zip was exported with (kit/requirements.txt), pip included.
+"$PYTHON" -m pip install "pip=={pip}"
+# The CPU-only build of torch (the GPU one is several GB and is never used here), then the rest.
+"$PYTHON" -m pip install --no-deps "torch=={torch}" --index-url https://download.pytorch.org/whl/cpu
+"$PYTHON" -m pip install -r "$KIT/{requirements}"
+"$PYTHON" -m pip check
+# The kit itself runs from $KIT (run_autograder). Its reference values for the zip's seed are
+# computed now, once, instead of in every submission's fresh container.
+cd "$KIT" && GRADE_COURSE="$KIT/course.yml" "$PYTHON" -m autograder.instructor.reference_plan "$KIT/{plan}"
 """
 
 RUN_AUTOGRADER = """\
@@ -94,16 +107,56 @@ def build_zip(kit, output: Path, *, language: str = "en", seed: int | None = Non
     output = output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
     temporary = output.with_name(f".{output.name}.tmp")
+    from autograder.instructor.reference_plan import PLAN_FILE, record
+
+    pins = pinned_requirements()
+    torch = next(pin for pin in pins if pin.startswith("torch==")).split("==", 1)[1]
+    setup = SETUP_SH.format(pip=_version("pip"), torch=torch, requirements=REQUIREMENTS, plan=PLAN_FILE)
+    plan = record(kit, kit.course.policy.seed if seed is None else seed)
     with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
-        _add_text(archive, "setup.sh", SETUP_SH)
+        _add_text(archive, "setup.sh", setup)
         _add_text(archive, "run_autograder", RUN_AUTOGRADER.format(language=language, fallback=fallback))
         for path, name in kit_files(kit):
             if name == "course.yml" and seed is not None:
                 archive.writestr(f"{KIT_DIR}/{name}", with_seed(path.read_text(encoding="utf-8"), seed))
             else:
                 archive.write(path, f"{KIT_DIR}/{name}")
+        archive.writestr(f"{KIT_DIR}/{REQUIREMENTS}", "".join(f"{pin}\n" for pin in pins))
+        archive.writestr(f"{KIT_DIR}/{PLAN_FILE}", plan)
     temporary.replace(output)
     return output
+
+
+def pinned_requirements(project: str = "bn-dropout-kit") -> list[str]:
+    """``name==version`` of every distribution the kit needs to run (its dependencies and
+    theirs, as installed here), sorted; CUDA-only ones left out, local versions (``+cpu``)
+    dropped."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    pins: dict[str, str] = {}
+    pending = [Requirement(r) for r in distribution(project).requires or []]
+    while pending:
+        requirement = pending.pop()
+        name = canonicalize_name(requirement.name)
+        if name in pins or name.startswith(CUDA_ONLY) or (
+                requirement.marker is not None and not requirement.marker.evaluate({"extra": ""})):
+            continue
+        try:
+            found = distribution(requirement.name)
+        except PackageNotFoundError:
+            continue
+        pins[name] = found.version.split("+", 1)[0]
+        pending += [Requirement(r) for r in found.requires or []]
+    return [f"{name}=={version}" for name, version in sorted(pins.items())]
+
+
+def _version(name: str) -> str:
+    from importlib.metadata import version
+
+    return version(name)
 
 
 def with_seed(course_text: str, seed: int) -> str:
@@ -180,51 +233,22 @@ def grade_submission(submission: Path, t: Translator) -> dict[str, Any]:
         notes.append(t("gradescope.nothing_found", files=", ".join(_expected(kit.course))))
     if kit.course.quiz is not None and report.quiz is not None and report.quiz.source == "none":
         notes.append(t("gradescope.quiz_missing"))
-    return results_json(report, kit, t, answers=answers, notes=notes)
+    results = results_json(report, kit, t, answers=answers, notes=notes)
+    return with_late_penalty(results, kit.course, submission.parent / METADATA, t)
 
 
 def collect(course, submission: Path, destination: Path) -> list[str]:
-    """Copy the student files found in `submission` (at any depth, the shallowest first) into
-    `destination`; a file not found is rebuilt from its exported notebook when there is one.
-    Returns the names of what was found."""
-    from autograder.instructor.notebooks import (
-        QUIZ_MODULE,
-        convert_notebook,
-        notebook_names,
-        read_notebook,
-    )
-    from autograder.quiz.answers import ANSWERS_FILE
+    """Copy the student files found in `submission` into `destination` by the one rule of
+    `autograder.instructor.submissions.collect`; the names of what was found."""
+    from autograder.instructor.submissions import collect as collect_files
 
-    found = []
-    names = notebook_names(course)
-    for file in _expected(course):
-        path = find(submission, file)
-        if path is not None:
-            shutil.copyfile(path, destination / file)
-            found.append(file)
-            continue
-        module = QUIZ_MODULE if file == ANSWERS_FILE else file
-        notebook_path = find(submission, f"{names[module]}.ipynb") if module in names else None
-        notebook = read_notebook(notebook_path) if notebook_path else None
-        if notebook is not None and convert_notebook(module, notebook, destination):
-            found.append(notebook_path.name)
-    return found
+    return collect_files(course, [submission], destination).found
 
 
 def _expected(course) -> list[str]:
-    from autograder.quiz.answers import ANSWERS_FILE
+    from autograder.instructor.submissions import expected_files
 
-    files = list(dict.fromkeys(e.file for e in course.exercises if e.file))
-    return files + ([ANSWERS_FILE] if course.quiz is not None else [])
-
-
-def find(folder: Path, name: str) -> Path | None:
-    """The shallowest regular file called `name` under `folder` (never through symlinks)."""
-    if not folder.is_dir():
-        return None
-    matches = [p for p in folder.rglob(name) if p.is_file() and not p.is_symlink()
-               and not SKIPPED_PARTS & set(p.relative_to(folder).parts)]
-    return min(matches, key=lambda p: (len(p.parts), str(p))) if matches else None
+    return expected_files(course)
 
 
 def _answers(folder: Path):
@@ -257,7 +281,7 @@ def results_json(report, kit, t: Translator, *, answers=None, notes: list[str] =
             "status": "passed" if result.status == "passed" else "failed",
             "output": exercise_text(course, result, t),
             "output_format": "text",
-            "visibility": VISIBILITY,
+            "visibility": course.visibility_of(result.id),
         })
     if report.quiz is not None:
         from autograder.quiz.bank import load_bank
@@ -273,7 +297,7 @@ def results_json(report, kit, t: Translator, *, answers=None, notes: list[str] =
             "status": "passed" if quiz.questions and quiz.correct == len(quiz.questions) else "failed",
             "output": quiz.error or quiz_text(bank, quiz, judged, t),
             "output_format": "text",
-            "visibility": VISIBILITY,
+            "visibility": course.visibility_of("quiz"),
         })
     summary = [t("gradescope.summary", score=points(report.score), max=points(report.max_score)),
                t("gradescope.seed", seed=report.seed), *notes]
@@ -281,15 +305,37 @@ def results_json(report, kit, t: Translator, *, answers=None, notes: list[str] =
         "score": report.score,
         "output": "\n".join(summary),
         "output_format": "text",
-        "visibility": VISIBILITY,
+        "visibility": course.visibility_of("default"),
         "stdout_visibility": "hidden",
         "tests": tests,
     }
 
 
+def with_late_penalty(results: dict[str, Any], course, metadata: Path, t: Translator) -> dict[str, Any]:
+    """`results` with course.yml's late penalty taken from the total, when Gradescope's
+    submission metadata says the submission was late (the tests keep their own scores)."""
+    from autograder.instructor.late import gradescope_times, lateness
+
+    if course.deadline is None or not metadata.is_file():
+        return results
+    try:
+        submitted, platform_due = gradescope_times(json.loads(metadata.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return results
+    due = course.deadline.aware(course.deadline.due)
+    late = lateness(course.deadline, submitted, "gradescope", max(due, platform_due) if platform_due else due)
+    if late.days_late == 0:
+        return results
+    final = late.apply(results["score"])
+    results["output"] += "\n" + t("gradescope.late", days=late.days_late, penalty=f"{late.penalty:g}",
+                                   score=f"{final:g}", raw=f"{results['score']:g}")
+    results["score"] = final
+    return results
+
+
 def crash_results(message: str) -> dict[str, Any]:
     """results.json when the submission could not be graded at all."""
-    return {"score": 0.0, "output": message, "output_format": "text", "visibility": VISIBILITY,
+    return {"score": 0.0, "output": message, "output_format": "text", "visibility": "visible",
             "stdout_visibility": "hidden", "tests": []}
 
 

@@ -1,11 +1,12 @@
 """Class analytics of `grade batch`: how the class did, as data, and its two renderings.
 
 `summarize` reads the batch's records (each holding a `grade --json` report) into a
-`ClassSummary`: the score distribution of the total, of each exercise and of the quiz; every
-check's pass rate among the students who reached it (a check that did not run because its
-exercise was not started, or was blocked by a failing prerequisite, is left out); and how many
-students hit each named misconception. `ClassReportView` shows it in the terminal (Rich) and
-`markdown` writes it as a file.
+`ClassSummary`: how many students are in each status; the score distribution of the total, of
+each exercise and of the quiz; why the students who failed an exercise failed it, grouped by
+cause (`Cause`: the named misconception, else the stage of the first failing check, so seven
+checks failing for one mistake are one row); how many students hit each named misconception;
+and, passed in, the clusters of near-identical submissions and the students whose nbgrader
+score differs. `ClassReportView` shows it in the terminal (Rich) and `markdown` writes it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from rich.text import Text
 from autograder.course import Course
 from autograder.grading.results import points
 from autograder.i18n import Translator
-from autograder.instructor.batch.gradebook import error_text
+from autograder.instructor.batch.gradebook import error_text, problem_text
 
 BINS = 10
 SPARK = " ▁▂▃▄▅▆▇█"
@@ -93,6 +94,22 @@ class CheckStats:
 
 
 @dataclass
+class Cause:
+    """Why some students failed an exercise: a named misconception, or (when none is named)
+    the stage of the first failing check (``values``, ``shape``, ``timeout``...)."""
+
+    exercise: str
+    kind: str
+    """"misconception" or "stage"."""
+    id: str
+    students: set[str] = field(default_factory=set)
+    checks: set[str] = field(default_factory=set)
+    """The failing checks of those students' exercise."""
+    reached: int = 0
+    """Students whose code reached the exercise's checks."""
+
+
+@dataclass
 class MisconceptionStats:
     id: str
     exercises: set[str] = field(default_factory=set)
@@ -111,15 +128,32 @@ class ClassSummary:
     """Sorted by the number of students, most first."""
     not_graded: list[dict] = field(default_factory=list)
     """The records of the students who could not be graded."""
+    causes: list[Cause] = field(default_factory=list)
+    """Sorted by the number of students, most first."""
+    statuses: dict[str, int] = field(default_factory=dict)
+    problems: list[tuple[str, dict]] = field(default_factory=list)
+    """(student, problem) for every file of an upload that was not used."""
+    clusters: list = field(default_factory=list)
+    """`autograder.instructor.batch.similarity.Cluster`s."""
+    differences: list = field(default_factory=list)
+    """`autograder.instructor.batch.nbgrader_check.Difference`s."""
 
     def hardest(self, limit: int = HARDEST) -> list[CheckStats]:
         """The checks with the lowest pass rate (below 100 %) among the students who reached them."""
         failing = [c for c in self.checks if c.reached and c.failed]
         return sorted(failing, key=lambda c: (c.rate, -c.reached, c.id))[:limit]
 
+    def hardest_causes(self, limit: int = HARDEST) -> list[Cause]:
+        return self.causes[:limit]
 
-def summarize(records: list[dict], course: Course) -> ClassSummary:
+
+STATUSES = ("graded", "not_started", "not_submitted", "error")
+
+
+def summarize(records: list[dict], course: Course, *, clusters: list = (), differences: list = ()) -> ClassSummary:
     graded = [r for r in records if r.get("report")]
+    causes: dict[tuple[str, str, str], Cause] = {}
+    reached: dict[str, int] = {}
     exercises = {e.id: ExerciseStats(e.id, Distribution(float(e.points))) for e in course.exercises}
     checks: dict[str, CheckStats] = {}
     misconceptions: dict[str, MisconceptionStats] = {}
@@ -139,6 +173,13 @@ def summarize(records: list[dict], course: Course) -> ClassSummary:
             stats.full += exercise["status"] == "passed"
             stats.not_started += exercise["status"] == "not_started"
             stats.zero += exercise["status"] != "not_started" and float(exercise["score"]) == 0
+            if any(c["outcome"] in ("passed", "failed") for c in exercise["checks"]):
+                reached[exercise["id"]] = reached.get(exercise["id"], 0) + 1
+            cause = cause_of(exercise)
+            if cause is not None:
+                entry = causes.setdefault((exercise["id"], *cause), Cause(exercise["id"], *cause))
+                entry.students.add(record["student"])
+                entry.checks |= {c["id"] for c in exercise["checks"] if c["outcome"] == "failed"}
             for check in exercise["checks"]:
                 item = checks.setdefault(check["id"], CheckStats(check["id"], exercise["id"], check.get("title", "")))
                 if check["outcome"] == "passed":
@@ -154,14 +195,28 @@ def summarize(records: list[dict], course: Course) -> ClassSummary:
     if not graded:
         total.maximum = float(sum(e.points for e in course.exercises) + (course.quiz.points if course.quiz else 0))
     ranked = sorted(misconceptions.values(), key=lambda m: (-len(m.students), m.id))
+    for cause in causes.values():
+        cause.reached = reached.get(cause.exercise, 0)
     return ClassSummary(len(records), len(graded), total, list(exercises.values()),
                         quiz if quiz is not None and quiz.scores else None, list(checks.values()), ranked,
-                        [r for r in records if not r.get("report")])
+                        [r for r in records if r.get("error")],
+                        causes=sorted(causes.values(), key=lambda c: (-len(c.students), c.exercise, c.id)),
+                        statuses={s: sum(r.get("status", "graded") == s for r in records) for s in STATUSES},
+                        problems=[(r["student"], p) for r in records for p in r.get("problems", [])],
+                        clusters=list(clusters), differences=list(differences))
+
+
+def cause_of(exercise: dict) -> tuple[str, str] | None:
+    """Why this exercise failed, for the class report: its first named misconception, else the
+    stage of its first failing check (None when no check failed on its own)."""
+    failing = [c for c in exercise["checks"] if c["outcome"] == "failed"]
+    if not failing:
+        return None
+    named = next((c["misconception"] for c in failing if c.get("misconception")), None)
+    return ("misconception", named) if named else ("stage", failing[0].get("stage") or "values")
 
 
 # -- rendering ------------------------------------------------------------------------------------
-
-
 
 
 def percent(value: float) -> str:
@@ -196,6 +251,10 @@ class _Rows:
                  max=points(s.total.maximum), median=points(s.total.median), low=points(s.total.low),
                  high=points(s.total.high))
 
+    def statuses(self) -> str:
+        return " · ".join(f"{self.t(f'batch.status.{status}')}: {count}"
+                          for status, count in self.summary.statuses.items() if count)
+
     def distribution(self) -> list[tuple[str, int, str]]:
         counts = self.summary.total.histogram()
         top = max(counts, default=0)
@@ -211,8 +270,16 @@ class _Rows:
                          "", sparkline(quiz.histogram(5))))
         return rows
 
-    def hardest(self) -> list[tuple[str, str, str, str]]:
-        return [(c.id, c.title, f"{c.passed} / {c.reached}", percent(c.rate)) for c in self.summary.hardest()]
+    def cause_label(self, cause: Cause) -> str:
+        if cause.kind == "misconception":
+            return f"{cause.id}: {self.t(f'misconceptions.{cause.id}.title')}"
+        return self.t("batch.report.stage", stage=self.t(f"batch.stages.{cause.id}"))
+
+    def causes(self) -> list[tuple[str, str, str, str, str]]:
+        """(exercise, cause, students / reached, share, failing checks)."""
+        return [(c.exercise, self.cause_label(c), f"{len(c.students)} / {c.reached}",
+                 percent(len(c.students) / c.reached if c.reached else 0), _checks(c.checks))
+                for c in self.summary.hardest_causes()]
 
     def misconceptions(self) -> list[tuple[str, str, str]]:
         t = self.t
@@ -221,11 +288,32 @@ class _Rows:
     def not_graded(self) -> list[tuple[str, str]]:
         return [(r["student"], error_text(r, self.t)) for r in self.summary.not_graded]
 
+    def problems(self) -> list[tuple[str, str]]:
+        return [(student, problem_text(problem, self.t)) for student, problem in self.summary.problems]
+
+    def clusters(self) -> list[tuple[str, str, str]]:
+        return [(str(i), f"{c.similarity:.2f}", ", ".join(c.students)) for i, c in enumerate(self.summary.clusters, 1)]
+
+    def differences(self) -> list[tuple[str, str, str, str]]:
+        return [(d.student, d.test, points(d.nbgrader) if d.nbgrader is not None else "-",
+                 points(d.kit) if d.kit is not None else "-") for d in self.summary.differences]
+
     def exercise_header(self) -> list[str]:
         t = self.t
         return [t("batch.report.exercise"), t("batch.report.max"), t("batch.report.mean"), t("batch.report.median"),
                 t("batch.report.full"), t("batch.report.zero"), t("batch.report.not_started"),
                 t("batch.report.spread")]
+
+    def cause_header(self) -> list[str]:
+        t = self.t
+        return [t("batch.report.exercise"), t("batch.report.cause"), t("batch.report.students"),
+                t("batch.report.share"), t("batch.report.failing_checks")]
+
+
+def _checks(ids: set[str], shown: int = 3) -> str:
+    names = sorted(i.split("::", 1)[-1] for i in ids)
+    more = f" +{len(names) - shown}" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 @dataclass
@@ -240,6 +328,7 @@ class ClassReportView:
         t, rows = self.t, _Rows(self.summary, self.course, self.t)
         yield Text(t("batch.report.heading", course=t.text(self.course.title)), style="bold")
         yield Text(rows.overview())
+        yield Text(rows.statuses(), style="dim")
         if self.summary.graded:
             yield Text("\n" + t("batch.report.distribution"), style="bold")
             table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
@@ -258,14 +347,17 @@ class ClassReportView:
                 table.add_row(*row)
             yield table
             yield Text(t("batch.report.hardest"), style="bold")
-            hardest = rows.hardest()
-            if hardest:
+            causes = rows.causes()
+            if causes:
                 table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-                table.add_column(t("batch.report.rate"), justify="right", no_wrap=True)
-                table.add_column(t("batch.report.passed"), justify="right", no_wrap=True)
-                table.add_column(t("batch.report.check"), overflow="fold")
-                for check, title, passed, rate in hardest:
-                    table.add_row(rate, passed, Text.assemble((check, "bold"), "\n", (title, "dim")))
+                header = rows.cause_header()
+                table.add_column(header[0], no_wrap=True, style="bold")
+                table.add_column(header[1], overflow="fold", ratio=1)
+                table.add_column(header[2], justify="right", no_wrap=True)
+                table.add_column(header[3], justify="right", no_wrap=True)
+                table.add_column(header[4], overflow="fold", style="dim", ratio=1)
+                for row in causes:
+                    table.add_row(*row)
                 yield table
             else:
                 yield Text(t("batch.report.all_pass") + "\n")
@@ -281,6 +373,30 @@ class ClassReportView:
                 yield table
             else:
                 yield Text(t("batch.report.no_misconceptions") + "\n")
+        yield from self._lists(rows)
+
+    def _lists(self, rows: _Rows) -> RenderResult:
+        t = self.t
+        if self.summary.clusters:
+            yield Text(t("batch.report.similar"), style="bold")
+            yield Text(t("batch.report.similar_note"), style="dim")
+            for number, similarity, students in rows.clusters():
+                yield Text(f"  {number}. {similarity}  {students}")
+            yield Text("")
+        if self.summary.differences:
+            yield Text(t("batch.report.differences", count=len({d.student for d in self.summary.differences})),
+                       style="bold yellow")
+            table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+            for header in (t("batch.report.student"), t("batch.report.test"), "nbgrader", t("batch.report.kit")):
+                table.add_column(header, no_wrap=True)
+            for row in rows.differences():
+                table.add_row(*row)
+            yield table
+        problems = rows.problems()
+        if problems:
+            yield Text(t("batch.report.problems"), style="bold yellow")
+            for student, text in problems:
+                yield Text(f"  {student}: {text}", style="yellow")
         missing = rows.not_graded()
         if missing:
             yield Text(t("batch.report.not_graded"), style="bold red")
@@ -291,20 +407,31 @@ class ClassReportView:
 def markdown(summary: ClassSummary, course: Course, t: Translator) -> str:
     """The class report as a Markdown file."""
     rows = _Rows(summary, course, t)
-    lines = [f"# {t('batch.report.heading', course=t.text(course.title))}", "", rows.overview(), ""]
+    lines = [f"# {t('batch.report.heading', course=t.text(course.title))}", "", rows.overview(), "",
+             rows.statuses(), ""]
     if summary.graded:
         lines += [f"## {t('batch.report.distribution')}", ""]
         lines += _table([t("batch.report.range"), t("batch.report.students"), ""], rows.distribution(), "rr-")
         lines += [f"## {t('batch.report.per_exercise')}", ""]
         lines += _table(rows.exercise_header(), rows.exercises(), "-rrrrrr-")
         lines += [f"## {t('batch.report.hardest')}", ""]
-        hardest = [(f"`{check}`", title, passed, rate) for check, title, passed, rate in rows.hardest()]
-        lines += _table([t("batch.report.check"), t("batch.report.title"), t("batch.report.passed"),
-                         t("batch.report.rate")], hardest, "--rr") if hardest else [t("batch.report.all_pass"), ""]
+        causes = rows.causes()
+        lines += _table(rows.cause_header(), causes, "--rr-") if causes else [t("batch.report.all_pass"), ""]
         lines += [f"## {t('batch.report.misconceptions')}", ""]
         found = [(f"`{m}`", title, count) for m, title, count in rows.misconceptions()]
         lines += _table([t("batch.report.misconception"), t("batch.report.meaning"), t("batch.report.students")],
                         found, "--r") if found else [t("batch.report.no_misconceptions"), ""]
+    if summary.clusters:
+        lines += [f"## {t('batch.report.similar')}", "", t("batch.report.similar_note"), ""]
+        lines += _table(["#", t("batch.report.similarity"), t("batch.report.students")], rows.clusters(), "rr-")
+    if summary.differences:
+        count = len({d.student for d in summary.differences})
+        lines += [f"## {t('batch.report.differences', count=count)}", ""]
+        lines += _table([t("batch.report.student"), t("batch.report.test"), "nbgrader", t("batch.report.kit")],
+                        rows.differences(), "--rr")
+    problems = rows.problems()
+    if problems:
+        lines += [f"## {t('batch.report.problems')}", ""] + [f"- {s}: {p}" for s, p in problems] + [""]
     missing = rows.not_graded()
     if missing:
         lines += [f"## {t('batch.report.not_graded')}", ""] + [f"- {s}: {e}" for s, e in missing] + [""]

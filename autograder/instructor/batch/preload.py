@@ -28,7 +28,8 @@ from autograder.ui import json_report  # noqa: F401
 
 _import_torch()
 for _module in ("torch._dynamo", "autograder.grading.compare", "autograder.grading.cases", "autograder.grading.gradcheck",
-                "autograder.grading.misconceptions", "autograder.quiz.bank", "autograder.instructor.submissions"):
+                "autograder.grading.misconceptions", "autograder.quiz.bank", "autograder.instructor.submissions",
+                "autograder.ui.report", "autograder.instructor.batch.feedback", "rich.console", "rich.table"):
     try:
         importlib.import_module(_module)
     except ImportError:  # a speed-up only: whatever is missing is imported when needed

@@ -1,8 +1,10 @@
 """`grade batch`: grade every submission of a class, in parallel, resumably.
 
-The batch finds the student folders (`autograder.instructor.submissions`), gives each one a fresh random
-seed, and hands them to a few grading processes (`autograder.instructor.batch.worker`, ``--jobs`` of
-them), each of which grades many submissions, every one in its own sandbox worker. Each
+The batch finds the students (`autograder.instructor.submissions`: folders, zips, the roster),
+gives each a fresh random seed, and hands them to a few grading processes
+(`autograder.instructor.batch.worker`, ``--jobs`` of them), each of which collects a student's
+files into ``OUT/submissions/<student>/`` (the one search rule, shared with Gradescope) and
+grades them, many submissions in a row, every one in its own sandbox worker. Each
 finished submission is written at once, atomically, to ``OUT/results/<student>.json``; a later
 run skips the students whose result is there, complete and made from the same files and the
 same course (``force`` grades them again), so an interrupted batch resumes where it stopped.
@@ -13,14 +15,17 @@ once more and then recorded with an ``error``, and the others go on. A submissio
 longer than ``timeout`` in all is recorded with an error the same way. An error says what
 went wrong, ``{"kind", "detail"}``: ``submission`` (its notebooks cannot be read), ``kit``
 (grading raised), ``process`` (the grading process died; detail: its exit code) or
-``timeout``.
+``timeout``. A student with nothing found is recorded without grading (``not_submitted``).
 
 A record (``OUT/results/<student>.json``; `RECORD_SCHEMA`)::
 
-    {"schema", "student", "kind": "folder" | "nbgrader", "source", "folder" (what was graded),
-     "digest", "course", "seed", "language", "assignment", "graded_at", "seconds",
+    {"schema", "student", "sources": names in DIR, "folder" (what was graded), "digest",
+     "course", "seed", "language", "assignment", "graded_at", "seconds",
+     "found": names used, "problems": [{"kind", "file", "expected"}], "modified": epoch | null,
+     "status": "graded" | "not_started" | "not_submitted" | "error",
      "error": null | {"kind", "detail"},
-     "report": the `grade --json` report of that folder with that seed | null}
+     "report": the `grade --json` report of that folder with that seed | null,
+     "fingerprints": sorted hashes of the student's own code (`similarity`)}
 """
 
 from __future__ import annotations
@@ -41,13 +46,18 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from autograder.grading.stubs import not_started
-from autograder.instructor.submissions import Submission, digest, find_submissions, stage
+from autograder.instructor.submissions import Submission, digest, find_submissions
 from autograder.kit import Kit
 from autograder.state import atomic_write, timestamp
 
-RECORD_SCHEMA = 1
+RECORD_SCHEMA = 2
 RESULTS = "results"
 STAGED = "submissions"
+FEEDBACK = "feedback"
+JOB_KEYS = ("student", "paths", "folder", "assignment", "seed", "feedback")
+"""What a grading process is sent of a job (`autograder.instructor.batch.worker`)."""
+RECORD_KEYS = ("folder", "seconds", "error", "report", "found", "problems", "modified", "fingerprints")
+"""What it sends back into the record."""
 SEED_RANGE = 2**31
 ATTEMPTS = 2  # a submission whose grading process dies is tried once more
 
@@ -66,6 +76,12 @@ class Settings:
     assignment: str | None = None
     timeout: float = 900.0
     """Seconds one submission may take in all before its grading process is stopped."""
+    roster: list[str] | None = None
+    """Student ids that get a row even with nothing in the class folder."""
+    only: set[str] | None = None
+    """Grade (again) only these students; the others' records are kept as they are."""
+    shard: tuple[int, int] | None = None
+    """(K, N): grade only the students of shard K of N (`in_shard`)."""
 
 
 @dataclass
@@ -73,7 +89,7 @@ class Outcome:
     records: list[dict]
     """Every student's record (resumed and new), sorted by student."""
     total: int = 0
-    """Student folders found."""
+    """Students in this run (resumed and to grade)."""
     graded: int = 0
     resumed: int = 0
     interrupted: bool = False
@@ -99,7 +115,7 @@ def course_digest(kit: Kit) -> str:
     messages (a fixed check, a changed tolerance...)."""
     from autograder.kit import PACKAGE_DIR
 
-    files = [kit.root / "course.yml"]
+    files = [kit.root / "course.yml"]  # (its deadline and visibility change no grade, but are rare)
     if kit.course.quiz is not None:
         files.append(kit.root / kit.course.quiz.bank)
     files += sorted(p for p in PACKAGE_DIR.rglob("*") if p.suffix in (".py", ".yml")
@@ -124,26 +140,30 @@ def run(kit: Kit, settings: Settings, on_record: OnRecord | None = None, *,
 
 def _run(kit: Kit, settings: Settings, on_record: OnRecord | None, target: Callable | None, started: float,
          results_dir: Path) -> Outcome:
-    submissions = find_submissions(settings.directory, kit.course, exclude=[settings.output],
-                                   assignment=settings.assignment)
+    submissions = [s for s in find_submissions(settings.directory, exclude=[settings.output], roster=settings.roster)
+                   if settings.shard is None or in_shard(s.student, *settings.shard)]
     course = course_digest(kit)
     done: dict[str, dict] = {}
     todo: list[tuple[Submission, str]] = []
     for submission in submissions:
-        fingerprint = digest(submission.source)
-        old = None if settings.force else load_record(results_dir / f"{submission.student}.json")
-        if old and reusable(old, fingerprint, course, settings):
+        fingerprint = digest(submission.sources)
+        old = load_record(results_dir / f"{submission.student}.json")
+        if settings.only is not None and submission.student not in settings.only:
+            if old is not None:
+                done[submission.student] = old  # not asked for: kept as it is
+        elif old and not settings.force and settings.only is None and reusable(old, fingerprint, course, settings):
             done[submission.student] = old
         else:
             todo.append((submission, fingerprint))
-    total = len(submissions)
+    total = len(done) + len(todo)
     outcome = Outcome([], total=total, resumed=len(done))
-    pool = _Pool(kit, settings, target, start=bool(todo))  # imports torch while notebooks are converted
+    pool = _Pool(kit, settings, target, start=bool(todo))  # imports torch while the uploads are collected
     if on_record is not None:
         on_record(None, len(done), total)
     seeds = _seeds(len(todo), settings.seed, {r.get("seed") for r in done.values()})
 
     def finish(record: dict) -> None:
+        record["status"] = status_of(record)
         atomic_write(results_dir / f"{record['student']}.json",
                      json.dumps(record, ensure_ascii=False, indent=1).encode())
         done[record["student"]] = record
@@ -154,25 +174,41 @@ def _run(kit: Kit, settings: Settings, on_record: OnRecord | None, target: Calla
     try:
         jobs = []
         for (submission, fingerprint), seed in zip(todo, seeds):
-            base = {"schema": RECORD_SCHEMA, "student": submission.student, "kind": submission.kind,
-                    "source": str(submission.source), "digest": fingerprint, "course": course, "seed": seed,
-                    "language": settings.language, "assignment": settings.assignment}
-            try:
-                folder = stage(submission, kit.course, settings.output / STAGED / submission.student)
-            except Exception as error:  # noqa: BLE001 - unreadable notebooks cost that student only
-                finish({**base, "folder": None, "graded_at": timestamp(), "seconds": 0.0,
-                        "error": {"kind": "submission", "detail": str(error)}, "report": None})
-                continue
-            jobs.append({**base, "folder": str(folder)})
+            jobs.append({"schema": RECORD_SCHEMA, "student": submission.student,
+                         "sources": [p.name for p in submission.sources],
+                         "paths": [str(p) for p in submission.sources],
+                         "folder": str(settings.output / STAGED / submission.student),
+                         "digest": fingerprint, "course": course, "seed": seed, "language": settings.language,
+                         "assignment": settings.assignment, "feedback": str(settings.output / FEEDBACK)})
         # Longest first, so no process is left alone with a long one at the end: code to run
-        # before untouched stubs (which cost almost nothing).
-        jobs.sort(key=lambda job: len(not_started(kit.course, Path(job["folder"]))))
+        # before untouched stubs, which cost almost nothing (a guess from the top of each folder).
+        jobs.sort(key=lambda job: len(not_started(kit.course, Path(job["paths"][0]))) if job["paths"] else 0)
         pool.grade(jobs, finish)
     except KeyboardInterrupt:
         outcome.interrupted = True
     outcome.records = [done[s] for s in sorted(done)]
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def in_shard(student: str, index: int, count: int) -> bool:
+    """Whether `student` belongs to shard `index` of `count` (1-based): a hash of the id, so a
+    student's shard never depends on who else is in the class."""
+    return int(hashlib.sha256(student.encode()).hexdigest()[:8], 16) % count == index - 1
+
+
+def status_of(record: dict) -> str:
+    """``error`` (could not be graded), ``not_submitted`` (nothing found), ``not_started``
+    (only untouched stubs, no quiz answer) or ``graded``."""
+    report = record.get("report")
+    if record.get("error"):
+        return "error"
+    if report is None:
+        return "not_submitted"
+    quiz = report.get("quiz") or {}
+    if all(e["status"] == "not_started" for e in report["exercises"]) and not quiz.get("answered"):
+        return "not_started"
+    return "graded"
 
 
 class Busy(Exception):
@@ -311,7 +347,7 @@ class _Pool:
     def _send(self, process: _Process, job: dict) -> None:
         process.jobs.append(job)
         try:
-            process.connection.send({"student": job["student"], "folder": job["folder"], "seed": job["seed"]})
+            process.connection.send({key: job[key] for key in JOB_KEYS})
         except (OSError, ValueError):
             pass  # it died: noticed by _problem
 
@@ -324,8 +360,8 @@ class _Pool:
                 elif process.jobs and message.get("student") == process.jobs[0]["student"]:
                     job = process.jobs.popleft()
                     process.since = None
-                    finish({**job, "folder": message["folder"], "graded_at": timestamp(),
-                            "seconds": message["seconds"], "error": message["error"], "report": message["report"]})
+                    finish({**{k: v for k, v in job.items() if k != "paths"}, "graded_at": timestamp(),
+                            **{key: message[key] for key in RECORD_KEYS}})
         except (EOFError, OSError):
             pass  # it died: noticed by _problem
 
@@ -348,7 +384,8 @@ class _Pool:
             pending.extendleft(reversed(process.jobs))
             attempts[current["student"]] += 1
             if problem["kind"] == "timeout" or attempts[current["student"]] >= ATTEMPTS:
-                finish({**current, "graded_at": timestamp(), "seconds": 0.0, "error": problem, "report": None})
+                finish({**{k: v for k, v in current.items() if k != "paths"}, "graded_at": timestamp(),
+                        "seconds": 0.0, "error": problem, "report": None})
             else:
                 pending.appendleft(current)
         index = self.processes.index(process)

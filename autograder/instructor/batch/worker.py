@@ -13,15 +13,25 @@ before the current submission is graded, so it is ready when its turn comes.
 
 Messages, all plain dicts (the pipe carries only what this process builds itself)::
 
-    → job      {"student", "folder", "seed"}; None asks the process to finish
+    → job      {"student", "paths", "folder", "assignment", "seed", "feedback"}; None asks the
+               process to finish
     ← started  {"started": student}
-    ← record   {"student", "seed", "folder", "seconds", "error", "report"}
+    ← record   {"student", "seed", "folder", "seconds", "error", "report", "found", "problems",
+               "modified", "fingerprints"}
+
+A job names the student's upload (`paths`: a folder, a zip); the process first collects its
+files into `folder` (`autograder.instructor.submissions.stage`), so that uploads are read in
+parallel; a student with nothing found is recorded without grading. With the report in hand, it
+also writes the student's feedback files into the job's ``feedback`` folder
+(`autograder.instructor.batch.feedback`) and fingerprints their code
+(`autograder.instructor.batch.similarity`), so that neither needs the report again.
 """
 
 from __future__ import annotations
 
 import gc
 import os
+import shutil
 import signal
 import sys
 import time
@@ -31,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.i18n import Translator
+from autograder.instructor.batch import feedback, similarity
 from autograder.kit import Kit
 from autograder.sandbox.client import Sandbox
 
@@ -43,6 +54,7 @@ class Grader:
         self.t = Translator(language)
         self.references: dict[int, Any] = {}
         self.booted: dict[str, Any] = {}  # student -> a sandbox started in advance
+        self.staged: dict[str, Any] = {}  # student -> what `stage` collected (or the error it raised)
         self.current = None  # the sandbox of the submission being graded
         self.modules = 0  # len(sys.modules) at the last freeze
 
@@ -64,42 +76,75 @@ class Grader:
             gc.freeze()
             self.modules = len(sys.modules)
 
+    def stage(self, job: dict):
+        """Collect the job's upload into its folder, once; what was collected, or the error."""
+        from autograder.instructor.submissions import Submission, stage
+
+        if job["student"] not in self.staged:
+            submission = Submission(job["student"], tuple(Path(p) for p in job["paths"]))
+            try:
+                self.staged[job["student"]] = stage(submission, self.kit.course, Path(job["folder"]),
+                                                    assignment=job.get("assignment"))
+            except Exception as error:  # noqa: BLE001 - an unreadable upload costs that student only
+                self.staged[job["student"]] = error
+        return self.staged[job["student"]]
+
     def boot(self, job: dict) -> None:
-        """Start the sandbox worker of a job that comes next (unless it is all stubs)."""
+        """Collect the files of a job that comes next and start its sandbox worker (unless
+        nothing was found or it is all stubs)."""
         from autograder.grading.stubs import not_started
 
         folder = Path(job["folder"])
-        if job["student"] in self.booted or not_started(self.kit.course, folder) >= set(self.kit.course.ids):
+        collected = self.stage(job)
+        if job["student"] in self.booted or isinstance(collected, Exception) or not collected.found \
+                or not_started(self.kit.course, folder) >= set(self.kit.course.ids):
             return
         sandbox = Sandbox.for_kit(self.kit, folder)
         sandbox.start()
         self.booted[job["student"]] = sandbox
 
     def grade(self, job: dict) -> dict:
-        """Grade one job; a failure of the kit itself becomes the record's ``error``."""
+        """Collect and grade one job; a failure of the kit itself becomes the record's ``error``."""
+        started = time.perf_counter()
+        collected = self.stage(job)
+        self.staged.pop(job["student"], None)
+        record: dict[str, Any] = {"student": job["student"], "seed": int(job["seed"]), "folder": job["folder"],
+                                  "error": None, "report": None, "fingerprints": [], "found": [],
+                                  "problems": [], "modified": None}
+        if isinstance(collected, Exception):
+            record["error"] = {"kind": "submission", "detail": str(collected)}
+        else:
+            record.update(found=collected.found, problems=[p.to_json() for p in collected.problems],
+                          modified=collected.modified)
+            if collected.found:
+                self._grade(job, record)
+            else:
+                shutil.rmtree(job["folder"], ignore_errors=True)
+        record["seconds"] = round(time.perf_counter() - started, 3)
+        self.settle()
+        return record
+
+    def _grade(self, job: dict, record: dict) -> None:
         from autograder.grading.runner import grade
         from autograder.quiz.answers import quiz_for_report
         from autograder.ui.json_report import report_to_json
 
-        started = time.perf_counter()
         folder = Path(job["folder"])
         seed = int(job["seed"])
         sandbox = self.current = self.booted.pop(job["student"], None) or Sandbox.for_kit(self.kit, folder)
-        record: dict[str, Any] = {"student": job["student"], "seed": seed, "folder": str(folder),
-                                  "error": None, "report": None}
         try:
             report = grade(self.kit, folder, seed=seed, sandbox=sandbox, reference=self.reference(seed))
             report.quiz = quiz_for_report(self.kit, folder)
             record["report"] = report_to_json(report, self.kit.course, self.t)
+            if job.get("feedback"):
+                feedback.write(report, self.kit.course, self.t, job["student"], Path(job["feedback"]))
+            record["fingerprints"] = similarity.fingerprints(self.kit.course, folder, self.kit.exercises_dir)
         except Exception as error:  # noqa: BLE001 - one submission never stops the batch
             lines = str(error).splitlines()
             record["error"] = {"kind": "kit", "detail": f"{type(error).__name__}: {lines[0] if lines else ''}"}
         finally:
             sandbox.close()
             self.current = None
-        record["seconds"] = round(time.perf_counter() - started, 3)
-        self.settle()
-        return record
 
     def reference(self, seed: int):
         """The reference values of one seed, in memory (on disk only for the course's own seed,

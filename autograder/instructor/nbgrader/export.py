@@ -11,7 +11,8 @@ built by a pipeline of small passes, each adding cells:
     exercises    for each exercise whose test cell lives here (`notebook_of_exercise`):
                    heading   read-only markdown: title and points
                    answers   one answer cell per function (`autograder.instructor.nbgrader.solution_cells`)
-                   tests     the locked autograder-tests cell: hidden block, then visible asserts
+                   tests     the locked autograder-tests cell: hidden block, then the visible
+                             ``check("<exercise>")`` (`autograder.instructor.nbgrader.jupyter`)
 
 The hidden block of a tests cell calls the kit's own checks (`autograder.instructor.nbgrader.hidden_tests`) and
 its score, published as the cell's result, is the kit's score for that exercise: the cell is
@@ -34,7 +35,6 @@ from autograder.course import Exercise
 from autograder.grading.results import points
 from autograder.i18n import Translator
 from autograder.instructor.nbgrader import cells
-from autograder.instructor.nbgrader.asserts import visible_asserts
 from autograder.instructor.nbgrader.quiz import HIDDEN_BEGIN, HIDDEN_END, quiz_cells
 from autograder.instructor.nbgrader.solution_cells import SpliceError, answer_cell, setup_code
 from autograder.instructor.notebooks import (
@@ -246,7 +246,8 @@ def tests_source(exercise: Exercise, t: Translator) -> str:
         f"import autograder.instructor.nbgrader.hidden_tests as kit_tests  # {t('notebook.kit_needed')}",
         f"kit_tests.run_checks({exercise.id!r}, lang={t.language!r})",
         HIDDEN_END,
+        f"from autograder.instructor.nbgrader.jupyter import check  # {t('notebook.check_comment')}",
+        f"check({exercise.id!r}, lang={t.language!r})",
     ]
-    visible = visible_asserts(exercise.id, t)
-    return "\n".join(lines) + ("\n" + visible if visible else "")
+    return "\n".join(lines)
 

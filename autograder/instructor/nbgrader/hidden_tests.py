@@ -6,7 +6,7 @@ An autograder-tests cell of an exported notebook reads::
     import autograder.instructor.nbgrader.hidden_tests as kit_tests  # the kit must be importable where nbgrader runs
     kit_tests.run_checks("bn_forward", lang="en")
     ### END HIDDEN TESTS
-    <a few visible asserts>
+    check("bn_forward", lang="en")   <- visible: the kit's feedback while working (`jupyter`)
 
 `run_checks` rebuilds the student's files from the notebooks of the assignment
 (`autograder.instructor.notebooks`, into a temporary folder), grades that one exercise with
@@ -18,9 +18,9 @@ Why it is shaped like this (learned by running nbgrader 0.9.6):
 
 - nbgrader grades a test cell by its outputs in order: an ``execute_result`` holding a number is
   the score, an error or anything on stderr before it scores 0. So the hidden block comes first
-  and publishes the score at once (`IPython displayhook`); whatever the visible asserts do
+  and publishes the score at once (`IPython displayhook`); whatever the visible part does
   afterwards (fail, warn on stderr) cannot change it. Nothing here writes to stderr.
-- A failing visible assert prints a traceback whose context lines would show the hidden block:
+- A failing visible part prints a traceback whose context lines would show the hidden block:
   for the rest of the cell tracebacks are minimal (exception and message only).
 - The hidden block never raises with its own source in view: a failing check is the kit's
   feedback message, printed.
