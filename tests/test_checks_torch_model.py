@@ -395,3 +395,28 @@ def build_model(''').replace("    return nn.Sequential(", "    return Pair(nn.Se
     report = grade_torch(source)
     check = next(c for c in report.exercise(EXERCISE).checks if c.id.endswith("scores_match_the_notebook_network"))
     assert check.feedback.stage == "type" and check.feedback.summary.params["got"] == "tuple"
+
+
+STRUCTURES = {
+    "not_a_module": ("    return nn.Sequential(", "    return [nn.Sequential(", "        nn.Linear(hidden, classes),\n    )",
+                     "        nn.Linear(hidden, classes),\n    )]", "list"),
+    "linear_layers": ("        nn.Dropout(p),\n", "        nn.Dropout(p),\n        nn.Linear(hidden, hidden),\n", "", "",
+                      "[16, 16]"),
+    "batchnorm_layers": ("nn.BatchNorm1d(hidden),", "nn.LayerNorm(hidden), nn.BatchNorm1d(hidden), nn.BatchNorm1d(hidden),",
+                         "", "", "BatchNorm1d"),
+    "batchnorm_settings": ("nn.BatchNorm1d(hidden)", "nn.BatchNorm1d(hidden, affine=False)", "", "", "False"),
+    "batchnorm_features": ("nn.BatchNorm1d(hidden)", "nn.BatchNorm1d(in_features)", "", "", "6"),
+}
+
+
+@pytest.mark.parametrize("kind", list(STRUCTURES))
+def test_a_model_that_is_not_the_stated_network_is_told_what_was_found(kind, grade_torch):
+    """One clear message at every check, saying what the model holds instead."""
+    old, new, old2, new2, shown = STRUCTURES[kind]
+    source = mutate(FILE, old, new)
+    if old2:
+        source = source.replace(old2, new2)
+    report = grade_torch(source)
+    checks = report.exercise(EXERCISE).checks
+    assert {c.feedback.summary.key for c in checks} == {f"checks.torch_model.problems.{kind}"}
+    assert all(shown in " ".join(map(str, c.feedback.summary.params.values())) for c in checks)
