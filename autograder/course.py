@@ -48,16 +48,24 @@ class Tolerance(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class Policy(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    """How student code is run and judged."""
+    """How student code is run and judged (the limits: `autograder.sandbox.limits`)."""
 
     seconds_per_call: float = 5.0
-    """Wall-clock limit for one call of a student function (the import included)."""
+    """Wall-clock limit for one call of a student function (the import included); the CPU
+    time of one call is limited to the same, plus a second."""
     memory_mb: int = 1024
     """Extra address space a worker may use beyond what it needs to start."""
+    max_processes: int = 8
+    """Processes and threads a worker may have at once (a fork bomb costs one call)."""
+    scratch_mb: int = 32
+    """Size of the worker's own temporary folder, its only writable place."""
+    max_file_mb: float = 2.0
+    """Largest submission file graded; a larger one is refused at once, with a message."""
     output_limit: int = 4000
     """Characters of what student code printed shown with a check's feedback."""
     forbidden_imports: list[str] = msgspec.field(default_factory=lambda: ["torch", "tensorflow", "jax"])
-    """Top-level packages student code may not import."""
+    """Top-level packages student code may not import (an exercise may lift some:
+    `Exercise.allowed_imports`)."""
     seed: int = 0
     """Default seed for the generated test inputs; graders can choose another one."""
     tolerance: dict[str, Tolerance] = msgspec.field(default_factory=lambda: {
@@ -76,6 +84,10 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
             raise ValueError("`seconds_per_call` must be positive")
         if self.memory_mb < 64:
             raise ValueError("`memory_mb` must be at least 64")
+        if self.max_processes < 2:
+            raise ValueError("`max_processes` must be at least 2 (the worker and its sandbox)")
+        if self.scratch_mb < 1 or self.max_file_mb <= 0:
+            raise ValueError("`scratch_mb` and `max_file_mb` must be positive")
         missing = {"float64", "float32"} - set(self.tolerance)
         if missing:
             raise ValueError(f"`tolerance` needs entries for {', '.join(sorted(missing))}")
@@ -99,6 +111,10 @@ class Exercise(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
     """Functions the student writes for this exercise (none for an integration exercise)."""
     requires: list[str] = msgspec.field(default_factory=list)
     """Exercises whose functions this one's checks also call."""
+    allowed_imports: list[str] = msgspec.field(default_factory=list)
+    """Libraries of the policy's `forbidden_imports` this exercise may use (e.g. ``[torch]``):
+    it is graded in a worker of its own where they are importable and visible; other
+    exercises still refuse them, also in the same file."""
 
     def __post_init__(self) -> None:
         if not ID_PATTERN.match(self.id):
@@ -111,6 +127,9 @@ class Exercise(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
             raise ValueError(f"`functions`: {self.id!r} needs both 'file' and 'functions', or neither")
         if self.file and not self.file.endswith(".py"):
             raise ValueError(f"`file` {self.file!r} of {self.id!r} must be a .py file")
+        for name in self.allowed_imports:
+            if not name.isidentifier():
+                raise ValueError(f"`allowed_imports` of {self.id!r}: {name!r} is not a top-level module name")
 
     @property
     def module(self) -> str | None:

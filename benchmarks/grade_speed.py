@@ -9,11 +9,15 @@ Times, each the median of several runs of a fresh process:
   with empty caches (the first run after a clone: torch is imported once to fill them);
 - ``grade`` on the untouched stubs;
 - ``grade watch``: from saving a file to the new feedback on screen, for the exercise being
-  worked on (a real pseudo-terminal, a private copy of the kit).
+  worked on (a real pseudo-terminal, a private copy of the kit);
+- the sandbox's cost: ``grade bn_sgd_step --solutions`` graded again (its cached result
+  forgotten, so a worker starts and runs its checks) at each isolation level this machine
+  offers (``GRADE_ISOLATION``), beside the ``process`` level (limits only, no walls).
 and the ratios to the floors. Nothing here is a test: it measures and prints.
 
 Targets (issue 3): a warm full `grade` within 1.5x the numpy+pytest+rich floor, and
-save-to-feedback in watch mode at most 0.3 s (medians).
+save-to-feedback in watch mode at most 0.3 s (medians). Issue 12: the walls add at most
+30 ms to one exercise graded again, and keep save-to-feedback at most 0.15 s.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 GRADE = [PYTHON, "-m", "autograder"]
+ONE_EXERCISE = "bn_sgd_step"
 
 
 def timed(command: list[str], env: dict[str, str]) -> float:
@@ -102,7 +107,8 @@ def main() -> None:
                 entry.unlink()
 
         results = {
-            "floor: import numpy, pytest, rich": median_time([PYTHON, "-c", "import numpy, pytest, rich"], runs, env),
+            "floor: import numpy, pytest, rich": median_time([PYTHON, "-c", "import numpy, pytest, rich"], runs,
+                                                             env),
             "floor: import torch": median_time([PYTHON, "-c", "import torch"], runs, env),
             "grade --solutions (warm caches)": median_time([*GRADE, "--solutions"], runs, env),
             "grade --solutions (all graded again)": median_time([*GRADE, "--solutions"], runs, env,
@@ -111,6 +117,7 @@ def main() -> None:
                                                             prepare=empty_cache),
             "grade on the stubs": median_time([*GRADE, "--submission", "exercises"], runs, env),
         }
+        levels = sandbox_levels(runs, env, forget_results)
     watch = save_to_feedback(runs)
     light, torch = results["floor: import numpy, pytest, rich"], results["floor: import torch"]
     print(f"median of {runs} runs each, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
@@ -119,9 +126,24 @@ def main() -> None:
         if name.startswith("grade"):
             ratio = f"{seconds / light:5.2f}x numpy+pytest+rich   {seconds / torch:5.2f}x torch"
         print(f"  {name:<36} {seconds:6.3f} s   {ratio}")
-    print(f"  {'grade watch: save to feedback':<36} {watch:6.3f} s   (target 0.3 s)")
+    print(f"  {'grade watch: save to feedback':<36} {watch:6.3f} s   (target 0.3 s; 0.15 s with the walls)")
+    base = levels.get("process")
+    for level, seconds in levels.items():
+        extra = f"{(seconds - base) * 1000:+5.0f} ms vs process" if base is not None and level != "process" else ""
+        print(f"  {'grade ' + ONE_EXERCISE + ' again, ' + level:<44} {seconds:6.3f} s   {extra}")
     warm = results["grade --solutions (warm caches)"] / light
     print(f"warm full grade / numpy+pytest+rich floor: {warm:.2f} (target 1.5)")
+
+
+def sandbox_levels(runs: int, env: dict[str, str], forget_results) -> dict[str, float]:
+    """Median seconds of one exercise graded again, at each isolation level available here."""
+    from autograder.sandbox.isolation import Level, unavailable
+
+    command = [*GRADE, ONE_EXERCISE, "--solutions"]
+    timed(command, env)  # its reference values cached
+    return {level.label: median_time(command, runs, {**env, "GRADE_ISOLATION": level.label},
+                                     prepare=forget_results)
+            for level in sorted(Level, reverse=True) if unavailable(level) is None}
 
 
 if __name__ == "__main__":

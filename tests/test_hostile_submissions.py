@@ -71,24 +71,20 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 def hostile_forward(body: str, header: str = "", *, once: bool = False) -> str:
     """batchnorm.py whose batchnorm_forward runs `body` first, then the solution (`body` may
-    call ``solution(*args, **kwargs)`` itself and return early). With `once`, only the first
-    call of the grading run misbehaves (a marker file in the worker's own folder, which is
-    not the student's, remembers it across worker restarts)."""
+    call ``solution(*args, **kwargs)`` itself and return early). With `once`, only the calls
+    with a float32 input misbehave (one check of bn_forward makes them; every worker starts
+    afresh, so a worker cannot remember that it misbehaved before)."""
     body = textwrap.dedent(body).strip()
     if once:
-        body = "if first_time():\n" + textwrap.indent(body, "    ")
+        body = "if float32_input(args):\n" + textwrap.indent(body, "    ")
     body = textwrap.indent(body, "    ")
     return (SOLUTIONS / "batchnorm.py").read_text() + textwrap.dedent(header) + textwrap.dedent("""
 
         solution = batchnorm_forward
 
 
-        def first_time():
-            try:
-                open("misbehaved", "x").close()
-            except FileExistsError:
-                return False
-            return True
+        def float32_input(args):
+            return bool(args) and getattr(args[0], "dtype", None) == np.float32
 
 
         def batchnorm_forward(*args, **kwargs):
@@ -134,8 +130,8 @@ class Hostile:
     header: str = ""
     """Module-level code the body needs ({marker}: a file that must never be created)."""
     once: bool = False
-    """Misbehave in the first call only: exactly one check fails, the next ones pass (a crash
-    costs a worker restart per call, so this also keeps the file fast)."""
+    """Misbehave in the float32 check only: it fails, the next ones pass in a fresh worker (a
+    crash costs a worker restart per call, so this also keeps the file fast)."""
     located: bool = True
     """The feedback points at batchnorm_forward in batchnorm.py."""
 
@@ -197,7 +193,7 @@ def test_a_hostile_function_costs_only_its_exercise(name, run, tmp_path):
     report = run({"batchnorm.py": source}, [VICTIM, OTHER])
     failing = assert_only(report, VICTIM, hostile.stage)
     if hostile.once:
-        assert len(failing) == 1  # the next calls ran in a fresh worker and passed
+        assert [check.id for check in failing] == ["bn_forward::float32_stays_float32"]  # the others passed
     text = english(failing[0].feedback.summary)
     for phrase in hostile.says:
         assert phrase in text, text
@@ -274,7 +270,21 @@ def test_import_torch_at_the_top_of_a_file(run):
     report = run({"optim.py": "import torch\n" + (SOLUTIONS / "optim.py").read_text()}, [FILE_VICTIM, FILE_OTHER])
     failing = assert_only(report, FILE_VICTIM, "forbidden")
     assert len(failing) == len(report.exercise(FILE_VICTIM).checks)
-    assert english(failing[0].feedback.summary).startswith("optim.py imports torch: ")
+    assert english(failing[0].feedback.summary).startswith("optim.py imports torch (line 1): ")
+
+
+def test_a_forbidden_import_in_a_helper_module_is_reported_where_it_is(run):
+    """The import is in helpers.py, which optim.py imports: the message names helpers.py and
+    the line of its import, not optim.py."""
+    helper = "import math\n\n\nimport torch\n\n\ndef half(x):\n    return x / 2\n"
+    source = "import helpers\n" + (SOLUTIONS / "optim.py").read_text()
+    report = run({"optim.py": source, "helpers.py": helper}, [FILE_VICTIM, FILE_OTHER])
+    failing = assert_only(report, FILE_VICTIM, "forbidden")
+    feedback = failing[0].feedback
+    assert english(feedback.summary).startswith(
+        "helpers.py imports torch (line 4), and optim.py imports helpers.py")
+    assert feedback.location["file"].endswith("helpers.py") and feedback.location["line"] == 4
+    assert feedback.location["code"] == "import torch"
 
 
 

@@ -18,6 +18,7 @@ from autograder.sandbox.client import (
     SandboxError,
     TimedOut,
 )
+from autograder.sandbox.limits import Limits
 
 DRIVER = '''
 import numpy as np
@@ -41,7 +42,7 @@ def drive(tmp_path):
     def run(source: str, *args, seconds: float = 2.0, box: Sandbox | None = None):
         (folder / "layers.py").write_text(textwrap.dedent(source))
         if box is None:
-            box = Sandbox(folder, seconds=seconds, memory_mb=256)
+            box = Sandbox(folder, limits=Limits(seconds=seconds, memory_mb=256))
             opened.append(box)
         return box, box.drive(tmp_path / "driver.py", {"double": "layers"}, args)
 
@@ -98,7 +99,7 @@ def test_a_driver_that_cannot_load_is_the_kits_problem(tmp_path):
 
     (tmp_path / "driver.py").write_text("import no_such_module_anywhere\n")
     (tmp_path / "student").mkdir()
-    with Sandbox(tmp_path / "student", seconds=2.0, memory_mb=256) as box:
+    with Sandbox(tmp_path / "student", limits=Limits(seconds=2.0, memory_mb=256)) as box:
         with pytest.raises(SandboxError):
             box.drive(tmp_path / "driver.py", {}, (np.ones(2),))
 

@@ -10,6 +10,7 @@ code when unpickled, tampering with NumPy or with the worker's pipes) becomes on
 from __future__ import annotations
 
 import hashlib
+import os
 import struct
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from autograder.course import Tolerance
 from autograder.grading.compare import expect_array
 from autograder.grading.feedback import CheckFailed
 from autograder.sandbox import protocol
+from autograder.sandbox.limits import Limits
 from autograder.sandbox.client import (
     Crashed,
     Exited,
@@ -54,9 +56,10 @@ def sandbox(tmp_path):
         folder.mkdir(exist_ok=True)
         for name, source in files.items():
             (folder / name).write_text(textwrap.dedent(source))
-        options = {"seconds": SECONDS, "memory_mb": 256, "forbidden": ["torch", "tensorflow", "jax"],
-                   **options}
-        box = Sandbox(folder, **options)
+        limits = {"seconds": SECONDS, "memory_mb": 256,
+                  **{key: options.pop(key) for key in list(options) if key in Limits._fields}}
+        options = {"forbidden": ["torch", "tensorflow", "jax"], **options}
+        box = Sandbox(folder, limits=Limits(**limits), **options)
         opened.append(box)
         return box
 
@@ -751,3 +754,121 @@ def test_the_whole_process_tree_dies_with_the_worker(tmp_path):
     alive = [pid for pid in tree if Path(f"/proc/{pid}").exists()
              and Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"]
     assert alive == []
+
+
+# -- the copy the worker sees, the view, the levels --------------------------------------------------
+
+
+def test_the_copy_refuses_links_and_oversized_files_and_says_why(sandbox, tmp_path):
+    outside = tmp_path / "outside.py"
+    outside.write_text("def f():\n    return 'from outside'\n")
+    box = sandbox({"mod.py": "import helper\n\ndef f():\n    return helper.g()\n", "big.py": "#" * 3000 + "\n"},
+                  max_file_mb=0.002)
+    (box.directory / "helper.py").symlink_to(outside)
+    (box.directory / "linked.py").symlink_to(outside)
+    (box.directory / "pkg").symlink_to(tmp_path)
+    refusals = (("mod", "symlink"), ("linked", "symlink"), ("big", "too_large"), ("pkg.outside", "symlink"))
+    for name, reason in refusals:
+        with pytest.raises(ImportFailed) as error:
+            box.call(name, "f")
+        assert error.value.detail["refused"]["reason"] == reason
+    assert sorted(p.name for p in box.confinement.folders["submission"].iterdir()) == ["mod.py"]
+
+
+def test_each_worker_copies_what_the_folder_holds_at_its_first_import(sandbox):
+    box = sandbox({"mod.py": "def f():\n    return 1\n"})
+    box.start()  # a worker booted in advance (watch mode) sees the files as they are at the first call
+    (box.directory / "mod.py").write_text("def f():\n    return 2\n")
+    assert box.call("mod", "f").value == 2
+    (box.directory / "mod.py").write_text("def f():\n    return 3\n")
+    assert box.call("mod", "f").value == 2  # the same worker: its copy
+    box.stop()  # a new worker reads the folder again
+    assert box.call("mod", "f").value == 3
+
+
+def test_snapshot_walks_without_following_anything(tmp_path):
+    from autograder.sandbox import snapshot
+
+    source, target = tmp_path / "source", tmp_path / "target"
+    (source / "pkg" / "__pycache__").mkdir(parents=True)
+    (source / ".git").mkdir()
+    target.mkdir()
+    (source / "a.py").write_text("A = 1\n")
+    (source / "pkg" / "__init__.py").write_text("")
+    (source / "pkg" / "__pycache__" / "x.py").write_text("")
+    (source / ".git" / "hook.py").write_text("")
+    (source / "notes.txt").write_text("not code")
+    (source / "ü odd name.py").write_text("B = 2\n")
+    os.mkfifo(source / "pipe.py")
+    (source / "big.py").write_bytes(b"#" * 101)
+    (source / "link.py").symlink_to(source / "a.py")
+    refused = snapshot.take(source, target, max_file_bytes=100)
+    copied = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
+    assert copied == ["a.py", "pkg/__init__.py", "ü odd name.py"]
+    assert {(r.path, r.reason) for r in refused} == {("pipe.py", "not_a_file"), ("big.py", "too_large"),
+                                                      ("link.py", "symlink")}
+    assert snapshot.refused_modules(refused)["big"] == {"file": "big.py", "reason": "too_large", "size": 101}
+
+
+def test_split_carves_hidden_folders_out_of_the_roots(tmp_path):
+    from autograder.sandbox import view
+
+    for folder in ("usr/lib/python/site-packages/torch", "usr/lib/python/json", "usr/bin", "kit/solutions"):
+        (tmp_path / folder).mkdir(parents=True)
+    hidden = [tmp_path / "usr/lib/python/site-packages", tmp_path / "kit"]
+    shown = view.split([tmp_path / "usr"], hidden)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in shown) == ["usr/bin", "usr/lib/python/json"]
+    assert [p.relative_to(tmp_path).as_posix() for p in view.carved([tmp_path / "usr"], hidden)] == [
+        "usr/lib/python", "usr/lib", "usr"]
+    assert view.split([tmp_path / "kit" / "solutions"], hidden) == [tmp_path / "kit" / "solutions"]
+
+
+def test_the_level_is_capped_by_the_environment_and_a_bad_cap_is_an_error(monkeypatch):
+    from autograder.sandbox import isolation
+
+    monkeypatch.setenv(isolation.CAP_VARIABLE, "process")
+    assert isolation.detect().level == isolation.Level.PROCESS
+    monkeypatch.setenv(isolation.CAP_VARIABLE, "sandboxed")
+    with pytest.raises(isolation.SandboxError, match="namespaces, landlock, unprivileged_user, process"):
+        isolation.detect()
+    monkeypatch.delenv(isolation.CAP_VARIABLE)
+    strongest = isolation.detect().level
+    assert all(isolation.unavailable(level) is not None for level in isolation.Level if level > strongest)
+
+
+def test_withholding_the_kit_keeps_only_the_way_to_what_the_worker_needs(tmp_path):
+    """The unprivileged-user level: other users lose every right on the kit's folders but the
+    traverse bit on the way to the runtime it holds (a virtual environment inside the kit)."""
+    from autograder.sandbox import privileges
+
+    kit = tmp_path / "kit"
+    numpy = kit / ".venv" / "lib" / "site-packages" / "numpy"
+    for folder in (numpy, kit / "solutions", kit / ".venv" / "lib" / "site-packages" / "torch"):
+        folder.mkdir(parents=True)
+    (kit / "quiz.yml").write_text("key")
+    for path in [kit, *kit.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    privileges.withhold([kit, kit / ".grade"], [numpy])
+
+    def others(path):
+        return oct(path.stat().st_mode & 0o007)
+
+    assert others(kit) == others(kit / ".venv") == others(kit / ".venv" / "lib" / "site-packages") == "0o1"
+    assert others(kit / "solutions") == others(kit / "quiz.yml") == others(kit / ".grade") == "0o0"
+    assert others(kit / ".venv" / "lib" / "site-packages" / "torch") == "0o0"
+    assert others(numpy) == "0o5"
+
+
+def test_a_namespace_sandbox_that_cannot_start_gives_way_to_the_next_level(sandbox, monkeypatch):
+    """The worker is started at the strongest level without trying it first; when bubblewrap
+    fails there (user namespaces turned off, say), the next level starts it, and says so."""
+    from autograder.sandbox import bubblewrap, isolation
+
+    if isolation.candidate().level != isolation.Level.NAMESPACES:
+        pytest.skip("the namespace sandbox is not this machine's strongest level")
+    monkeypatch.setattr(isolation, "_ruled_out", {})
+    monkeypatch.setattr(bubblewrap, "NAMESPACES", [*bubblewrap.NAMESPACES, "--no-such-option"])
+    box = sandbox({"mod.py": "def f():\n    print('hello')\n    return 1\n"})
+    call = box.call("mod", "f")
+    assert call.value == 1 and call.output == "hello\n"  # nothing of bwrap's complaint
+    assert box.isolation.level == isolation.candidate().level < isolation.Level.NAMESPACES

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 import zlib
+from pathlib import PurePath
 from typing import Callable
 
 import numpy as np
@@ -26,11 +27,13 @@ from autograder.grading.student import Student
 from autograder.i18n import Msg, msg
 from autograder.sandbox.client import (
     Crashed,
+    Exceeded,
     Exited,
     Forbidden,
     ImportFailed,
     MissingFunction,
     Raised,
+    Refused,
     Sandbox,
     StudentError,
     TimedOut,
@@ -230,6 +233,8 @@ def feedback_for(error: StudentError) -> Feedback:
     detail = error.detail
     where = {"function": error.function, "module": error.module}
     location = dict(error.frames[-1]) if error.frames else None
+    if isinstance(error, Refused):
+        return _refused_feedback(error, location)
     if isinstance(error, ImportFailed):
         if detail.get("type") == "ModuleNotFoundError" and f"'{error.module}'" in detail.get("message", ""):
             return Feedback("import", msg("feedback.file_missing", **where))
@@ -243,13 +248,16 @@ def feedback_for(error: StudentError) -> Feedback:
         return Feedback("missing", msg(key, **where))
     if isinstance(error, Forbidden):
         operation = detail.get("operation")
-        if isinstance(operation, dict) and operation.get("kind") in ("process", "signal", "native", "write"):
+        if isinstance(operation, dict) and operation.get("kind") in FORBIDDEN_OPERATIONS:
             who = f"{error.module}.py" if detail.get("kind") == "import" else error.function
             return Feedback("forbidden", msg(f"feedback.forbidden_{operation['kind']}", who=who,
                                              target=str(operation.get("target", ""))), location=location)
         modules = ", ".join(detail.get("modules", [])) or detail.get("message", "")
-        key = "feedback.forbidden_import" if detail.get("kind") == "import" else "feedback.forbidden"
-        return Feedback("forbidden", msg(key, **where, modules=modules), location=location)
+        if detail.get("kind") == "import":
+            return _forbidden_import_feedback(error, modules, location)
+        return Feedback("forbidden", msg("feedback.forbidden", **where, modules=modules), location=location)
+    if isinstance(error, Exceeded):
+        return Feedback("crash", msg("feedback.scratch_full", **where, megabytes=detail.get("megabytes", 0)))
     if isinstance(error, TimedOut):
         key = "feedback.timeout_import" if detail.get("importing") else "feedback.timeout"
         return Feedback("timeout", msg(key, **where, seconds=f"{detail['seconds']:g}"))
@@ -266,10 +274,40 @@ def feedback_for(error: StudentError) -> Feedback:
                                      message=detail.get("message", "")), location=location)
 
 
+FORBIDDEN_OPERATIONS = ("process", "signal", "native", "write", "network", "limits")
+
+
+def _forbidden_import_feedback(error: StudentError, modules: str, location: dict | None) -> Feedback:
+    """A forbidden import at import time, named where it is: the file and line of the import
+    statement, which may be in a helper module the graded file imports."""
+    module_file = f"{error.module}.py"
+    if not location:
+        return Feedback("forbidden", msg("feedback.forbidden_import", file=module_file, line="?", modules=modules))
+    file = PurePath(location["file"]).name
+    key = "feedback.forbidden_import" if file == module_file else "feedback.forbidden_import_via"
+    return Feedback("forbidden", msg(key, file=file, line=location["line"], modules=modules, module=error.module),
+                    location=location)
+
+
+def _refused_feedback(error: StudentError, location: dict | None) -> Feedback:
+    """A file the sandbox left out of its copy of the submission (a link, too large...)."""
+    from autograder.sandbox.snapshot import MAX_FILES
+
+    refused = error.detail["refused"]
+    reasons = ("symlink", "too_large", "not_a_file", "too_many")
+    reason = refused["reason"] if refused["reason"] in reasons else "not_a_file"
+    size = f"{refused.get('size', 0) / 2**20:.1f}"
+    return Feedback("import", msg(f"feedback.refused_{reason}", file=refused["file"], size=size,
+                                  limit=f"{error.detail.get('limit_mb', 0):g}", count=MAX_FILES),
+                    location=location, data={"refused": refused})
+
+
 def _crash_feedback(error: StudentError, where: dict) -> Feedback:
     detail = error.detail
     if "protocol" in detail:  # the details are for instructors (JSON), not the student
         return Feedback("crash", msg("feedback.protocol", **where), data={"protocol": detail["protocol"]})
+    if detail.get("signal") == "SIGXCPU":
+        return Feedback("crash", msg("feedback.cpu_time", **where, seconds=f"{detail.get('seconds', 0):g}"))
     if detail.get("signal"):
         summary = msg("feedback.crash_signal", **where, signal=detail["signal"])
     else:

@@ -14,6 +14,7 @@ from autograder.course import DEFAULT_CONTRACT_SHARE
 from autograder.grading.feedback import Feedback
 from autograder.grading.gradcheck import GradientRow
 from autograder.i18n import Msg
+from autograder.sandbox.isolation import Isolation
 
 
 def points(value: float) -> str:
@@ -197,6 +198,8 @@ class GradeReport:
     duration: float = 0.0
     quiz: QuizResult | None = None
     """The theory quiz, when the whole course was graded; its points add to the total."""
+    isolation: Isolation | None = None
+    """What walled the student's code off from the kit during this run (every report says)."""
 
     @property
     def score(self) -> float:

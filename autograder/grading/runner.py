@@ -2,6 +2,9 @@
 
 pytest (and the checks) are imported only when some exercise has to run: untouched stubs are
 recognised without running anything, and results the `ResultCache` still holds are reused.
+Student code runs in sandboxes made by `Sandbox.for_kit`; an exercise whose course.yml entry
+has ``allowed_imports`` is graded in a sandbox of its own (consecutive exercises with the same
+allowed imports share one). The report states the isolation level the run used.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from autograder.grading.result_cache import ResultCache
 from autograder.grading.results import ExerciseResult, GradeReport
 from autograder.grading.stubs import not_started
 from autograder.kit import CHECKS_DIR, Kit
+from autograder.sandbox.isolation import detect
 
 if TYPE_CHECKING:
     import pytest
@@ -86,18 +90,36 @@ def grade(kit: Kit, directory: Path, *, exercises: list[str] | None = None, seed
     cached = {e: result for e in run if cache is not None and (result := cache.load(e)) is not None}
     fresh = [e for e in run if e not in cached]
     results = dict(cached)
-    if fresh:
-        results.update(_run_checks(kit, directory, fresh, cached, seed, sandbox, reference, on_check, advice))
+    for group, allowed in _sandbox_groups(kit, fresh):
+        own = None if allowed else sandbox
+        results.update(_run_checks(kit, directory, group, dict(results), seed, own, reference, on_check, advice,
+                                   allowed, sandbox.hidden if sandbox is not None else ()))
         if cache is not None:
-            for exercise_id in fresh:
+            for exercise_id in group:
                 cache.store(results[exercise_id])
-    return GradeReport(str(directory), seed, [results[e] for e in wanted], duration=time.perf_counter() - started)
+    isolation = sandbox.isolation if sandbox is not None and sandbox.isolation is not None else detect()
+    return GradeReport(str(directory), seed, [results[e] for e in wanted], duration=time.perf_counter() - started,
+                       isolation=isolation)
+
+
+def _sandbox_groups(kit: Kit, exercises: list[str]) -> list[tuple[list[str], tuple[str, ...]]]:
+    """`exercises` in runs of consecutive ones with the same allowed imports (each run is
+    graded in a sandbox of its own)."""
+    groups: list[tuple[list[str], tuple[str, ...]]] = []
+    for exercise_id in exercises:
+        allowed = tuple(sorted(kit.course.exercise(exercise_id).allowed_imports))
+        if groups and groups[-1][1] == allowed:
+            groups[-1][0].append(exercise_id)
+        else:
+            groups.append(([exercise_id], allowed))
+    return groups
 
 
 def _run_checks(kit: Kit, directory: Path, run: list[str], known: dict[str, ExerciseResult], seed: int,
                 sandbox: Sandbox | None, reference: Reference | None, on_check: Callable | None,
-                advice: bool) -> dict[str, ExerciseResult]:
-    """Run the checks of the exercises in `run` (`known` holds the results of the others)."""
+                advice: bool, allowed_imports: tuple[str, ...] = (), hidden=()) -> dict[str, ExerciseResult]:
+    """Run the checks of the exercises in `run` (`known` holds the results of the others), in
+    `sandbox` or in one of their own (hiding `hidden` too)."""
     import pytest
 
     from autograder.grading.plugin import GradingPlugin
@@ -105,7 +127,7 @@ def _run_checks(kit: Kit, directory: Path, run: list[str], known: dict[str, Exer
 
     stubs = not_started(kit.course, directory)
     own_sandbox = sandbox is None
-    sandbox = sandbox or Sandbox.for_kit(kit, directory)
+    sandbox = sandbox or Sandbox.for_kit(kit, directory, allowed_imports=allowed_imports, hidden=hidden)
     if any(e not in stubs for e in run):
         sandbox.start()  # the worker boots while pytest collects
     plugin = GradingPlugin(kit.course, sandbox, reference or make_reference(kit, seed), seed=seed, run=run,

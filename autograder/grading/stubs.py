@@ -17,7 +17,8 @@ def not_started(course: Course, directory: Path) -> set[str]:
     for exercise in course.exercises:
         if exercise.file:
             if exercise.file not in stubs_by_file:
-                stubs_by_file[exercise.file] = unimplemented(directory / exercise.file)
+                stubs_by_file[exercise.file] = unimplemented(directory / exercise.file,
+                                                             int(course.policy.max_file_mb * 2**20))
             if set(exercise.functions) <= stubs_by_file[exercise.file]:
                 result.add(exercise.id)
         elif exercise.requires and set(exercise.requires) <= result:
@@ -25,13 +26,16 @@ def not_started(course: Course, directory: Path) -> set[str]:
     return result
 
 
-def unimplemented(path: Path) -> set[str]:
+def unimplemented(path: Path, max_bytes: int | None = None) -> set[str]:
     """Names of top-level functions in `path` whose body only raises NotImplementedError.
 
-    A file that is missing or does not parse has no stubs (running it reports the problem).
+    A file that is missing or does not parse has no stubs (running it reports the problem),
+    nor has a link or a file over `max_bytes` (not even read: the sandbox refuses it).
     When a name is defined twice, the last definition counts, as in Python.
     """
     try:
+        if path.is_symlink() or (max_bytes is not None and path.stat().st_size > max_bytes):
+            return set()
         tree = ast.parse(path.read_text(encoding="utf-8"))
     except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
         return set()

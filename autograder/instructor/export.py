@@ -1,7 +1,7 @@
 """``grade export``: the course for instructors.
 
     grade export nbgrader DIR [--assignment NAME] [--quiz-seed N] [--force] [--lang en|es]
-    grade export gradescope [--output FILE] [--lang en|es]
+    grade export gradescope [--output FILE] [--seed N] [--allow-weak-isolation] [--lang en|es]
     grade export student DIR [--force] [--lang en|es]
 
 Exit codes: 0 written, 2 a usage or course error (one line, never a traceback).
@@ -47,6 +47,8 @@ def _parser(t: Translator) -> argparse.ArgumentParser:
     gradescope.add_argument("--output", metavar="FILE", default=DEFAULT_ZIP,
                             help=t("export.help.output", default=DEFAULT_ZIP))
     gradescope.add_argument("--seed", type=int, metavar="N", help=t("export.help.seed"))
+    gradescope.add_argument("--allow-weak-isolation", action="store_true",
+                            help=t("export.help.allow_weak_isolation"))
     common_options(gradescope, t)
     gradescope.set_defaults(run=gradescope_command)
     student = targets.add_parser("student", help=t("export.help.student"), description=t("export.help.student"))
@@ -84,7 +86,8 @@ def gradescope_command(kit: Kit, args: argparse.Namespace, t: Translator) -> int
     from autograder.instructor.gradescope import build_zip
     from autograder.ui.report import display_path
 
-    path = build_zip(kit, Path(args.output), language=t.language, seed=args.seed)
+    path = build_zip(kit, Path(args.output), language=t.language, seed=args.seed,
+                     allow_weak_isolation=args.allow_weak_isolation)
     make_console().print(t("export.gradescope.done", path=display_path(path), size=max(1, path.stat().st_size // 1024)),
                          soft_wrap=True)
     return OK

@@ -12,6 +12,12 @@ The zip, unpacked by Gradescope into ``/autograder/source``::
     kit/              the kit without solutions/: course.yml, quiz.yml, lessons/, autograder/...,
                       requirements.txt, reference_plan.bin
 
+Gradescope runs the script as root in a Linux container: each submission's code runs as an
+unprivileged user of its own, with the kit unreadable to it (or in a namespace or Landlock
+sandbox where the container allows one); results.json states the level. Where only process
+limits would isolate it, the runner refuses to grade unless the zip was built with
+``--allow-weak-isolation``.
+
 ``AUTOGRADER_ROOT`` (default ``/autograder``) and ``GRADE_PYTHON`` (default the venv made by
 setup.sh) let the tests run the same script against a simulated tree; ``GRADE_TIMEOUT``
 (default 540 s, under Gradescope's default 10 minutes) bounds the grader itself.
@@ -86,7 +92,7 @@ rm -f "$RESULTS"
 # The kit stops student code itself; this limit only guards against the grader hanging, so that
 # results.json is still written before Gradescope's own timeout.
 cd "$KIT" && GRADE_COURSE="$KIT/course.yml" timeout --kill-after=10 "${{GRADE_TIMEOUT:-540}}" \
-  "$PYTHON" -m autograder.instructor.gradescope --root "$ROOT" --lang {language}
+  "$PYTHON" -m autograder.instructor.gradescope --root "$ROOT" --lang {language}{options}
 if [ ! -s "$RESULTS" ]; then
   cat > "$RESULTS" <<'FALLBACK_JSON'
 {fallback}
@@ -99,9 +105,11 @@ exit 0
 # -- the zip ------------------------------------------------------------------------------------
 
 
-def build_zip(kit, output: Path, *, language: str = "en", seed: int | None = None) -> Path:
+def build_zip(kit, output: Path, *, language: str = "en", seed: int | None = None,
+              allow_weak_isolation: bool = False) -> Path:
     """Write the autograder zip to `output` (replaced atomically) and return its path. With a
-    `seed`, the zip's course.yml uses it: private inputs, unknown to students who have the kit."""
+    `seed`, the zip's course.yml uses it: private inputs, unknown to students who have the kit.
+    With `allow_weak_isolation`, the runner grades even with process limits alone."""
     t = Translator(language)
     fallback = json.dumps(crash_results(t("gradescope.no_results")), ensure_ascii=False)
     output = output.resolve()
@@ -115,7 +123,9 @@ def build_zip(kit, output: Path, *, language: str = "en", seed: int | None = Non
     plan = record(kit, kit.course.policy.seed if seed is None else seed)
     with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
         _add_text(archive, "setup.sh", setup)
-        _add_text(archive, "run_autograder", RUN_AUTOGRADER.format(language=language, fallback=fallback))
+        options = " --allow-weak-isolation" if allow_weak_isolation else ""
+        _add_text(archive, "run_autograder", RUN_AUTOGRADER.format(language=language, fallback=fallback,
+                                                                   options=options))
         for path, name in kit_files(kit):
             if name == "course.yml" and seed is not None:
                 archive.writestr(f"{KIT_DIR}/{name}", with_seed(path.read_text(encoding="utf-8"), seed))
@@ -202,17 +212,29 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder.instructor.gradescope")
     parser.add_argument("--root", default="/autograder")
     parser.add_argument("--lang")
+    parser.add_argument("--allow-weak-isolation", action="store_true")
     args = parser.parse_args(argv)
     root = Path(args.root)
     t = Translator(choose_language(args.lang))
     started = time.monotonic()
     try:
-        results = grade_submission(root / SUBMISSION, t)
+        if _too_weak(args.allow_weak_isolation):
+            refusal = t("isolation.refused", command="run_autograder", flag="--allow-weak-isolation")
+            results = crash_results(refusal)
+        else:
+            results = grade_submission(root / SUBMISSION, t)
     except BaseException as error:  # noqa: BLE001 - whatever happens, Gradescope gets a results.json
         results = crash_results(t("gradescope.crashed", error=f"{type(error).__name__}: {error}"))
     results["execution_time"] = round(time.monotonic() - started, 1)
     write_results(root / RESULTS, results)
     return 0
+
+
+def _too_weak(allowed: bool) -> bool:
+    """Only process limits would isolate the student's code, and that was not allowed."""
+    from autograder.sandbox.isolation import Level, detect
+
+    return detect().level == Level.PROCESS and not allowed
 
 
 def grade_submission(submission: Path, t: Translator) -> dict[str, Any]:
@@ -268,7 +290,7 @@ def _answers(folder: Path):
 def results_json(report, kit, t: Translator, *, answers=None, notes: list[str] = ()) -> dict[str, Any]:
     """A `GradeReport` in Gradescope's format: one test per exercise, one for the quiz."""
     from autograder.grading.results import points
-    from autograder.ui.plain_text import exercise_text, quiz_text
+    from autograder.ui.plain_text import exercise_text, isolation_text, quiz_text
 
     course = kit.course
     tests = []
@@ -300,7 +322,7 @@ def results_json(report, kit, t: Translator, *, answers=None, notes: list[str] =
             "visibility": course.visibility_of("quiz"),
         })
     summary = [t("gradescope.summary", score=points(report.score), max=points(report.max_score)),
-               t("gradescope.seed", seed=report.seed), *notes]
+               t("gradescope.seed", seed=report.seed), *notes, isolation_text(report, t).rstrip()]
     return {
         "score": report.score,
         "output": "\n".join(summary),

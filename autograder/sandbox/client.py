@@ -1,6 +1,25 @@
 """Grader side of the sandbox: runs student functions in a worker process.
 
-A `Sandbox` owns one worker (`autograder.sandbox.worker`) for one student folder. Each `call` sends
+A `Sandbox` owns one worker (`autograder.sandbox.worker`) for one student folder, started at the
+strongest isolation level available (`isolation`), under the course's `limits`, on a read-only
+copy of the folder that the sandbox takes itself before the first import (`snapshot`: links
+and oversized files refused). `Sandbox.for_kit` is how every path of the kit makes one.
+
+Two interfaces for the other wings:
+
+- ``Sandbox.for_kit(kit, directory, allowed_imports=("torch",))``: the libraries that one
+  exercise's course.yml entry lists under ``allowed_imports`` are lifted from the forbidden
+  imports, and their installed files (with what they require) become visible to the worker.
+  The runner grades such exercises in a sandbox of their own.
+- ``Sandbox(..., expose=[path, ...])`` (also through ``for_kit``): kit files the worker may
+  import, read-only: each path is a ``.py`` file (imported by its stem) or a package folder
+  (by its name). They are copied when the sandbox is made into its own folder, which is on
+  the worker's import path ahead of the submission (a student file cannot shadow them); the
+  rest of the kit stays out of view. Exposed modules must not import ``autograder`` (refused
+  in the worker); they see NumPy and the standard library, and call the student's functions
+  in-process. `Sandbox.drive` exposes the driver file it is given in the same way.
+
+Each `call` sends
 one request and waits at most the per-call time limit; a hang, crash or exit costs that call
 only, and the next call starts a fresh worker. The first call of a module in a worker imports
 it in a request of its own, so a hang or crash at import fails every function of that module
@@ -21,12 +40,14 @@ Errors, all raised by `Sandbox.call` and `Sandbox.drive`::
     SandboxError                 the sandbox itself could not work (not the student's fault)
     StudentError                 student code failed; `.function`, `.module`, `.output`
      ├── ImportFailed            the module could not be imported (syntax error, exception...)
+     │    └── Refused            its file (or a file it imports) was not copied: ``detail["refused"]``
      ├── MissingFunction         the module has no such function
      ├── Raised                  the call raised; `.not_implemented` for a stub
      ├── Exited                  the call ran sys.exit()
      ├── TimedOut                the call ran past the time limit
      ├── Crashed                 the worker died (segfault, os._exit, killed) or answered garbage
      ├── Forbidden               the call imported a forbidden library
+     ├── Exceeded                the call wrote more than the scratch limit (checked after it)
      └── Unencodable             the value returned cannot be sent back
 """
 
@@ -38,18 +59,17 @@ import secrets
 import select
 import signal
 import subprocess
-import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder.kit import Kit
+from autograder.kit import PACKAGE_DIR, Kit
 from autograder.sandbox import protocol
+from autograder.sandbox.confinement import Confinement
+from autograder.sandbox.isolation import Isolation, SandboxError
+from autograder.sandbox.limits import Limits
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-BOOT = "import sys; sys.path.insert(0, {root!r}); from autograder.sandbox.worker import main; main(sys.argv)"
 START_TIMEOUT = 60.0
 TAIL_BYTES = 64 * 1024  # where a crash dump is looked for in the output
 
@@ -109,10 +129,6 @@ class Call:
 # -- errors ------------------------------------------------------------------------------------
 
 
-class SandboxError(Exception):
-    """The sandbox could not run at all (a kit or environment problem)."""
-
-
 @dataclass
 class StudentError(Exception):
     """Student code failed during a call. Subclasses say how."""
@@ -170,34 +186,41 @@ class Unencodable(StudentError):
     pass
 
 
+class Refused(ImportFailed):
+    """The module's file, or one it imports, was left out of the copy of the submission."""
+
+
+class Exceeded(StudentError):
+    pass
+
+
 # -- the sandbox -------------------------------------------------------------------------------
 
 
 class Sandbox:
-    """Runs functions of the modules in `directory` in a confined worker process."""
+    """Runs functions of the modules in `directory` in a confined worker process (see the
+    module docstring for `expose` and `allowed_imports`). `hidden` lists the folders whose
+    files student code must never read (the kit's; at the unprivileged-user level they are
+    made unreadable to other users)."""
 
     def __init__(
         self,
         directory: Path,
         *,
-        seconds: float = 5.0,
-        memory_mb: int = 1024,
+        limits: Limits = Limits(),
         forbidden: list[str] = (),
-        output_limit: int = 4000,
-        hidden_paths: list[Path] = (),
+        hidden: list[Path] = (),
+        expose: list[Path] = (),
+        allowed_imports: list[str] = (),
     ) -> None:
         self.directory = Path(directory).resolve()
-        self.seconds = seconds
-        self.settings = {
-            "op": "init",
-            "directory": str(self.directory),
-            "memory_mb": memory_mb,
-            "forbidden": list(forbidden),
-            "hidden_paths": [str(p) for p in (PACKAGE_ROOT, *hidden_paths)],
-        }
-        self.output_limit = output_limit
-        self.workdir = tempfile.TemporaryDirectory(prefix="grade-worker-")
-        self.capture = os.open(Path(self.workdir.name) / "output", os.O_RDWR | os.O_CREAT | os.O_APPEND)
+        self.limits = limits
+        allowed = tuple(allowed_imports)
+        self.hidden = tuple(dict.fromkeys(Path(p).resolve() for p in (*hidden, self.directory)))
+        forbidden = [name for name in forbidden if name not in allowed]
+        self.confinement = Confinement(self.directory, limits, forbidden=forbidden, hidden=self.hidden,
+                                       expose=list(expose), allowed_imports=allowed)
+        self.capture = os.open(self.confinement.root / "output", os.O_RDWR | os.O_CREAT | os.O_APPEND)
         self.process: subprocess.Popen | None = None
         self.ready = False
         self.next_call_id = 0
@@ -209,15 +232,31 @@ class Sandbox:
         self.restarts = 0
 
     @classmethod
-    def for_kit(cls, kit: Kit, directory: Path, *, seconds: float | None = None,
-                memory_mb: int | None = None) -> Sandbox:
+    def for_kit(cls, kit: Kit, directory: Path, *, allowed_imports: list[str] = (), expose: list[Path] = (),
+                hidden: list[Path] = (), seconds: float | None = None, memory_mb: int | None = None) -> Sandbox:
         """A sandbox for the student code in `directory`, under the course's policy, with the
-        kit's own folder out of the student code's reach. `seconds` and `memory_mb` replace
-        the policy's limits per request (the lab's training runs have their own)."""
+        kit's own files (its folder, the package, the state and caches, and `hidden`) out of
+        the student code's reach. `seconds` and `memory_mb` replace the policy's limits per
+        request (the lab's training runs have their own)."""
         policy = kit.course.policy
-        return cls(directory, seconds=seconds or policy.seconds_per_call, memory_mb=memory_mb or policy.memory_mb,
-                   forbidden=policy.forbidden_imports, output_limit=policy.output_limit,
-                   hidden_paths=[kit.root])
+        limits = Limits.from_policy(policy)
+        limits = limits._replace(seconds=seconds or limits.seconds, memory_mb=memory_mb or limits.memory_mb)
+        return cls(directory, limits=limits, forbidden=policy.forbidden_imports,
+                   hidden=[kit.root, PACKAGE_DIR, kit.state_dir, *hidden], expose=expose,
+                   allowed_imports=allowed_imports)
+
+    @property
+    def isolation(self) -> Isolation | None:
+        """The level the workers run at (None before the first one starts)."""
+        return self.confinement.isolation
+
+    @property
+    def seconds(self) -> float:
+        return self.limits.seconds
+
+    @property
+    def output_limit(self) -> int:
+        return self.limits.output_limit
 
     # lifecycle
 
@@ -225,34 +264,33 @@ class Sandbox:
         """Start the worker now (returns at once; the first call waits for it to be ready)."""
         if self.process is not None:
             return
+        confinement = self.confinement
+        confinement.prepare()
+        confinement.fresh_start()
         request_read, self.requests = os.pipe()
         self.answers, answer_write = os.pipe()
         os.set_blocking(self.requests, False)  # sending a request never blocks past its deadline
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "LANG": "C.UTF-8",
-            "OPENBLAS_NUM_THREADS": "1",
-            "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-        }
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-B", "-u", "-c", BOOT.format(root=str(PACKAGE_ROOT)),
-             str(request_read), str(answer_write)],
+            confinement.command(str(request_read), str(answer_write)),
             pass_fds=(request_read, answer_write),
             stdin=subprocess.DEVNULL,
             stdout=self.capture,
             stderr=self.capture,
-            cwd=self.workdir.name,
-            env=env,
+            cwd=confinement.folders["scratch"],
+            env=confinement.environment(),
             start_new_session=True,
+            **confinement.user(),
         )
         os.close(request_read)
         os.close(answer_write)
-        protocol.write_frame(self.requests, self.settings)
+        try:
+            protocol.write_frame(self.requests, confinement.settings())
+        except OSError:  # it died at once (bubblewrap could not start): the first call finds out
+            pass
         self.ready = False
         self.first_call_id = self.next_call_id + 1
 
-    def _ensure_ready(self) -> None:
+    def _ensure_ready(self, retry: bool = True) -> None:
         if self.process is not None and self.ready and not self._healthy():
             self.stop()
         self.start()
@@ -263,6 +301,9 @@ class Sandbox:
         except protocol.ProtocolError as error:
             output = self._read_output()[0]
             self.stop()
+            if retry and self.confinement.start_failed(output):  # one level down
+                os.ftruncate(self.capture, 0)
+                return self._ensure_ready(retry=False)
             raise SandboxError(f"the grading worker did not start: {error}\n{output}") from None
         if not header.get("ok"):
             self.stop()
@@ -281,8 +322,8 @@ class Sandbox:
         """Kill the worker and every process below it (even one that left its session)."""
         if self.process is None:
             return
-        kill_tree(self.process.pid)
-        self.last_exit = self.process.wait()
+        kill_tree(self.process.pid, self.confinement.uid, namespace=self.confinement.namespaced)
+        self.last_exit = self._status(self.process.wait())
         for fd in (self.requests, self.answers):
             try:
                 os.close(fd)
@@ -298,7 +339,7 @@ class Sandbox:
             os.close(self.capture)
         except OSError:
             pass
-        self.workdir.cleanup()
+        self.confinement.cleanup()
 
     def __enter__(self) -> "Sandbox":
         self.start()
@@ -356,19 +397,22 @@ class Sandbox:
         """Run ``entry(layers, *args, **kwargs)`` of the kit's `driver` file in the worker, as one
         request under one time limit, where ``layers`` maps each name of `functions`
         ({function: module}) to that student function. The driver must import nothing of the
-        kit (the worker loads it by its path); only the value it returns comes back. Raises a
-        `StudentError` naming the student function at fault where one is known."""
+        kit (the worker loads it by its path); it is exposed to the worker (copied among the
+        `expose` files, read-only) if it is not already, and nothing else of the kit is. Only
+        the value it returns comes back. Raises a `StudentError` naming the student function
+        at fault where one is known."""
         modules = sorted(set(functions.values()))
         for module in modules:
             if module in self.import_failures:
                 raise dataclasses.replace(self.import_failures[module], function=entry)
         blobs: list[bytes] = []
         request = {
-            "op": "drive", "driver": str(Path(driver).resolve()), "entry": entry, "functions": dict(functions),
+            "op": "drive", "driver": None, "entry": entry, "functions": dict(functions),
             "args": protocol.encode(list(args), blobs, fallback=_no_reference),
             "kwargs": protocol.encode(dict(kwargs or {}), blobs, fallback=_no_reference),
         }
         self._ensure_ready()
+        request["driver"] = str(self.confinement.expose(Path(driver)))
         os.ftruncate(self.capture, 0)
         label = Path(driver).stem
         for module in modules:
@@ -388,8 +432,9 @@ class Sandbox:
         call's."""
         if module in self.loaded:
             return
+        request = {"op": "import", "module": module, "refused": self.confinement.take_snapshot()}
         try:
-            header, _, _ = self._send({"op": "import", "module": module}, [], module, function, importing=True)
+            header, _, _ = self._send(request, [], module, function, importing=True)
             self._answer(module, function, header, [], importing=True)
         except StudentError as error:
             self.import_failures[module] = error
@@ -416,7 +461,7 @@ class Sandbox:
         """`_exchange`, with every way the worker can fail turned into a `StudentError` (a
         function that timed out is not called again, if `remember`)."""
         try:
-            return self._exchange(request, blobs)
+            answer = self._exchange(request, blobs)
         except protocol.ChannelTimeout:
             self.stop()
             error = self._error(TimedOut, module, function, {"seconds": self.seconds, "importing": importing})
@@ -429,6 +474,12 @@ class Sandbox:
             self.stop()
             detail = {"protocol": str(error), "importing": importing}
             raise self._error(Crashed, module, function, detail) from None
+        written = self.confinement.scratch_bytes()
+        if written > self.limits.scratch_bytes:  # only outside the namespace sandbox's tmpfs
+            self.stop()
+            raise self._error(Exceeded, module, function, {"limit": "scratch", "megabytes": self.limits.scratch_mb,
+                                                           "written": written, "importing": importing})
+        return answer
 
     def _answer(self, module: str, function: str, header: dict, blobs: list[bytes], *,
                 importing: bool = False, call_id: int = 0) -> Call:
@@ -464,6 +515,9 @@ class Sandbox:
     def _failure(self, module: str, function: str, header: dict, output: str, output_bytes: int) -> StudentError:
         kind = header.get("kind")
         forbidden = header.get("type", "").endswith(("ForbiddenImportError", "ForbiddenOperationError"))
+        if "refused" in header:
+            detail = {**header, "limit_mb": self.limits.max_file_mb}
+            return self._error(Refused, module, function, detail, output, output_bytes)
         if kind == "import":
             return self._error(Forbidden if forbidden else ImportFailed, module, function, header, output, output_bytes)
         if kind == "missing":
@@ -476,15 +530,22 @@ class Sandbox:
             return self._error(Forbidden, module, function, header, output, output_bytes)
         return self._error(Raised, module, function, header, output, output_bytes)
 
+    def _status(self, returncode: int) -> int:
+        """The worker's exit status: bubblewrap passes a death by signal N on as 128 + N."""
+        if self.confinement.namespaced and 128 < returncode <= 128 + 64:
+            return 128 - returncode
+        return returncode
+
     def _crashed(self, module: str, function: str, importing: bool) -> StudentError:
         process = self.process
         try:
-            returncode = process.wait(timeout=min(self.seconds, 1.0)) if process else None
+            returncode = self._status(process.wait(timeout=min(self.seconds, 1.0))) if process else None
         except subprocess.TimeoutExpired:  # it closed its answer pipe but lives on
             returncode = None
         self.stop()
-        detail = {**_exit_detail(returncode), "importing": importing}
-        detail["frames"] = faulthandler_frames(self._read_output(TAIL_BYTES, tail=True)[0], self.directory)
+        detail = {**_exit_detail(returncode), "importing": importing, "seconds": self.seconds}
+        seen = self.confinement.seen("submission")
+        detail["frames"] = faulthandler_frames(self._read_output(TAIL_BYTES, tail=True)[0], seen)
         return self._error(Crashed, module, function, detail)
 
     def _error(self, kind: type[StudentError], module: str, function: str, detail: dict,
@@ -493,8 +554,25 @@ class Sandbox:
             output, output_bytes = self._read_output()
         if kind in (TimedOut, Crashed):
             self.restarts += 1
-        return kind(function=function, module=module, detail=dict(detail),
+        return kind(function=function, module=module, detail=self._localize(detail),
                     output=output, output_bytes=output_bytes)
+
+    def _localize(self, detail: dict) -> dict:
+        """`detail` with the files the worker named in its copy of the submission named in
+        the submission itself (what the student knows)."""
+        seen = self.confinement.seen("submission")
+
+        def local(file: Any) -> Any:
+            if isinstance(file, str) and Path(file).is_relative_to(seen):
+                return str(self.directory / Path(file).relative_to(seen))
+            return file
+
+        detail = dict(detail)
+        if isinstance(detail.get("frames"), list):
+            detail["frames"] = [{**frame, "file": local(frame.get("file"))} for frame in detail["frames"]]
+        if isinstance(detail.get("syntax"), dict):
+            detail["syntax"] = {**detail["syntax"], "file": local(detail["syntax"].get("file"))}
+        return detail
 
     def _read_output(self, limit: int | None = None, *, tail: bool = False) -> tuple[str, int]:
         """What the worker printed since the call began: the first `limit` bytes (the output
@@ -505,12 +583,16 @@ class Sandbox:
         return data.decode("utf-8", errors="replace"), size
 
 
-def kill_tree(root: int) -> None:
-    """SIGKILL `root`, its process group, and all its descendants. The worker is the reaper
-    of its descendants (see `worker.die_with_parent`), so one that double-forked or called
-    setsid is still below it; descendants die first, while they are still found there."""
-    for _ in range(10):
-        below = descendants(root)
+def kill_tree(root: int, uid: int | None = None, *, namespace: bool = False) -> None:
+    """SIGKILL `root`, its process group, all its descendants and, given the worker's own
+    `uid`, every process of that user. The worker is the reaper of its descendants (see
+    `worker.die_with_parent`), so one that double-forked or called setsid is still below it
+    while the worker lives; descendants die first, while they are still found there. One
+    orphaned by a worker that ended itself is still of its user (or in its process group).
+    With `namespace` (bubblewrap's own PID namespace, whose first process dies with `root`),
+    the kernel kills the rest: nothing is looked for."""
+    for _ in range(0 if namespace else 10):
+        below = _below(root, uid)
         if not below:
             break
         for pid in below:
@@ -527,22 +609,32 @@ def kill_tree(root: int) -> None:
 
 def descendants(root: int) -> list[int]:
     """Every live process below `root`, from /proc (empty where there is no /proc)."""
+    return _below(root, None)
+
+
+def _below(root: int, uid: int | None) -> list[int]:
+    """The live processes below `root`, and those of `uid`, from one pass over /proc."""
     children: dict[int, list[int]] = {}
+    found: list[int] = []
     for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
+            fields = dict(line.split(":", 1) for line in (entry / "status").read_text().splitlines()
+                          if line.startswith(("State:", "PPid:", "Uid:")))
+        except (OSError, ValueError):
             continue
-        if fields and fields[0] != "Z":  # zombies are dead already
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, pending = [], list(children.get(root, []))
+        if fields.get("State", "").split()[:1] == ["Z"]:  # zombies are dead already
+            continue
+        children.setdefault(int(fields["PPid"]), []).append(int(entry.name))
+        if uid is not None and fields["Uid"].split()[:1] == [str(uid)]:
+            found.append(int(entry.name))
+    pending = list(children.get(root, []))
     while pending:
         pid = pending.pop()
         found.append(pid)
         pending.extend(children.get(pid, []))
-    return found
+    return list(dict.fromkeys(found))
 
 
 def faulthandler_frames(output: str, directory: Path) -> list[dict]:
@@ -564,7 +656,7 @@ _NONE = type(None)
 _ANSWER_FIELDS = {
     "ok": bool, "restart": bool, "present": bool, "elapsed": (int, float),
     "kind": str, "type": str, "message": str, "module": str, "function": str, "exit_code": str,
-    "forbidden_loaded": list, "modules": list, "mro": list, "frames": list, "syntax": dict,
+    "forbidden_loaded": list, "modules": list, "mro": list, "frames": list, "syntax": dict, "refused": dict,
 }
 
 
@@ -580,6 +672,10 @@ def _validate(header: dict) -> None:
     places = [(f, ("file", "function", "code")) for f in header.get("frames", [])]
     if "syntax" in header:
         places.append((header["syntax"], ("file", "text")))
+    refused = header.get("refused", {})
+    if refused and not (isinstance(refused.get("file"), str) and isinstance(refused.get("reason"), str)
+                        and isinstance(refused.get("size", 0), int)):
+        raise protocol.ProtocolError("the answer's refusal is malformed")
     if not all(isinstance(name, str) for name in names) or not all(
         isinstance(place, dict) and isinstance(place.get("line"), (int, _NONE))
         and all(isinstance(place.get(key), (str, _NONE)) and key in place for key in keys)

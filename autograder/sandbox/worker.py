@@ -1,21 +1,27 @@
 """The sandboxed worker: imports the student's modules and runs one call at a time.
 
-`autograder.sandbox.client` starts it with ``python -I -B -u`` and runs `main` with the two pipe
-descriptors REQUEST_FD ANSWER_FD as arguments. Its stdout and stderr are a capture file owned
-by the grader (unbuffered, so prints survive a crash); requests and answers travel on the two
-pipes in the `protocol` format. The first request configures it (student folder, memory
-limit, forbidden imports); then each request is answered, echoing its ``token``:
-``import`` imports one student module (so the grader can tell a hang at import from a hang
-in a function), ``call`` runs one student function and answers with the encoded return value
-or with what went wrong, ``drive`` runs a driver of the kit (a NumPy-only file named by its
-path, such as the lab's training loop) with the student's functions, ``reset`` forgets
-earlier results. ``-B`` keeps it from writing
-bytecode next to the student's files. Values returned by calls stay here, so the grader can
-pass them back by reference (a backward cache that cannot cross the process boundary).
-A memory bomb is reported as a MemoryError (a small reserve is freed to describe it), and an
-answer asks the grader for a fresh worker when student code still holds most of the memory.
+`autograder.sandbox.client` starts it with ``python -I -S -B -u`` (inside the isolation level's
+walls, from a copy of its own modules) and runs `main` with the two pipe descriptors
+REQUEST_FD ANSWER_FD as arguments. Its stdout and stderr are a capture file owned by the
+grader (unbuffered, so prints survive a crash); requests and answers travel on the two pipes
+in the `protocol` format. The first request configures it: the folders student code imports
+from (``paths``: the exposed kit files, then the copy of the submission), the `limits`, the
+forbidden imports and, at the Landlock level, the files it may read and write. Then each
+request is answered, echoing its ``token``: ``import`` imports one student module (so the
+grader can tell a hang at import from a hang in a function; ``refused`` names the files the
+copy left out and why), ``call`` runs one student function and answers with the encoded
+return value or with what went wrong, ``drive`` runs a driver of the kit (a NumPy-only file
+named by its path as the worker sees it, exposed to it by the sandbox, such as the lab's
+training loop) with the student's functions, ``reset`` forgets earlier results. Values
+returned by calls stay here, so the grader can pass them back by reference (a backward cache
+that cannot cross the process boundary). A memory bomb is reported as a MemoryError (a small
+reserve is freed to describe it), and an answer asks the grader for a fresh worker when
+student code still holds most of the memory.
 
-Only the standard library, NumPy and `protocol` are imported here.
+A failure names the student's frames innermost last, so a forbidden import inside a helper
+module is reported at the helper's line, not at the graded file.
+
+Only the standard library, NumPy, `protocol`, `limits` and `landlock_rules` are imported here.
 """
 
 from __future__ import annotations
@@ -23,7 +29,6 @@ from __future__ import annotations
 import ctypes
 import faulthandler
 import importlib
-import importlib.abc
 import importlib.util
 import os
 import resource
@@ -36,10 +41,10 @@ from typing import Any
 
 import numpy as np
 
+from autograder.sandbox import limits as process_limits
 from autograder.sandbox import protocol
 
 MESSAGE_LIMIT = 2000
-CAPTURE_FILE_LIMIT = 64 * 1024 * 1024
 RESERVE_BYTES = 4 * 1024 * 1024  # freed on MemoryError, so the failure can still be described
 OUT_OF_MEMORY = {"ok": False, "kind": "exception", "type": "MemoryError", "message": "",
                  "mro": ["MemoryError", "Exception", "BaseException", "object"], "frames": []}
@@ -49,10 +54,20 @@ class ForbiddenImportError(ImportError):
     """Raised when student code imports a library the course forbids."""
 
 
+class RefusedFileError(ImportError):
+    """Raised when student code imports a module whose file the sandbox did not copy (a
+    symbolic link, a file over the size limit...)."""
+
+    def __init__(self, name: str, refusal: dict) -> None:
+        super().__init__(f"{refusal.get('file')} was not graded ({refusal.get('reason')})", name=name)
+        self.refusal = refusal
+
+
 class ForbiddenOperationError(PermissionError):
     """Raised when student code tries something the exercises never need and that could reach
-    outside the sandbox: starting a process, signalling one, loading native code by name, or
-    changing files outside the worker's own temporary folder. ``kind`` says which."""
+    outside the sandbox: starting a process, signalling one, loading native code by name,
+    changing its limits, opening a network connection, or changing files outside the worker's
+    own temporary folder. ``kind`` says which."""
 
     def __init__(self, kind: str, target: str = "") -> None:
         super().__init__(f"{kind}: {target}" if target else kind)
@@ -63,14 +78,17 @@ PROCESS_EVENTS = frozenset({"os.fork", "os.forkpty", "os.exec", "os.posix_spawn"
                             "os.startfile", "subprocess.Popen", "pty.spawn"})
 SIGNAL_EVENTS = frozenset({"os.kill", "os.killpg", "signal.pthread_kill"})
 NATIVE_EVENTS = frozenset({"ctypes.dlopen", "ctypes.dlsym", "ctypes.dlsym/handle"})
+LIMIT_EVENTS = frozenset({"resource.setrlimit", "resource.prlimit"})
+NETWORK_EVENTS = frozenset({"socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg"})
 FILE_EVENTS = frozenset({"os.remove", "os.rename", "os.replace", "os.rmdir", "os.truncate", "os.chmod", "os.chown",
                          "os.link", "os.symlink", "os.utime", "shutil.rmtree", "shutil.move"})
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 
 
-def install_guard(workdir: Path) -> None:
+def install_guard(workdir: Path, native: list[str] = ()) -> None:
     """An audit hook (it cannot be removed) refusing what could reach outside the sandbox.
-    `_posixsubprocess.fork_exec` starts processes without an audit event: it is replaced."""
+    `_posixsubprocess.fork_exec` starts processes without an audit event: it is replaced.
+    Native code may be loaded from the `native` folders only (an allowed library's own)."""
     import _posixsubprocess
 
     def fork_exec(*args: Any, **kwargs: Any) -> None:
@@ -86,13 +104,21 @@ def install_guard(workdir: Path) -> None:
         target = (target if target.is_absolute() else workdir / target).resolve()
         return target != Path(os.devnull) and workdir not in (target, *target.parents)
 
+    allowed_caller = process_limits.start_call.__code__  # the worker's own per-call CPU budget
+
     def guard(event: str, args: tuple) -> None:
         if event in PROCESS_EVENTS:
             raise ForbiddenOperationError("process", event)
         if event in SIGNAL_EVENTS:
             raise ForbiddenOperationError("signal", event)
         if event in NATIVE_EVENTS:
-            raise ForbiddenOperationError("native", str(args[-1]) if args else event)
+            target = str(args[0]) if args else ""
+            if not (event == "ctypes.dlopen" and native and target.startswith(tuple(native))):
+                raise ForbiddenOperationError("native", str(args[-1]) if args else event)
+        if event in LIMIT_EVENTS and sys._getframe(1).f_code is not allowed_caller:
+            raise ForbiddenOperationError("limits", event)
+        if event in NETWORK_EVENTS:
+            raise ForbiddenOperationError("network", str(args[1]) if len(args) > 1 else event)
         if event == "open":
             path, mode, flags = args
             writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or \
@@ -105,8 +131,9 @@ def install_guard(workdir: Path) -> None:
     sys.addaudithook(guard)
 
 
-class ImportBlocker(importlib.abc.MetaPathFinder):
-    """Refuses imports of the forbidden top-level packages."""
+class ImportBlocker:
+    """Refuses imports of the forbidden top-level packages (a meta path finder: importing
+    `importlib.abc` for its base class would slow every worker's start)."""
 
     def __init__(self, names: list[str]) -> None:
         self.names = set(names)
@@ -120,12 +147,26 @@ class ImportBlocker(importlib.abc.MetaPathFinder):
         return None
 
 
+class RefusedFinder:
+    """Explains the import of a module whose file the sandbox refused to copy."""
+
+    def __init__(self) -> None:
+        self.refused: dict[str, dict] = {}
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname in self.refused:
+            raise RefusedFileError(fullname, self.refused[fullname])
+        return None
+
+
 class Worker:
     """Serves call requests for one student folder."""
 
     def __init__(self, settings: dict) -> None:
-        self.directory = Path(settings["directory"]).resolve()
+        self.directory = Path(settings["directory"])
         self.forbidden = list(settings.get("forbidden", []))
+        self.limits = process_limits.Limits.from_wire(settings.get("limits", {}))
+        self.refused = RefusedFinder()
         self.results: dict[int, Any] = {}
         self.drivers: dict[str, Any] = {}
         self.reserve: bytearray | None = bytearray(RESERVE_BYTES)
@@ -142,8 +183,9 @@ class Worker:
             except MemoryError:  # describing the failure ran out of memory too
                 self.reserve = None
                 answer, out_blobs = dict(OUT_OF_MEMORY), []
-            if (self.reserve is None and not self.refill()) or self.crowded():
-                answer["restart"] = True  # student code holds the memory: the next request might not fit
+            worn = process_limits.worn_out(self.limits)
+            if (self.reserve is None and not self.refill()) or self.crowded() or worn:
+                answer["restart"] = True  # student code holds the memory, or the CPU budget is nearly spent
             answer["token"] = header.get("token")
             try:
                 data = protocol.pack(answer, out_blobs)
@@ -157,11 +199,18 @@ class Worker:
             self.results.clear()
             return {"ok": True}, []
         if op == "import":
+            refused = header.get("refused")
+            if isinstance(refused, dict):
+                self.refused.refused = refused
+            importlib.invalidate_caches()  # the copy of the submission may be newer than this worker
+            process_limits.start_call(self.limits)
             module = self.load(str(header.get("module")))
             return (module if isinstance(module, dict) else {"ok": True, **self.epilogue()}), []
         if op == "call":
+            process_limits.start_call(self.limits)
             return self.call(header, blobs)
         if op == "drive":
+            process_limits.start_call(self.limits)
             return self.drive(header, blobs)
         return {"ok": False, "kind": "request", "message": f"unknown op {op!r}"}, []
 
@@ -303,6 +352,8 @@ class Worker:
             answer["exit_code"] = safe_str(error.code)
         if isinstance(error, ForbiddenImportError):
             answer["modules"] = [str(error.name)]
+        if isinstance(error, RefusedFileError):
+            answer["refused"] = {key: error.refusal.get(key) for key in ("file", "reason", "size")}
         if isinstance(error, ForbiddenOperationError):
             answer["operation"] = {"kind": error.kind, "target": error.target[:300]}
         return {**answer, **self.epilogue()}
@@ -353,41 +404,47 @@ def safe_str(value: Any) -> str:
         return "<unprintable>"
 
 
+_STATM: list[int] = []  # /proc/self/statm, opened before the walls go up
+
+
 def address_space() -> int:
-    """Bytes of address space in use: what RLIMIT_AS limits."""
-    with open("/proc/self/statm", "rb") as statm:
-        return int(statm.read().split()[0]) * resource.getpagesize()
+    """Bytes of address space in use: what RLIMIT_AS limits (0 where there is no /proc)."""
+    if not _STATM:
+        try:
+            _STATM.append(os.open("/proc/self/statm", os.O_RDONLY))
+        except OSError:
+            return 0
+    return int(os.pread(_STATM[0], 200, 0).split()[0]) * resource.getpagesize()
 
 
-def confine(settings: dict) -> int | None:
-    """Apply the limits and the import policy before any student code runs; return the
-    address-space limit (None without a memory limit)."""
-    memory = int(settings.get("memory_mb", 0)) * 1024 * 1024
-    limit = None
-    if memory:
-        limit = address_space() + memory
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (CAPTURE_FILE_LIMIT, CAPTURE_FILE_LIMIT))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a huge print raises instead of killing
-    hidden = {str(Path(p).resolve()) for p in settings.get("hidden_paths", [])}
-    sys.path[:] = [str(Path(settings["directory"]).resolve())] + [
-        p for p in sys.path if p and str(Path(p).resolve()) not in hidden
-    ]
-    sys.meta_path.insert(0, ImportBlocker(settings.get("forbidden", []) + ["autograder"]))
+def confine(settings: dict, worker: Worker) -> int | None:
+    """Put up the walls and the import policy before any student code runs: the Landlock
+    rules (at that level), the process limits, the import path (the exposed kit files, then
+    the copy of the submission). Returns the address-space limit (None without one)."""
+    rules = settings.get("landlock")
+    if rules:
+        from autograder.sandbox import landlock_rules
+
+        landlock_rules.restrict(rules["readable"], rules["writable"], rules.get("listable", []),
+                                rules.get("runnable", []))
+    limit = process_limits.apply(worker.limits, address_space())
+    sys.path[:] = [str(p) for p in settings.get("paths", [settings["directory"]])] + [p for p in sys.path if p]
+    sys.meta_path[:0] = [ImportBlocker(settings.get("forbidden", []) + ["autograder"]), worker.refused]
     for name in [m for m in sys.modules if m.startswith("autograder")]:
         sys.modules.pop(name, None)  # keep working copies, but out of the students' reach
     return limit
 
 
 def die_with_parent() -> None:
-    """Ask Linux to kill this process when the grader goes away (even mid-infinite-loop), and
-    to make it the reaper of its descendants, so that none can leave its process tree (the
-    grader kills the whole tree, see `sandbox.kill_tree`)."""
+    """Ask Linux to kill this process when the grader goes away (even mid-infinite-loop), to
+    make it the reaper of its descendants, so that none can leave its process tree (the
+    grader kills the whole tree, see `sandbox.kill_tree`), and to never grant it or them new
+    privileges (a set-user-ID program runs without its owner's rights)."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         libc.prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
+        libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
     except (OSError, AttributeError):
         pass
 
@@ -400,11 +457,17 @@ def main(argv: list[str]) -> None:
         settings, _ = protocol.read_frame(requests)
     except protocol.ChannelClosed:
         return
+    for name in settings.get("preload", []):  # an exercise's allowed libraries, loaded by the kit
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the student's own import will say what is wrong
+            pass
     worker = Worker(settings)  # before the memory limit: its reserve is not the student's
-    limit = confine(settings)
+    address_space()  # open /proc/self/statm while it can be
+    limit = confine(settings, worker)
     if limit:  # leave a quarter of the budget free for the next requests
-        worker.crowded_at = limit - int(settings["memory_mb"]) * 1024 * 1024 // 4
-    install_guard(Path.cwd())
+        worker.crowded_at = limit - worker.limits.memory_mb * 1024 * 1024 // 4
+    install_guard(Path.cwd(), [folder.rstrip("/") + "/" for folder in settings.get("native", [])])
     protocol.write_frame(answers, {"ok": True, "pid": os.getpid()})
     worker.serve(requests, answers)
 

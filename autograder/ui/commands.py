@@ -39,15 +39,13 @@ def grade_command(argv: list[str], t: Translator) -> int:
 
     advice = bool(exercises)  # timing advice when working on chosen exercises
     cache = result_cache(kit, directory, seed, advice)
+    from autograder.sandbox.client import Sandbox, SandboxError
+
     sandbox = None
-    if needs_worker(kit, directory, exercises, cache):
-        from autograder.sandbox.client import Sandbox
-
-        sandbox = Sandbox.for_kit(kit, directory)
-        sandbox.start()  # boots while pytest and Rich are imported
-    from autograder.sandbox.client import SandboxError
-
     try:
+        if needs_worker(kit, directory, exercises, cache):
+            sandbox = Sandbox.for_kit(kit, directory)
+            sandbox.start()  # boots while pytest and Rich are imported
         with _progress(t, enabled=not args.json) as on_check:
             report = grade(kit, directory, exercises=exercises, seed=seed, sandbox=sandbox, on_check=on_check,
                            advice=advice, cache=cache)

@@ -28,7 +28,16 @@ def report_to_json(report: GradeReport, course: Course, t: Translator) -> dict[s
         "duration_seconds": round(report.duration, 3),
         "exercises": [exercise_to_json(e, course, t) for e in report.exercises],
         "quiz": quiz_to_json(report.quiz) if report.quiz is not None else None,
+        "isolation": isolation_to_json(report.isolation, t) if report.isolation is not None else None,
     }
+
+
+def isolation_to_json(isolation, t: Translator) -> dict[str, Any]:
+    """The isolation level of the run, what it protects, and the report's line about it."""
+    from autograder.ui.report import isolation_line
+
+    return {"level": isolation.label, "protects": list(isolation.protects),
+            "dropped_user": isolation.dropped_user, "message": isolation_line(isolation, t)}
 
 
 def exercise_to_json(result: ExerciseResult, course: Course, t: Translator) -> dict[str, Any]:

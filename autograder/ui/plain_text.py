@@ -31,6 +31,13 @@ def exercise_text(course, result, t) -> str:
     return heading + "\n" + plain_text(view.all_checks(result))
 
 
+def isolation_text(report, t) -> str:
+    """The line stating the run's isolation level ('' when the report has none)."""
+    from autograder.ui.report import isolation_line
+
+    return isolation_line(report.isolation, t) + "\n" if report.isolation is not None else ""
+
+
 def quiz_text(bank, result, judged, t) -> str:
     """The quiz: the first attempts that are wrong with their feedback (never the answer),
     unanswered questions, the score by topic. `judged` holds the verdicts on the attempts."""

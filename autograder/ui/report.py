@@ -35,6 +35,13 @@ def display_path(path: str | Path) -> str:
         return str(path)
 
 
+def isolation_line(isolation, t: Translator) -> str:
+    """One line: the isolation level a run used (`autograder.sandbox.isolation`) and what it
+    protected."""
+    return t("isolation.line", level=t(f"isolation.levels.{isolation.label}"),
+             summary=t(f"isolation.summary.{isolation.summary_key}"))
+
+
 def display_folder(path: str | Path) -> str:
     """A folder as `display_path` shows it, with a final slash ("exercises/")."""
     return display_path(path).rstrip("/") + "/"
@@ -100,6 +107,8 @@ class ReportView:
         warm_up = self.warm_up()
         if warm_up is not None:
             yield warm_up
+        if self.report.isolation is not None:
+            yield Text(isolation_line(self.report.isolation, t), style="dim")
 
     def table(self, width: int) -> Table:
         t = self.t

@@ -3,6 +3,7 @@
     grade batch DIR [--jobs N] [--output OUT] [--seed N|random] [--force] [--assignment NAME]
                     [--roster FILE] [--only ID ...] [--shard K/N] [--submitted-at FILE]
                     [--nbgrader-db FILE] [--write-gradebook]
+                    [--allow-weak-isolation]
     grade batch merge OUT1 OUT2 ... --output OUT
 
 DIR holds, per student, a folder or a zip (laid out like exercises/, anything at any depth, or
@@ -10,7 +11,9 @@ an nbgrader ``submitted/`` tree; one assignment for the whole class). OUT (defau
 ``DIR-grades`` next to DIR, or ``DIR-NAME-grades`` with ``--assignment NAME``) receives
 ``results/<student>.json`` as each submission finishes, ``submissions/<student>/`` (what was
 graded), ``feedback/<student>.md|html``, then the gradebook files, ``similarity.csv`` and
-``class_report.md``; the class report is also printed. ``merge`` joins the output folders of
+``class_report.md``; the class report is also printed, with the isolation level the
+submissions were graded at. Where the only isolation is process limits (macOS, Windows),
+the batch refuses to grade unless ``--allow-weak-isolation`` is given. ``merge`` joins the output folders of
 ``--shard`` runs into one.
 
 Exit codes: 0 every submission graded (whatever its score), 1 some could not be graded,
@@ -61,9 +64,12 @@ def main(argv: list[str], t: Translator) -> int:
     parser.add_argument("--submitted-at", metavar="FILE", help=t("batch.help.submitted_at"))
     parser.add_argument("--nbgrader-db", metavar="FILE", help=t("batch.help.nbgrader_db"))
     parser.add_argument("--write-gradebook", action="store_true", help=t("batch.help.write_gradebook"))
+    parser.add_argument("--allow-weak-isolation", action="store_true",
+                        help=t("batch.help.allow_weak_isolation"))
     common_options(parser, t)
     args = parser.parse_args(argv)
     kit, t = open_kit(args)
+    _check_isolation(args.allow_weak_isolation, t)
     directory = Path(args.directory)
     if not directory.is_dir():
         raise UsageError(t("errors.not_a_folder", path=directory))
@@ -83,6 +89,18 @@ def main(argv: list[str], t: Translator) -> int:
     context = _context(kit, roster, args.submitted_at, assignment, t)
     nbgrader = _nbgrader(directory, args.nbgrader_db, args.write_gradebook, assignment, t)
     return grade_class(kit, settings, t, context=context, nbgrader=nbgrader)
+
+
+def _check_isolation(allowed_weak: bool, t: Translator) -> None:
+    """A class is never graded with process limits alone, unless the instructor says so."""
+    from autograder.sandbox.isolation import Level, SandboxError, detect
+
+    try:
+        level = detect().level
+    except SandboxError as error:  # a misspelt $GRADE_ISOLATION
+        raise UsageError(str(error)) from None
+    if level == Level.PROCESS and not allowed_weak:
+        raise UsageError(t("isolation.refused", command="grade batch", flag="--allow-weak-isolation"))
 
 
 def _check_assignment(kit: Kit, directory: Path, asked: str | None, output: Path, t: Translator) -> str | None:
@@ -217,8 +235,13 @@ def write_outputs(kit: Kit, records: list[dict], output: Path, t: Translator, co
             console.print(t("batch.gradebook_written", count=count, path=database), soft_wrap=True)
     summary = class_report.summarize(records, kit.course, clusters=clusters, differences=differences)
     files.append(output / "class_report.md")
-    atomic_write(files[-1], class_report.markdown(summary, kit.course, t).encode("utf-8"))
     console.print(class_report.ClassReportView(summary, kit.course, t))
+    from autograder.sandbox.isolation import detect
+    from autograder.ui.report import isolation_line
+
+    isolation = isolation_line(detect(), t)  # the level its submissions were graded at
+    atomic_write(files[-1], (class_report.markdown(summary, kit.course, t) + f"\n{isolation}\n").encode("utf-8"))
+    console.print(isolation, style="dim")
     return files
 
 

@@ -347,7 +347,8 @@ class _Pool:
     def _send(self, process: _Process, job: dict) -> None:
         process.jobs.append(job)
         try:
-            process.connection.send({key: job[key] for key in JOB_KEYS})
+            hidden = [str(self.settings.directory), str(self.settings.output)]  # from every student's code
+            process.connection.send({**{key: job[key] for key in JOB_KEYS}, "hidden": hidden})
         except (OSError, ValueError):
             pass  # it died: noticed by _problem
 

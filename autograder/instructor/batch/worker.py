@@ -8,13 +8,16 @@ After each such import the process freezes its heap (`gc.freeze`): torch leaves 
 thousands of long-lived objects that every full garbage collection would walk again.
 
 Student code never runs here either: each submission gets its own `Sandbox` worker, as with
-``grade --submission``. When the next job is already waiting in the pipe, its worker is booted
+``grade --submission``, with the class folder and the output folder among the folders its
+code must never read (``hidden``: at the unprivileged-user level they are made unreadable to
+other users; at the stronger levels they are not in its view at all). When the next job is
+already waiting in the pipe, its worker is booted
 before the current submission is graded, so it is ready when its turn comes.
 
 Messages, all plain dicts (the pipe carries only what this process builds itself)::
 
-    → job      {"student", "paths", "folder", "assignment", "seed", "feedback"}; None asks the
-               process to finish
+    → job      {"student", "paths", "folder", "assignment", "seed", "feedback", "hidden"}; None asks
+               the process to finish
     ← started  {"started": student}
     ← record   {"student", "seed", "folder", "seconds", "error", "report", "found", "problems",
                "modified", "fingerprints"}
@@ -99,7 +102,7 @@ class Grader:
         if job["student"] in self.booted or isinstance(collected, Exception) or not collected.found \
                 or not_started(self.kit.course, folder) >= set(self.kit.course.ids):
             return
-        sandbox = Sandbox.for_kit(self.kit, folder)
+        sandbox = Sandbox.for_kit(self.kit, folder, hidden=job.get("hidden", []))
         sandbox.start()
         self.booted[job["student"]] = sandbox
 
@@ -131,7 +134,8 @@ class Grader:
 
         folder = Path(job["folder"])
         seed = int(job["seed"])
-        sandbox = self.current = self.booted.pop(job["student"], None) or Sandbox.for_kit(self.kit, folder)
+        sandbox = self.current = (self.booted.pop(job["student"], None)
+                                  or Sandbox.for_kit(self.kit, folder, hidden=job.get("hidden", [])))
         try:
             report = grade(self.kit, folder, seed=seed, sandbox=sandbox, reference=self.reference(seed))
             report.quiz = quiz_for_report(self.kit, folder)

@@ -66,10 +66,11 @@ def run_checks(exercise_id: str, *, lang: str | None = None, folder: str | Path 
         kit = Kit.locate()
         t = Translator(choose_language(lang, kit.course.default_language))
         try:
-            from autograder.ui.plain_text import exercise_text
+            from autograder.ui.plain_text import exercise_text, isolation_text
 
-            result = _grade(kit, Path(folder) if folder else notebooks_folder(), exercise_id).exercise(exercise_id)
-            text = exercise_text(kit.course, result, t)
+            report = _grade(kit, Path(folder) if folder else notebooks_folder(), exercise_id)
+            result = report.exercise(exercise_id)
+            text = exercise_text(kit.course, result, t) + isolation_text(report, t)
         except Exception as error:  # noqa: BLE001 - shown as one line, never the hidden source
             raise GraderError(t("notebook.grader_failed", error=f"{type(error).__name__}: {error}")) from None
     print(text, end="")
