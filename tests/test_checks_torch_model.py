@@ -20,7 +20,7 @@ from support import Mutant, check_ids, failures, make_submission, mutate
 
 from autograder.grading.runner import grade
 from autograder.sandbox import protocol
-from autograder.sandbox.client import Call, _remote
+from autograder.sandbox.client import Call, Sandbox, _remote
 from autograder.sandbox.worker import opaque
 
 EXERCISE = "torch_model"
@@ -32,6 +32,9 @@ class InProcessSandbox:
     """The `Sandbox` interface the checks use (`drive`), run in this process: the graded file
     is imported here and the probe called on its functions; the answer is encoded and decoded
     as the worker's would be. For the kit's own files only (never untrusted code)."""
+
+    isolation = None
+    hidden = ()
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory).resolve()
@@ -66,13 +69,16 @@ def _load(path: Path, name: str):
 
 
 @pytest.fixture
-def grade_torch(kit, reference, tmp_path):
+def grade_torch(kit, reference, tmp_path, monkeypatch):
     """``grade_torch(source)``: the solutions with torch_model.py replaced, torch_model graded
-    in process."""
+    in process (the runner makes the exercise's own sandbox, since it allows torch: that is
+    where the stand-in comes in)."""
+    monkeypatch.setattr(Sandbox, "for_kit", classmethod(lambda cls, kit, directory, **options:
+                                                         InProcessSandbox(directory)))
 
     def run(source: str, folder: str = "submission"):
         directory = make_submission(tmp_path / folder, {FILE: source})
-        return grade(kit, directory, exercises=[EXERCISE], reference=reference, sandbox=InProcessSandbox(directory))
+        return grade(kit, directory, exercises=[EXERCISE], reference=reference)
 
     return run
 
