@@ -53,6 +53,9 @@ HOSTILE = {
     "dropout.py": "import os, time\n\ndef dropout_forward(x, p, train, rng):\n    for _ in range(20):\n"
                   "        if os.fork() == 0:\n            time.sleep(60)\n            os._exit(0)\n"
                   "    while True:\n        pass\n\ndef dropout_backward(dout, cache):\n    while True:\n        pass\n",
+    # torch is allowed here: it reaches for the kit's own solution instead (not in its view)
+    "torch_model.py": "import pathlib\n\nSTOLEN = (pathlib.Path(__file__).parents[1] / 'solutions' / 'torch_model.py')"
+                      ".read_text()\nexec(STOLEN)\n",
 }
 
 
@@ -240,6 +243,7 @@ def test_the_hostile_submission_is_graded_and_stops_nothing(graded):
     assert stages["bn_sgd_step"] == {"exit"}  # sys.exit after a huge print
     assert stages["spatial_bn"] == {"crash"}  # os._exit
     assert stages["dropout"] == {"forbidden"}  # fork (refused) and loop forever
+    assert stages["torch_model"] == {"import"}  # the kit's solution is not there to read
     assert not [e for e in book.values() if e["error"]]
 
 

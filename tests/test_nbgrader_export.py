@@ -114,7 +114,7 @@ def test_tests_cells_call_the_kit_in_a_hidden_block_before_the_visible_check(kit
                 assert "autograder.instructor.nbgrader.hidden_tests" in hidden.group(0)
                 visible = HIDDEN.sub("", cell.source)
                 assert "kit_tests" not in visible and "run_checks" not in visible
-                if name != "05_quiz":  # the visible part: the kit's check, never a bare assert
+                if name != "06_quiz":  # the visible part: the kit's check, never a bare assert
                     exercise = nbgrader_meta(cell)["grade_id"].removeprefix("tests_")
                     assert visible.strip().splitlines()[-2:] == [
                         "from autograder.instructor.nbgrader.jupyter import check  # the kit's checks, on the "
@@ -295,7 +295,7 @@ def test_run_checks_outside_ipython_returns_the_kit_score_and_writes_no_stderr(k
     score = run_checks("bn_sgd_step", folder=folder)
     out, err = capfd.readouterr()
     assert err == ""
-    assert 0 < score < 10 and f"bn_sgd_step: {score:g} / 10 points" in out
+    assert 0 < score < 5 and f"bn_sgd_step: {score:g} / 5 points" in out
     assert "✘" in out and "BEGIN HIDDEN" not in out
     assert run_quiz(5, folder=folder) < kit.course.quiz.points  # numbers drawn for another seed
     assert run_quiz(notebook_seed(folder), folder=folder) == kit.course.quiz.points
@@ -319,7 +319,7 @@ def run_grade(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subproce
 def test_export_command_writes_refuses_to_overwrite_and_replaces_with_force(tmp_path):
     result = run_grade("export", "nbgrader", str(tmp_path / "course"), "--assignment", "hw1")
     assert result.returncode == 0, result.stderr
-    assert "5 notebooks in source/hw1/" in result.stdout and "nbgrader generate_assignment hw1" in result.stdout
+    assert "6 notebooks in source/hw1/" in result.stdout and "nbgrader generate_assignment hw1" in result.stdout
     again = run_grade("export", "nbgrader", str(tmp_path / "course"), "--assignment", "hw1")
     assert again.returncode == 2 and again.stderr.count("\n") == 1 and "--force" in again.stderr
     spanish = run_grade("export", "nbgrader", str(tmp_path / "course"), "--assignment", "hw1", "--force",

@@ -54,6 +54,6 @@ def test_keys_show_hints_and_the_list(watch):
     child.expect("Hint 1 of 3")
     child.send("l")
     child.expect("progress")
-    child.expect("0 of 7 exercises pass")
+    child.expect("0 of 8 exercises pass")
     child.send("q")
     child.expect(pexpect.EOF)
