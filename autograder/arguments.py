@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from autograder.i18n import Translator, choose_language
 from autograder.kit import Kit
+from autograder.state import EVERYTHING, Damage, State
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -40,13 +41,27 @@ class Parser(argparse.ArgumentParser):
 
 
 def open_kit(args: argparse.Namespace) -> tuple[Kit, Translator]:
-    """The kit named by ``--course`` (or found from here) and a translator for ``--lang``."""
+    """The kit named by ``--course`` (or found from here) and a translator for ``--lang``.
+    A damaged state file is set aside here, once, and the student told what happened."""
     kit = Kit.locate(args.course)
     t = Translator(choose_language(args.lang, kit.course.default_language))
     here = Path.cwd().resolve()
     if not (args.course or os.environ.get("GRADE_COURSE")) and kit.root != here and kit.root not in here.parents:
         print(t("errors.prefix") + t("errors.kit_elsewhere", root=kit.root), file=sys.stderr)
+    damage = State.load(kit.state_dir).damage
+    if damage is not None:
+        print(t("errors.prefix") + damage_notice(damage, t), file=sys.stderr)
     return kit, t
+
+
+def damage_notice(damage: Damage, t: Translator) -> str:
+    """One line: which state file was damaged, where it went and what starts again from zero."""
+    if damage.backup is None:
+        return t("errors.state_unusable", path=damage.path)
+    if EVERYTHING in damage.lost:
+        return t("errors.state_damaged", path=damage.path, backup=damage.backup)
+    sections = ", ".join(t(f"errors.state_section.{name}") for name in damage.lost)
+    return t("errors.state_sections_damaged", path=damage.path, backup=damage.backup, sections=sections)
 
 
 def common_options(parser: argparse.ArgumentParser, t: Translator) -> None:
@@ -55,14 +70,21 @@ def common_options(parser: argparse.ArgumentParser, t: Translator) -> None:
     parser.add_argument("--course", metavar="PATH", help=t("help.course"))
 
 
+SEED_LIMIT = 2**32
+"""Seeds are non-negative integers below this (NumPy's seed sequences and every kit file agree)."""
+
+
 def parse_seed(value: str, t: Translator) -> int | None:
-    """``--seed``: an integer, or None for "random"."""
+    """``--seed``: an integer in [0, 2**32), or None for "random"."""
     if value == "random":
         return None
     try:
-        return int(value)
+        seed = int(value)
     except ValueError:
         raise UsageError(t("errors.seed", value=value)) from None
+    if not 0 <= seed < SEED_LIMIT:
+        raise UsageError(t("errors.seed_range", value=value, limit=SEED_LIMIT - 1))
+    return seed
 
 
 def suggestion(name: str, choices: list[str], t: Translator) -> str:
@@ -76,3 +98,26 @@ def make_console() -> "Console":
     from rich.console import Console
 
     return Console(highlight=False)
+
+
+class TitledPanel:
+    """A Rich panel (a box with a title) whose title is never cut: in the top border when it
+    fits the width, else wrapped as the first, bold lines inside the box. Quiz, lesson and
+    report screens use it, so that long titles stay whole at 80 columns in any language."""
+
+    def __init__(self, body, title: str, *, border_style: str = "none", subtitle: str | None = None) -> None:
+        self.body, self.title, self.border_style, self.subtitle = body, title, border_style, subtitle
+
+    def __rich_console__(self, console, options):
+        from rich.console import Group
+        from rich.panel import Panel
+        from rich.text import Text
+
+        title = Text(self.title)
+        room = options.max_width - 6  # "╭─ " + title + " ─╮"
+        body = self.body
+        if title.cell_len > room:
+            body, title = Group(Text(self.title, style="bold"), body), None
+        subtitle = self.subtitle if self.subtitle and Text(self.subtitle).cell_len <= room else None
+        yield Panel(body, title=title, title_align="left", subtitle=subtitle, subtitle_align="right",
+                    border_style=self.border_style)

@@ -2,6 +2,7 @@
 
     grade [EXERCISE ...] [--json] [--solutions | --submission DIR] [--lang en|es] [--seed N]
     grade list | grade hint [EXERCISE] | grade watch                       (autograder.ui)
+    grade inspect EXERCISE [CHECK] [--save DIR] | grade reset EXERCISE [--yes]
     grade quiz [...] | grade learn [TOPIC]                                  (autograder.quiz)
     grade lab [EXPERIMENT] [--list] [--reference] [--json]                  (autograder.lab)
     grade batch DIR [...] | grade export nbgrader|gradescope [...]          (autograder.instructor)
@@ -27,6 +28,8 @@ COMMANDS = {
     "list": "autograder.ui.commands:list_command",
     "hint": "autograder.ui.commands:hint_command",
     "watch": "autograder.ui.commands:watch_command",
+    "inspect": "autograder.ui.inspect:main",
+    "reset": "autograder.ui.reset:main",
     "quiz": "autograder.quiz.commands:main",
     "learn": "autograder.quiz.learn:main",
     "lab": "autograder.lab.command:main",

@@ -84,6 +84,8 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
             raise ValueError("`seconds_per_call` must be positive")
         if self.memory_mb < 64:
             raise ValueError("`memory_mb` must be at least 64")
+        if not 0 <= self.seed < 2**32:
+            raise ValueError("`seed` must be a whole number from 0 to 4294967295")
         if self.max_processes < 2:
             raise ValueError("`max_processes` must be at least 2 (the worker and its sandbox)")
         if self.scratch_mb < 1 or self.max_file_mb <= 0:

@@ -112,3 +112,11 @@ def alternative_cases() -> list:
     return [pytest.param(module.EXERCISE, source, id=f"{module.EXERCISE}: {label}")
             for module in check_modules() for label, source in module.ALTERNATIVES.items()]
 
+
+
+def warm_state(state: Path, reference) -> Path:
+    """A state folder whose reference cache already holds what `reference` (the session's,
+    see conftest.py) computed, so that a `grade` process started by a test need not import
+    torch; returns `state`."""
+    shutil.copytree(reference.cache_dir, state / "cache", dirs_exist_ok=True)
+    return state

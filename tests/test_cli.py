@@ -109,6 +109,9 @@ def test_language_from_the_environment(tmp_path):
     (["bn_fwd"], "grade: unknown exercise 'bn_fwd'. Did you mean 'bn_forward'?"),
     (["--submission", "/no/such/folder"], "grade: /no/such/folder is not a folder."),
     (["--seed", "abc"], "grade: --seed: 'abc' is not an integer"),
+    (["--seed", "-5"], "grade: --seed: -5 is out of range: a seed is a whole number from 0 to 4294967295"),
+    (["--seed", str(2**32)], "grade: --seed: 4294967296 is out of range"),
+    (["bn_forward", "--seed=-1"], "grade: --seed: -1 is out of range"),
     (["--bogus"], "grade: unrecognized arguments: --bogus (grade --help lists what it accepts)"),
     (["quiz", "--bogus"], "grade: unrecognized arguments: --bogus (grade quiz --help lists what it accepts)"),
     (["export", "nbgrader"], "grade: the following arguments are required: DIR (grade export nbgrader --help"),
@@ -216,3 +219,72 @@ def test_outside_a_kit_grade_says_which_kit_it_uses(tmp_path):
     assert outside.returncode == 0
     assert outside.stderr.startswith(f"grade: note: no course.yml in this folder or above it, so this is the kit in {ROOT}.")
     assert run("list", state=tmp_path).stderr == ""  # inside the kit: nothing to say
+
+
+def test_a_bad_seed_leaves_the_progress_alone(tmp_path):
+    (tmp_path / "state.json").write_text(json.dumps({"version": 1, "progress": {"bn_forward": {"status": "passed"}}}))
+    before = (tmp_path / "state.json").read_text()
+    result = run("--seed", "-5", state=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert (tmp_path / "state.json").read_text() == before
+
+
+def test_a_damaged_state_file_is_kept_reported_and_grading_goes_on(tmp_path):
+    (tmp_path / "state.json").write_text('{"progress": {"bn_forward": ')
+    result = run("--submission", str(EXERCISES), state=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    [backup] = tmp_path.glob("state.json.damaged-*")
+    assert backup.read_text() == '{"progress": {"bn_forward": '
+    assert result.stderr.startswith(f"grade: note: your progress file {tmp_path / 'state.json'} could not be read")
+    assert f"moved to {backup}" in result.stderr and "quiz answers" in result.stderr
+    assert "◌ not started" in result.stdout  # graded all the same
+    assert run("list", state=tmp_path).stderr == ""  # told once
+
+
+def test_a_missing_exercise_file_is_a_usage_error_naming_it(tmp_path):
+    folder = make_submission(tmp_path / "work")
+    (folder / "dropout.py").unlink()
+    result = run("--submission", str(folder), state=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == f"grade: {folder / 'dropout.py'} is missing: course.yml lists it for dropout."
+
+
+def test_a_seed_out_of_range_in_course_yml_names_the_line(tmp_path):
+    broken = tmp_path / "course.yml"
+    broken.write_text((ROOT / "course.yml").read_text().replace("  seed: 20241121", "  seed: -3"))
+    result = run("--course", str(broken), state=tmp_path)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "(policy.seed): `seed` must be a whole number from 0 to 4294967295" in result.stderr
+
+
+def test_a_run_that_failed_inside_the_grader_leaves_the_progress_alone(kit, tmp_path, monkeypatch, capsys):
+    from autograder.grading.feedback import Feedback
+    from autograder.grading.results import CheckResult, ExerciseResult, GradeReport
+    from autograder.i18n import Translator, msg
+    from autograder.state import State
+    from autograder.ui.commands import _remember
+
+    monkeypatch.setenv("GRADE_STATE_DIR", str(tmp_path))
+    saved = State.load(tmp_path)
+    saved.progress["bn_forward"] = {"status": "passed", "score": 15}
+    saved.save()
+    before = (tmp_path / "state.json").read_bytes()
+    broken = Feedback("internal", msg("feedback.internal", error="ValueError: negative seed"))
+    report = GradeReport(str(EXERCISES), 0, [ExerciseResult("bn_forward", 15, [
+        CheckResult("bn_forward::a", "bn_forward", msg("checks.bn_forward.float32_stays_float32"), "failed", broken)])])
+    _remember(kit, report, Translator("en"))
+    assert (tmp_path / "state.json").read_bytes() == before
+    assert "the grader failed internally" in capsys.readouterr().err
+
+
+def test_hint_reveals_nothing_for_an_exercise_that_passes(tmp_path, reference, solutions_report):
+    from support import copy_kit, warm_state
+
+    root = copy_kit(tmp_path / "kit").parent
+    (root / "exercises" / "dropout.py").write_text((SOLUTIONS / "dropout.py").read_text())
+    state = warm_state(tmp_path / "state", reference)
+    result = run("hint", "dropout", "--course", str(root / "course.yml"), state=state)
+    assert result.returncode == 0, result.stderr
+    assert "dropout passes: no hint needed, none revealed." in result.stdout
+    assert "Hint" not in result.stdout
+    assert json.loads((state / "state.json").read_text()).get("hints", {}).get("dropout", 0) == 0

@@ -799,15 +799,26 @@ def test_snapshot_walks_without_following_anything(tmp_path):
     (source / ".git" / "hook.py").write_text("")
     (source / "notes.txt").write_text("not code")
     (source / "ü odd name.py").write_text("B = 2\n")
+    (source / os.fsdecode(b"undecodable\xff.py")).write_text("C = 3\n")
     os.mkfifo(source / "pipe.py")
     (source / "big.py").write_bytes(b"#" * 101)
     (source / "link.py").symlink_to(source / "a.py")
-    refused = snapshot.take(source, target, max_file_bytes=100)
+    before = snapshot.digest(source, max_file_bytes=100)
+    refused, digest = snapshot.take(source, target, max_file_bytes=100)
+    assert digest == before  # what was copied is what the folder holds
     copied = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
-    assert copied == ["a.py", "pkg/__init__.py", "ü odd name.py"]
+    assert copied == ["a.py", "pkg/__init__.py", "undecodable\udcff.py", "ü odd name.py"]
     assert {(r.path, r.reason) for r in refused} == {("pipe.py", "not_a_file"), ("big.py", "too_large"),
                                                       ("link.py", "symlink")}
     assert snapshot.refused_modules(refused)["big"] == {"file": "big.py", "reason": "too_large", "size": 101}
+    (source / "notes.txt").write_text("not code either")  # never copied: the copy is still current
+    assert snapshot.digest(source, max_file_bytes=100) == digest
+    for change in (lambda: (source / "pkg" / "__init__.py").write_text("X = 1\n"),
+                   lambda: (source / "big.py").write_bytes(b"#" * 102),
+                   lambda: (source / "c.py").write_text("")):
+        change()
+        assert snapshot.digest(source, max_file_bytes=100) != digest
+        digest = snapshot.digest(source, max_file_bytes=100)
 
 
 def test_split_carves_hidden_folders_out_of_the_roots(tmp_path):

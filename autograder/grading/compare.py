@@ -10,6 +10,7 @@ can change them.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -22,6 +23,22 @@ from autograder.sandbox.client import Opaque, Raised, StudentError
 Diagnose = Callable[[np.ndarray, np.ndarray, Tolerance], "str | None"]
 """``diagnose(got, expected, tol)``: the id of the misconception that explains `got`, or None
 (see `autograder.grading.misconceptions.diagnosis`)."""
+
+
+Witness = Callable[[str, str, Any, np.ndarray], None]
+"""``witness(name, function, got, expected)``, told of every array comparison."""
+_witness: ContextVar[Witness | None] = ContextVar("witness", default=None)
+
+
+@contextmanager
+def witnessed(witness: Witness) -> Iterator[None]:
+    """Tell `witness` about every `expect_array` comparison made in the block (``grade inspect``
+    shows the student's array beside the expected one)."""
+    token = _witness.set(witness)
+    try:
+        yield
+    finally:
+        _witness.reset(token)
 
 
 def describe_type(value: Any) -> Msg | str:
@@ -62,6 +79,9 @@ def expect_array(got: Any, expected: np.ndarray, *, name: str, function: str, to
                  diagnose: Diagnose | None = None) -> None:
     """`got` must be an ndarray of the expected shape (and dtype), finite, and close to `expected`."""
     where = {"name": name, "function": function}
+    witness = _witness.get()
+    if witness is not None:
+        witness(name, function, got, np.asarray(expected))
     if type(got) is not np.ndarray:
         fail("type", msg("compare.type", **where, got=describe_type(got)), owner=owner)
     expected = np.asarray(expected)

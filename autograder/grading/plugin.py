@@ -240,7 +240,8 @@ def feedback_for(error: StudentError) -> Feedback:
             return Feedback("import", msg("feedback.file_missing", **where))
         syntax = detail.get("syntax")
         if syntax and syntax.get("file"):  # a file that cannot be decoded has no line to show
-            location = {"file": syntax["file"], "line": syntax["line"], "function": None, "code": syntax["text"]}
+            location = {"file": syntax["file"], "line": syntax["line"], "function": None, "code": syntax["text"],
+                        "column": syntax.get("offset") if isinstance(syntax.get("offset"), int) else None}
         return Feedback("import", msg("feedback.import", **where, type=detail.get("type", "?"),
                                       message=detail.get("message", "")), location=location)
     if isinstance(error, MissingFunction):

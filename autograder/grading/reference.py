@@ -4,10 +4,13 @@ torch is imported on first use, and every result is cached on disk under a key m
 computation, its parameters, the exact input bytes (so the case and its seed), the torch
 version and this file's source. A warm cache means grading never imports torch. The cache is
 only a cache: deleting it changes nothing but speed, and an unreadable entry is recomputed.
+When the cache is cold, a `ReferenceProcess` (`process`) may compute the values instead: torch
+is then imported over there while this process grades (`autograder.grading.reference_process`).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -21,6 +24,8 @@ from autograder.sandbox import protocol
 from autograder.state import atomic_write
 
 Arrays = dict[str, np.ndarray]
+TORCH_METHODS = ("batchnorm", "running_stats", "sgd", "masked_scale", "bn_layer_training")
+"""The computations that need torch (a `ReferenceProcess` runs only these)."""
 
 
 def torch_version() -> str:
@@ -37,6 +42,18 @@ def torch_version() -> str:
         return version("torch")
 
 
+def handed_over(method: Callable) -> Callable:
+    """A computation that a `ReferenceProcess` can do instead: the call is noted, so that
+    `_result` can send it over when the value is not cached."""
+
+    @functools.wraps(method)
+    def call(self: Reference, *args: Any, **kwargs: Any) -> Arrays:
+        self._call = (method.__name__, args, kwargs)
+        return method(self, *args, **kwargs)
+
+    return call
+
+
 class Reference:
     """PyTorch reference computations with a disk cache (`cache_dir`) or memory only (None)."""
 
@@ -44,10 +61,24 @@ class Reference:
         self.cache_dir = cache_dir
         self.memory: dict[str, Arrays] = {}
         self.computed = 0  # how many results needed torch (the rest came from a cache)
+        self.process = None  # a ReferenceProcess computing what is not cached, if any
         self._salt: str | None = None
+        self._call: tuple = ()
+
+    def cold(self) -> bool:
+        """Nothing computed with this torch version and this file's code is cached (the
+        first run after a clone or an upgrade, or no disk cache at all)."""
+        return self.cache_dir is None or not self._ready_mark().exists()
+
+    def close(self) -> None:
+        """Stop the reference process, if any."""
+        if self.process is not None:
+            self.process.close()
+            self.process = None
 
     # -- layers ----------------------------------------------------------------------------
 
+    @handed_over
     def batchnorm(self, x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, *, eps: float = 1e-5,
                   dout: np.ndarray | None = None, training: bool = True, momentum: float = 0.1,
                   running_mean: np.ndarray | None = None, running_var: np.ndarray | None = None) -> Arrays:
@@ -71,13 +102,14 @@ class Reference:
             out = layer(inputs)
             result = {"out": out}
             if dout is not None:
-                out.backward(t(dout))
+                _backward(out, t(dout))
                 result.update(dx=inputs.grad, dgamma=layer.weight.grad, dbeta=layer.bias.grad)
             result.update(running_mean=layer.running_mean, running_var=layer.running_var)
             return result
 
         return self._result("batchnorm", params, arrays, compute)
 
+    @handed_over
     def running_stats(self, batches: list[np.ndarray], *, momentum: float = 0.1,
                       running_mean: np.ndarray | None = None, running_var: np.ndarray | None = None) -> Arrays:
         """``nn.BatchNorm1d`` running statistics after each training batch: ``mean`` and
@@ -100,6 +132,7 @@ class Reference:
 
         return self._result("running_stats", {"momentum": momentum}, arrays, compute)
 
+    @handed_over
     def sgd(self, param: np.ndarray, grads: list[np.ndarray], lrs: list[float], *,
             momentum: float = 0.0, weight_decay: float = 0.0) -> Arrays:
         """``torch.optim.SGD`` over ``len(grads)`` steps, the learning rate set to ``lrs[k]``
@@ -110,14 +143,12 @@ class Reference:
 
         def compute(torch, t):
             weight = torch.nn.Parameter(t(param))
-            optimizer = torch.optim.SGD([weight], lr=lrs[0], momentum=momentum, weight_decay=weight_decay)
+            optimizer = SGD(torch, [weight], momentum=momentum, weight_decay=weight_decay)
             params_after, velocities = [], []
             for grad, lr in zip(grads, lrs):
-                optimizer.param_groups[0]["lr"] = lr
-                weight.grad = t(grad)
-                optimizer.step()
+                optimizer.step([t(grad)], lr)
                 params_after.append(weight.detach().clone())
-                buffer = optimizer.state[weight].get("momentum_buffer")
+                buffer = optimizer.buffers[0]
                 if buffer is not None:
                     velocities.append(buffer.clone())
             result = {"param": torch.stack(params_after)}
@@ -127,6 +158,7 @@ class Reference:
 
         return self._result("sgd", params, arrays, compute)
 
+    @handed_over
     def masked_scale(self, x: np.ndarray, mask: np.ndarray, p: float, dout: np.ndarray) -> Arrays:
         """Inverted dropout with a given keep `mask`: ``out = x * mask / (1 - p)`` and its
         gradient ``dx`` by autograd (p < 1)."""
@@ -135,11 +167,12 @@ class Reference:
         def compute(torch, t):
             inputs = t(x).requires_grad_(True)
             out = inputs * t(mask) / (1.0 - p)
-            out.backward(t(dout))
+            _backward(out, t(dout))
             return {"out": out, "dx": inputs.grad}
 
         return self._result("masked_scale", {"p": p}, arrays, compute)
 
+    @handed_over
     def bn_layer_training(self, batches: list[np.ndarray], douts: list[np.ndarray], x_eval: np.ndarray,
                           gamma: np.ndarray, beta: np.ndarray, lrs: list[float], *, momentum: float,
                           weight_decay: float, eps: float = 1e-5, bn_momentum: float = 0.1) -> Arrays:
@@ -158,20 +191,18 @@ class Reference:
 
         def compute(torch, t):
             layer = _batchnorm_layer(torch, t, 2, channels, eps, bn_momentum, {"gamma": gamma, "beta": beta})
-            optimizer = torch.optim.SGD(layer.parameters(), lr=lrs[0], momentum=momentum, weight_decay=weight_decay)
+            optimizer = SGD(torch, [layer.weight, layer.bias], momentum=momentum, weight_decay=weight_decay)
             steps: dict[str, list] = {k: [] for k in
                                       ("out", "dx", "dgamma", "dbeta", "gamma", "beta", "running_mean", "running_var")}
             layer.train()
             for batch, dout, lr in zip(batches, douts, lrs):
-                optimizer.zero_grad()
+                layer.weight.grad = layer.bias.grad = None  # zero_grad()
                 inputs = t(batch).requires_grad_(True)
                 out = layer(inputs)
-                out.backward(t(dout))
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
+                _backward(out, t(dout))
                 steps["dgamma"].append(layer.weight.grad.clone())
                 steps["dbeta"].append(layer.bias.grad.clone())
-                optimizer.step()
+                optimizer.step([layer.weight.grad, layer.bias.grad], lr)
                 steps["out"].append(out.detach())
                 steps["dx"].append(inputs.grad)
                 steps["gamma"].append(layer.weight.detach().clone())
@@ -237,49 +268,122 @@ class Reference:
             return self.memory[key]
         result = self._load(key)
         if result is None:
-            if torch:
-                module = _import_torch()
-                result = {k: v.detach().numpy().copy() for k, v in compute(module, _converter(module)).items()}
-            else:
-                result = {k: np.asarray(v) for k, v in compute().items()}
+            result = self._compute(compute, torch)
             self.computed += 1
             self._store(key, result)
         self.memory[key] = result
         return result
 
+    def _compute(self, compute: Callable, torch: bool) -> Arrays:
+        """NumPy here; torch over in the reference process when there is one, else here."""
+        if not torch:
+            return {k: np.asarray(v) for k, v in compute().items()}
+        if self.process is not None:
+            result = self.process.compute(*self._call)
+            if result is not None:
+                return result
+            self.close()  # the process is gone: compute here
+        module = _import_torch()
+        return {k: v.detach().numpy().copy() for k, v in compute(module, _converter(module)).items()}
+
     def _key(self, name: str, params: dict[str, Any], arrays: Arrays) -> str:
-        if self._salt is None:
-            self._salt = torch_version() + hashlib.blake2b(Path(__file__).read_bytes()).hexdigest()
         digest = hashlib.blake2b(digest_size=20)
-        digest.update(f"{self._salt}|{name}|{json.dumps(params, sort_keys=True)}".encode())
+        digest.update(f"{self.salt}|{name}|{json.dumps(params, sort_keys=True)}".encode())
         for array_name in sorted(arrays):
             array = np.ascontiguousarray(arrays[array_name])
             digest.update(f"|{array_name}|{array.dtype.str}|{array.shape}|".encode())
             digest.update(array.tobytes())
         return digest.hexdigest()
 
+    @property
+    def salt(self) -> str:
+        """What every key depends on besides the computation: torch's version, this code."""
+        if self._salt is None:
+            self._salt = torch_version() + hashlib.blake2b(Path(__file__).read_bytes()).hexdigest()
+        return self._salt
+
+    def _ready_mark(self) -> Path:
+        """A file saying that values for this salt were cached (see `cold`)."""
+        return self.cache_dir / f"ready-{hashlib.blake2b(self.salt.encode(), digest_size=8).hexdigest()}"
+
     def _load(self, key: str) -> Arrays | None:
         if self.cache_dir is None:
             return None
         try:
-            header, blobs = protocol.unpack((self.cache_dir / f"{key}.ref").read_bytes())
-            names, metas = header["names"], header["arrays"]
-            if not len(names) == len(metas) == len(blobs):
-                return None
-            return {name: protocol.blob_to_array(meta, blob) for name, meta, blob in zip(names, metas, blobs)}
+            return arrays_from_frame(*protocol.unpack((self.cache_dir / f"{key}.ref").read_bytes()))
         except (OSError, ValueError, KeyError, TypeError, protocol.ProtocolError):
             return None  # missing or corrupt: recompute
 
     def _store(self, key: str, result: Arrays) -> None:
         if self.cache_dir is None:
             return
-        names = sorted(result)
-        metas, blobs = zip(*(protocol.array_to_blob(result[n]) for n in names))
-        data = protocol.pack({"names": names, "arrays": list(metas)}, list(blobs))
+        data = protocol.pack(*arrays_frame(result))
         try:
-            atomic_write(self.cache_dir / f"{key}.ref", data)
+            atomic_write(self.cache_dir / f"{key}.ref", data, durable=False)  # a cache: checked when read
+            if not self._ready_mark().exists():
+                self._ready_mark().touch()
         except OSError:
             pass  # a read-only kit still grades, only slower
+
+
+def arrays_frame(arrays: Arrays) -> tuple[dict, list[bytes]]:
+    """Named arrays as a frame of `sandbox.protocol` (header, blobs): how the disk cache and
+    the reference process store and send a result."""
+    names = sorted(arrays)
+    described = [protocol.array_to_blob(arrays[name]) for name in names]
+    return {"names": names, "arrays": [meta for meta, _ in described]}, [blob for _, blob in described]
+
+
+def arrays_from_frame(header: dict, blobs: list[bytes]) -> Arrays:
+    """Inverse of `arrays_frame`; raises `protocol.ProtocolError` (or KeyError, TypeError) on
+    anything malformed."""
+    names, metas = header["names"], header["arrays"]
+    if not len(names) == len(metas) == len(blobs):
+        raise protocol.ProtocolError("names, descriptions and arrays do not match")
+    return {name: protocol.blob_to_array(meta, blob) for name, meta, blob in zip(names, metas, blobs)}
+
+
+def _backward(out, dout) -> None:
+    """``out.backward(dout)``, as the gradient of the scalar ``sum(out * dout)``: the same
+    numbers (the product's gradient is dout itself), without the symbolic-shapes module (and
+    sympy) that ``backward`` with a gradient tensor imports on first use (0.3 s)."""
+    (out * dout).sum().backward()
+
+
+class SGD:
+    """``torch.optim.SGD`` (dampening 0, no Nesterov) for a few parameters, each with its
+    momentum buffer: on the CPU, its ``step`` runs ``torch.optim.sgd._single_tensor_sgd`` under
+    ``no_grad``, and so does this, without the optimizer object, whose construction and step
+    import torch's compiler (over a second on a first run). Where that function is not there
+    or takes other arguments (another torch version), the optimizer itself is used.
+    tests/test_first_run.py checks that both give the same numbers."""
+
+    def __init__(self, torch, params: list, *, momentum: float, weight_decay: float) -> None:
+        self.torch, self.params = torch, list(params)
+        self.buffers: list = [None] * len(self.params)
+        self.options = {"momentum": momentum, "weight_decay": weight_decay}
+        self.optimizer = None
+
+    def step(self, grads: list, lr: float) -> None:
+        """One step with learning rate `lr`: the parameters and `buffers` change in place."""
+        if self.optimizer is None:
+            try:
+                from torch.optim.sgd import _single_tensor_sgd
+
+                with self.torch.no_grad():
+                    _single_tensor_sgd(self.params, list(grads), self.buffers, None, None, lr=lr, dampening=0.0,
+                                       nesterov=False, maximize=False, has_sparse_grad=False, **self.options)
+                return
+            except (ImportError, TypeError):
+                self.optimizer = self.torch.optim.SGD(self.params, lr=lr, **self.options)
+                for param, buffer in zip(self.params, self.buffers):
+                    if buffer is not None:
+                        self.optimizer.state[param]["momentum_buffer"] = buffer
+        for param, grad in zip(self.params, grads):
+            param.grad = grad
+        self.optimizer.param_groups[0]["lr"] = lr
+        self.optimizer.step()
+        self.buffers = [self.optimizer.state[param].get("momentum_buffer") for param in self.params]
 
 
 def _import_torch():

@@ -14,6 +14,10 @@ A result is stored as data without the folder it was graded in: every mention of
 being graded is put back when the result is reused. Two folders holding the same files share
 a result, and neither report shows the other's paths.
 
+A result is stored only if the folder still holds, once graded, what its key was made from
+(a file saved during the grading keeps it out), and a worker kept from an earlier grading is
+restarted when its copy of the submission is no longer current (`Sandbox.copy_is_current`).
+
 Only clean results are stored: none with a timeout, a crash, an exit or an internal error,
 which can depend on the machine rather than the code. The cache is a cache: deleting its folder
 changes nothing but speed, and an entry that cannot be read is ignored and replaced.
@@ -65,6 +69,11 @@ class ResultCache:
             self._contents = folder_digest(self.directory, skip=self.folder) or ""
         return self._contents or None
 
+    def unchanged(self) -> bool:
+        """Whether the folder still holds what the keys were made from (a result graded while
+        a file was being saved is not stored under the key of either version)."""
+        return self.contents() is not None and folder_digest(self.directory, skip=self.folder) == self._contents
+
     def key(self, exercise_id: str) -> str | None:
         contents = self.contents()
         if contents is None:
@@ -93,7 +102,7 @@ class ResultCache:
             return
         try:
             data = relocate(exercise_to_json(result), dict.fromkeys(folder_forms(self.directory), PLACEHOLDER))
-            atomic_write(self.folder / f"{key}.json", json.dumps(data, ensure_ascii=False).encode())
+            atomic_write(self.folder / f"{key}.json", json.dumps(data, ensure_ascii=False).encode(), durable=False)
         except (OSError, TypeError, ValueError):
             pass  # an unwritable or unserialisable result is simply graded again next time
 

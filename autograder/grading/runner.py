@@ -31,7 +31,10 @@ PYTEST_ARGS = [
     "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:logging", "-p", "no:junitxml",
     "-p", "no:pastebin", "-p", "no:doctest", "-p", "no:unraisableexception", "-p", "no:threadexception",
     "-p", "no:faulthandler", "--disable-plugin-autoload", "--assert=plain",
-    "-W", "ignore",
+    "-W", "ignore", "--capture=no",  # the student's prints are captured in the worker, not here
+    # Plugins the checks never use: each costs a few milliseconds per run (a watch-mode save).
+    "-p", "no:stepwise", "-p", "no:setuponly", "-p", "no:setupplan", "-p", "no:legacypath", "-p", "no:tmpdir",
+    "-p", "no:monkeypatch", "-p", "no:recwarn", "-p", "no:debugging", "-p", "no:unittest", "-p", "no:python_path",
 ]
 
 
@@ -54,9 +57,16 @@ def cache_dir(kit: Kit, seed: int) -> Path | None:
     return None
 
 
-def make_reference(kit: Kit, seed: int) -> Reference:
-    """Disk-cached where `cache_dir` allows, else in memory only."""
-    return Reference(cache_dir(kit, seed))
+def make_reference(kit: Kit, seed: int, *, early_torch: bool = False) -> Reference:
+    """Disk-cached where `cache_dir` allows, else in memory only. With `early_torch`, when
+    the cache is cold (the first run after a clone), torch starts being imported at once in a
+    `ReferenceProcess`, which then computes the expected values (close the reference after)."""
+    reference = Reference(cache_dir(kit, seed))
+    if early_torch and reference.cold():
+        from autograder.grading.reference_process import ReferenceProcess
+
+        reference.process = ReferenceProcess.start()
+    return reference
 
 
 def result_cache(kit: Kit, directory: Path, seed: int, advice: bool = False) -> ResultCache | None:
@@ -78,10 +88,12 @@ def needs_worker(kit: Kit, directory: Path, exercises: list[str] | None = None,
 
 def grade(kit: Kit, directory: Path, *, exercises: list[str] | None = None, seed: int | None = None,
           sandbox: Sandbox | None = None, reference: Reference | None = None,
-          on_check: Callable | None = None, advice: bool = False, cache: ResultCache | None = None) -> GradeReport:
+          on_check: Callable | None = None, advice: bool = False, cache: ResultCache | None = None,
+          plugins: tuple = ()) -> GradeReport:
     """Grade the student code in `directory`: the given exercises (all by default) and the
     exercises they require; results still in `cache` are reused. The report lists only the
-    exercises asked for."""
+    exercises asked for. `plugins` are more pytest plugins for the run (``grade inspect``
+    records the checks' inputs with one)."""
     started = time.perf_counter()
     course = kit.course
     seed = course.policy.seed if seed is None else seed
@@ -90,11 +102,13 @@ def grade(kit: Kit, directory: Path, *, exercises: list[str] | None = None, seed
     cached = {e: result for e in run if cache is not None and (result := cache.load(e)) is not None}
     fresh = [e for e in run if e not in cached]
     results = dict(cached)
+    if fresh and sandbox is not None and not sandbox.copy_is_current():
+        sandbox.stop()  # kept from an earlier grading, its worker saw an older version
     for group, allowed in _sandbox_groups(kit, fresh):
         own = None if allowed else sandbox
         results.update(_run_checks(kit, directory, group, dict(results), seed, own, reference, on_check, advice,
-                                   allowed, sandbox.hidden if sandbox is not None else ()))
-        if cache is not None:
+                                   allowed, sandbox.hidden if sandbox is not None else (), plugins))
+        if cache is not None and cache.unchanged():
             for exercise_id in group:
                 cache.store(results[exercise_id])
     isolation = sandbox.isolation if sandbox is not None and sandbox.isolation is not None else detect()
@@ -117,9 +131,10 @@ def _sandbox_groups(kit: Kit, exercises: list[str]) -> list[tuple[list[str], tup
 
 def _run_checks(kit: Kit, directory: Path, run: list[str], known: dict[str, ExerciseResult], seed: int,
                 sandbox: Sandbox | None, reference: Reference | None, on_check: Callable | None,
-                advice: bool, allowed_imports: tuple[str, ...] = (), hidden=()) -> dict[str, ExerciseResult]:
+                advice: bool, allowed_imports: tuple[str, ...] = (), hidden=(),
+                plugins: tuple = ()) -> dict[str, ExerciseResult]:
     """Run the checks of the exercises in `run` (`known` holds the results of the others), in
-    `sandbox` or in one of their own (hiding `hidden` too)."""
+    `sandbox` or in one of their own (hiding `hidden` too), with more pytest `plugins`."""
     import pytest
 
     from autograder.grading.plugin import GradingPlugin
@@ -134,7 +149,7 @@ def _run_checks(kit: Kit, directory: Path, run: list[str], known: dict[str, Exer
                            not_started=stubs, on_check=on_check, advice=advice, known=known)
     files = [str(CHECKS_DIR / f"{kit.course.exercise(e).checks}.py") for e in run]
     try:
-        code = pytest.main([*files, *PYTEST_ARGS], plugins=[plugin, ExceptionValueOnly])
+        code = pytest.main([*files, *PYTEST_ARGS], plugins=[plugin, ExceptionValueOnly, *plugins])
     finally:
         if own_sandbox:
             sandbox.close()

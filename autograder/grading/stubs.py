@@ -36,8 +36,16 @@ def unimplemented(path: Path, max_bytes: int | None = None) -> set[str]:
     try:
         if path.is_symlink() or (max_bytes is not None and path.stat().st_size > max_bytes):
             return set()
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+        return unimplemented_in(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return set()
+
+
+def unimplemented_in(source: str) -> set[str]:
+    """`unimplemented` for the text of a file (one that does not parse has no stubs)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
         return set()
     stub: dict[str, bool] = {}
     for node in tree.body:

@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import secrets
 import select
 import signal
@@ -348,6 +349,11 @@ class Sandbox:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def copy_is_current(self) -> bool:
+        """Whether the worker's copy of the submission, if it took one, still holds what the
+        folder holds (a worker kept between gradings must not grade an older version)."""
+        return self.confinement.copy_is_current()
+
     # calls
 
     def reset(self) -> None:
@@ -555,7 +561,7 @@ class Sandbox:
         if kind in (TimedOut, Crashed):
             self.restarts += 1
         return kind(function=function, module=module, detail=self._localize(detail),
-                    output=output, output_bytes=output_bytes)
+                    output=self._local_text(output), output_bytes=output_bytes)
 
     def _localize(self, detail: dict) -> dict:
         """`detail` with the files the worker named in its copy of the submission named in
@@ -568,11 +574,20 @@ class Sandbox:
             return file
 
         detail = dict(detail)
+        if isinstance(detail.get("message"), str):
+            detail["message"] = self._local_text(detail["message"])
         if isinstance(detail.get("frames"), list):
             detail["frames"] = [{**frame, "file": local(frame.get("file"))} for frame in detail["frames"]]
         if isinstance(detail.get("syntax"), dict):
             detail["syntax"] = {**detail["syntax"], "file": local(detail["syntax"].get("file"))}
         return detail
+
+    def _local_text(self, text: str) -> str:
+        """`text` (a message, printed output) with the worker's copy of the submission named
+        as the submission itself: the copy's path depends on the isolation level and differs
+        at every run."""
+        seen = re.escape(str(self.confinement.seen("submission")))
+        return re.sub(seen + r"(?![\w.-])", lambda _: str(self.directory), text)
 
     def _read_output(self, limit: int | None = None, *, tail: bool = False) -> tuple[str, int]:
         """What the worker printed since the call began: the first `limit` bytes (the output

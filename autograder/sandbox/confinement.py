@@ -62,6 +62,7 @@ class Confinement:
         self.uid: int | None = None  # the worker's own user, when the grader runs as root
         self.libraries: tuple[view.Library, ...] = ()
         self.refused: dict[str, dict] | None = None  # by module, once the copy is taken
+        self.copied: str | None = None  # the digest of that copy (`snapshot.digest`)
 
     def prepare(self) -> None:
         """Choose the isolation level and, for a grader running as root, the worker's user
@@ -102,11 +103,22 @@ class Confinement:
         module."""
         if self.refused is None:
             try:
-                refusals = snapshot.take(self.directory, self.folders["submission"], self.limits.max_file_bytes)
+                refusals, self.copied = snapshot.take(self.directory, self.folders["submission"],
+                                                      self.limits.max_file_bytes)
             except OSError:  # no such folder: every import then says the file is missing
-                refusals = []
+                refusals, self.copied = [], None
             self.refused = snapshot.refused_modules(refusals)
         return self.refused
+
+    def copy_is_current(self) -> bool:
+        """Whether the current worker's copy of the submission (if it took one) still holds
+        what the submission holds now."""
+        if self.refused is None or self.copied is None:
+            return self.refused is None
+        try:
+            return snapshot.digest(self.directory, self.limits.max_file_bytes) == self.copied
+        except OSError:
+            return False
 
     @property
     def namespaced(self) -> bool:
@@ -125,7 +137,7 @@ class Confinement:
                     shutil.rmtree(entry, ignore_errors=True)
                 else:
                     entry.unlink(missing_ok=True)
-        self.refused = None
+        self.refused, self.copied = None, None
 
     def scratch_bytes(self) -> int:
         """Bytes in the scratch folder (0 in the namespace sandbox, whose tmpfs has its own size)."""

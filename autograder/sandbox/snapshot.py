@@ -11,11 +11,14 @@ file is swapped for a link while it walks. It refuses, and returns as `Refusal`s
     too_many     files beyond `MAX_FILES`
 
 The worker then reports a refused module precisely when it is imported (`refused_modules`).
+`digest(source, max_file_bytes)` walks the same way without copying: the digest of what `take`
+would copy and refuse now, so that a copy can be checked against the folder it came from.
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 from dataclasses import dataclass
@@ -38,20 +41,33 @@ class Refusal:
     size: int = 0
 
 
-def take(source: Path, target: Path, max_file_bytes: int) -> list[Refusal]:
-    """Copy the Python files of `source` into the (existing, empty) folder `target`."""
+def take(source: Path, target: Path, max_file_bytes: int) -> tuple[list[Refusal], str]:
+    """Copy the Python files of `source` into the (existing, empty) folder `target`; the
+    refusals and the digest of what was copied and refused (as `digest` gives it)."""
+    return _walk(source, Path(target), max_file_bytes)
+
+
+def digest(source: Path, max_file_bytes: int) -> str:
+    """The digest of the Python files `take` would copy from `source` now (names, contents
+    and refusals), reading them the same way but writing nothing."""
+    return _walk(source, None, max_file_bytes)[1]
+
+
+def _walk(source: Path, target: Path | None, max_file_bytes: int) -> tuple[list[Refusal], str]:
     refused: list[Refusal] = []
-    copied = [0]
+    hasher = hashlib.blake2b(digest_size=20)
     folder = os.open(source, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
-        _copy_folder(folder, Path(target), "", 0, max_file_bytes, refused, copied)
+        _copy_folder(folder, target, "", 0, max_file_bytes, refused, [0], hasher)
     finally:
         os.close(folder)
-    return refused
+    for refusal in refused:
+        hasher.update(b"refused\0" + os.fsencode(refusal.path) + f"\0{refusal.reason}\0{refusal.size}\0".encode())
+    return refused, hasher.hexdigest()
 
 
-def _copy_folder(folder: int, target: Path, prefix: str, depth: int, max_bytes: int,
-                 refused: list[Refusal], copied: list[int]) -> None:
+def _copy_folder(folder: int, target: Path | None, prefix: str, depth: int, max_bytes: int,
+                 refused: list[Refusal], copied: list[int], hasher) -> None:
     with os.scandir(folder) as scan:
         entries = sorted(scan, key=lambda e: e.name)
     for entry in entries:
@@ -68,16 +84,19 @@ def _copy_folder(folder: int, target: Path, prefix: str, depth: int, max_bytes: 
                 refused.append(Refusal(relative, "symlink"))
                 continue
             try:
-                (target / name).mkdir(exist_ok=True)
-                _copy_folder(inner, target / name, relative + "/", depth + 1, max_bytes, refused, copied)
+                if target is not None:
+                    (target / name).mkdir(exist_ok=True)
+                _copy_folder(inner, target / name if target is not None else None, relative + "/", depth + 1,
+                             max_bytes, refused, copied, hasher)
             finally:
                 os.close(inner)
         elif name.endswith(".py"):
-            _copy_file(folder, name, target / name, relative, max_bytes, refused, copied)
+            _copy_file(folder, name, target / name if target is not None else None, relative, max_bytes,
+                       refused, copied, hasher)
 
 
-def _copy_file(folder: int, name: str, destination: Path, relative: str, max_bytes: int,
-               refused: list[Refusal], copied: list[int]) -> None:
+def _copy_file(folder: int, name: str, destination: Path | None, relative: str, max_bytes: int,
+               refused: list[Refusal], copied: list[int], hasher) -> None:
     try:
         handle = os.open(name, OPEN_FLAGS, dir_fd=folder)
     except OSError as error:  # ELOOP: a link (swapped in since the scan)
@@ -96,7 +115,10 @@ def _copy_file(folder: int, name: str, destination: Path, relative: str, max_byt
             if len(data) > max_bytes:  # it grew since fstat
                 refused.append(Refusal(relative, "too_large", len(data)))
                 return
-            destination.write_bytes(data)
+            hasher.update(os.fsencode(relative) + f"\0{len(data)}\0".encode())  # any name, even undecodable
+            hasher.update(data)
+            if destination is not None:
+                destination.write_bytes(data)
             copied[0] += 1
     finally:
         os.close(handle)

@@ -14,8 +14,10 @@ SCHEMA_VERSION = 2  # 2: checks carry kind, points and the contract rule; exerci
 SCHEMA_FILE = Path(__file__).resolve().parent / "report.schema.json"
 
 
-def report_to_json(report: GradeReport, course: Course, t: Translator) -> dict[str, Any]:
-    """The whole report; messages are rendered in the translator's language."""
+def report_to_json(report: GradeReport, course: Course, t: Translator,
+                   hints: dict[str, int] | None = None) -> dict[str, Any]:
+    """The whole report; messages are rendered in the translator's language. `hints` is how
+    many hints the student used per exercise (known when grading their own folder)."""
     return {
         "schema_version": SCHEMA_VERSION,
         "course": t.text(course.title),
@@ -26,7 +28,8 @@ def report_to_json(report: GradeReport, course: Course, t: Translator) -> dict[s
         "max_score": report.max_score,
         "passed": report.all_passed,
         "duration_seconds": round(report.duration, 3),
-        "exercises": [exercise_to_json(e, course, t) for e in report.exercises],
+        "exercises": [exercise_to_json(e, course, t, None if hints is None else hints.get(e.id, 0))
+                      for e in report.exercises],
         "quiz": quiz_to_json(report.quiz) if report.quiz is not None else None,
         "isolation": isolation_to_json(report.isolation, t) if report.isolation is not None else None,
     }
@@ -40,7 +43,8 @@ def isolation_to_json(isolation, t: Translator) -> dict[str, Any]:
             "dropped_user": isolation.dropped_user, "message": isolation_line(isolation, t)}
 
 
-def exercise_to_json(result: ExerciseResult, course: Course, t: Translator) -> dict[str, Any]:
+def exercise_to_json(result: ExerciseResult, course: Course, t: Translator,
+                     hints_used: int | None = None) -> dict[str, Any]:
     return {
         "id": result.id,
         "title": t.text(course.exercise(result.id).title),
@@ -52,6 +56,7 @@ def exercise_to_json(result: ExerciseResult, course: Course, t: Translator) -> d
         "waiting": result.waiting,
         "checks": [check_to_json(c, t, points=result.worth(c)) for c in result.checks],
         "notes": [t(note) for note in result.notes],
+        "hints_used": hints_used,
     }
 
 

@@ -22,13 +22,14 @@ def plain_text(*renderables: object, width: int = 100) -> str:
 
 
 def exercise_text(course, result, t) -> str:
-    """One exercise: its score line, then every check as `grade EXERCISE` shows them."""
-    from autograder.grading.results import GradeReport, points
-    from autograder.ui.report import ReportView
+    """One exercise: its score line, then every check with every failure explained, as
+    `grade EXERCISE --verbose` shows them (a file that does not import is explained here)."""
+    from autograder.grading.results import points
+    from autograder.ui.report import ExerciseView
 
-    view = ReportView(GradeReport("", 0, [result]), course, t, detail="all")
+    view = ExerciseView(result, course, t, verbose=True, standalone=True)
     heading = t("notebook.score", exercise=result.id, score=points(result.score), max=points(result.max_points))
-    return heading + "\n" + plain_text(view.all_checks(result))
+    return heading + "\n" + plain_text(view)
 
 
 def isolation_text(report, t) -> str:
