@@ -24,7 +24,7 @@ from autograder.sandbox import protocol
 from autograder.state import atomic_write
 
 Arrays = dict[str, np.ndarray]
-TORCH_METHODS = ("batchnorm", "running_stats", "sgd", "masked_scale", "bn_layer_training")
+TORCH_METHODS = ("batchnorm", "running_stats", "sgd", "masked_scale", "bn_layer_training", "notebook_model")
 """The computations that need torch (a `ReferenceProcess` runs only these)."""
 
 
@@ -216,6 +216,7 @@ class Reference:
 
         return self._result("bn_layer_training", params, arrays, compute)
 
+    @handed_over
     def notebook_model(self, x: np.ndarray, weights: Arrays, *, training: bool) -> Arrays:
         """The course notebook's network, ``nn.Linear -> nn.BatchNorm1d -> ReLU -> nn.Dropout ->
         nn.Linear``, with `weights` (w1 (H, D), b1, gamma, beta, running_mean, running_var (H,),
@@ -268,18 +269,20 @@ class Reference:
             return self.memory[key]
         result = self._load(key)
         if result is None:
-            result = self._compute(compute, torch)
+            result = self._compute(name, compute, torch)
             self.computed += 1
             self._store(key, result)
         self.memory[key] = result
         return result
 
-    def _compute(self, compute: Callable, torch: bool) -> Arrays:
-        """NumPy here; torch over in the reference process when there is one, else here."""
+    def _compute(self, name: str, compute: Callable, torch: bool) -> Arrays:
+        """NumPy here; torch over in the reference process when there is one (and the call of
+        `name` was noted for it), else here."""
         if not torch:
             return {k: np.asarray(v) for k, v in compute().items()}
-        if self.process is not None:
-            result = self.process.compute(*self._call)
+        call, self._call = self._call, ()
+        if self.process is not None and call and call[0] == name:
+            result = self.process.compute(*call)
             if result is not None:
                 return result
             self.close()  # the process is gone: compute here
