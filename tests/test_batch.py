@@ -53,6 +53,9 @@ HOSTILE = {
     "dropout.py": "import os, time\n\ndef dropout_forward(x, p, train, rng):\n    for _ in range(20):\n"
                   "        if os.fork() == 0:\n            time.sleep(60)\n            os._exit(0)\n"
                   "    while True:\n        pass\n\ndef dropout_backward(dout, cache):\n    while True:\n        pass\n",
+    # torch is allowed here: it reaches for the kit's own solution instead (not in its view)
+    "torch_model.py": "import pathlib\n\nSTOLEN = (pathlib.Path(__file__).parents[1] / 'solutions' / 'torch_model.py')"
+                      ".read_text()\nexec(STOLEN)\n",
 }
 
 
@@ -177,7 +180,7 @@ def test_scores_are_what_each_submission_deserves(graded, quick_kit):
     statuses = {e["id"]: e["status"] for e in book["bob"]["exercises"]}
     assert statuses == {"bn_forward": "passed", "bn_backward": "passed", "bn_running_stats": "passed",
                         "bn_sgd_step": "passed", "spatial_bn": "not_started", "dropout": "not_started",
-                        "bn_layer_training": "passed"}
+                        "bn_layer_training": "passed", "torch_model": "passed"}
     assert 0 < book["dave"]["score"] < book["bob"]["score"]
     assert {e["id"] for e in book["frank"]["exercises"] if e["status"] != "passed"} == {"dropout"}
 
@@ -240,6 +243,7 @@ def test_the_hostile_submission_is_graded_and_stops_nothing(graded):
     assert stages["bn_sgd_step"] == {"exit"}  # sys.exit after a huge print
     assert stages["spatial_bn"] == {"crash"}  # os._exit
     assert stages["dropout"] == {"forbidden"}  # fork (refused) and loop forever
+    assert stages["torch_model"] == {"import"}  # the kit's solution is not there to read
     assert not [e for e in book.values() if e["error"]]
 
 
@@ -248,7 +252,7 @@ def test_notebook_submission_grades_like_the_same_code_as_files(graded, quick_ki
     staged = graded[1] / frank["folder"]
     assert staged == graded[1] / "submissions" / "frank"
     assert sorted(p.name for p in staged.iterdir()) == sorted(
-        ["batchnorm.py", "optim.py", "spatial_batchnorm.py", "dropout.py", ANSWERS_FILE])
+        ["batchnorm.py", "optim.py", "spatial_batchnorm.py", "dropout.py", "torch_model.py", ANSWERS_FILE])
     files = make_submission(tmp_path / "frank-files", {"dropout.py": mutate("dropout.py", *MISTAKES["dropout.py"])})
     expected = essentials(direct(quick_kit, files, frank["seed"]))
     assert essentials(frank)["exercises"] == expected["exercises"]

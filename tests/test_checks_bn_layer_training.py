@@ -77,12 +77,13 @@ def blockers(report) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("mutant, owner", BLOCKING, ids=[m.name for m, _ in BLOCKING])
-def test_broken_component_blocks_the_checks_using_it(mutant, owner, grade_files):
+def test_broken_component_blocks_the_checks_using_it(mutant, owner, kit, grade_files):
     report = grade_files({mutant.file: mutant.source()}, [EXERCISE, owner])
     assert report.exercise(owner).status == "failed"
     assert failures(report, EXERCISE) == mutant.fails
     assert blockers(report) == dict.fromkeys(mutant.fails, owner)
-    assert report.exercise(EXERCISE).waiting == {owner: 2.5 * len(mutant.fails)}  # 10 points, 4 checks
+    points = kit.course.exercise(EXERCISE).points
+    assert report.exercise(EXERCISE).waiting == {owner: points / 4 * len(mutant.fails)}  # 4 checks
 
 
 def test_every_check_is_failed_by_some_mutant(solutions_report):

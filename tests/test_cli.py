@@ -41,7 +41,7 @@ def test_solutions_score_full_marks(cache_dir):
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"Exercises\s+100 / 100", result.stdout)
     assert "110 / 110" in result.stdout  # 100 for the exercises, 10 for the quiz (its answer key)
-    assert result.stdout.count("✔ passed") == 7
+    assert result.stdout.count("✔ passed") == 8
     assert "Every exercise passes" in result.stdout
 
 
@@ -51,7 +51,7 @@ def test_untouched_stubs_score_zero_and_say_not_started(tmp_path):
     assert result.returncode == 1
     assert re.search(r"Exercises\s+0 / 100", result.stdout)
     assert "0 / 110" in result.stdout
-    assert result.stdout.count("◌ not started") == 7
+    assert result.stdout.count("◌ not started") == 8
     assert "Next: implement batchnorm_forward in exercises/batchnorm.py" in result.stdout
     assert digest(EXERCISES) == before
     assert not (EXERCISES / "__pycache__").exists()
@@ -157,7 +157,7 @@ def test_list_shows_progress_from_the_last_grading(tmp_path):
     listing = run("list", state=tmp_path)
     assert listing.returncode == 0
     assert "◌ not started" in listing.stdout and "not graded yet" in listing.stdout
-    assert "0 of 7 exercises pass" in listing.stdout
+    assert "0 of 8 exercises pass" in listing.stdout
 
 
 def test_grading_another_folder_leaves_the_progress_alone(cache_dir, tmp_path):

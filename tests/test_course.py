@@ -78,7 +78,7 @@ def test_a_text_missing_its_spanish_is_named(tmp_path):
 
 
 def test_invalid_yaml_names_the_line(tmp_path):
-    text = COURSE.replace("    points: 10\n    checks: bn_sgd_step", "    points: [10\n    checks: bn_sgd_step")
+    text = COURSE.replace("    checks: bn_sgd_step", "    checks: [bn_sgd_step")
     with pytest.raises(CourseError, match=r"course.yml, line \d+: not valid YAML"):
         load_text(tmp_path, text)
 

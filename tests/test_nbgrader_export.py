@@ -66,7 +66,8 @@ def cells_by_id(notebook) -> dict:
 
 
 def test_one_notebook_per_exercise_file_in_course_order_then_the_quiz(kit, course_dir):
-    assert list(notebooks(course_dir)) == ["01_batchnorm", "02_optim", "03_spatial_batchnorm", "04_dropout", "05_quiz"]
+    assert list(notebooks(course_dir)) == ["01_batchnorm", "02_optim", "03_spatial_batchnorm", "04_dropout", "05_torch_model",
+                                           "06_quiz"]
     config = (course_dir / "nbgrader_config.py").read_text()
     for setting in (f"c.Execute.timeout = {cell_timeout(kit.course)}\n", "c.Execute.raise_on_iopub_timeout = False",
                     "c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]"):
@@ -113,7 +114,7 @@ def test_tests_cells_call_the_kit_in_a_hidden_block_before_the_visible_check(kit
                 assert "autograder.instructor.nbgrader.hidden_tests" in hidden.group(0)
                 visible = HIDDEN.sub("", cell.source)
                 assert "kit_tests" not in visible and "run_checks" not in visible
-                if name != "05_quiz":  # the visible part: the kit's check, never a bare assert
+                if name != "06_quiz":  # the visible part: the kit's check, never a bare assert
                     exercise = nbgrader_meta(cell)["grade_id"].removeprefix("tests_")
                     assert visible.strip().splitlines()[-2:] == [
                         "from autograder.instructor.nbgrader.jupyter import check  # the kit's checks, on the "
@@ -171,7 +172,7 @@ def test_source_notebooks_grade_like_the_solutions(kit, reference, course_dir, t
     assert answers.shown_order  # the letters the notebook showed, read in its order
     assert answers.answers == {q.id: as_shown(q, key(q, variant_of(q, answers.seed)), view_order(q, answers.seed))
                                for q in bank.questions}
-    assert answers.seed == notebooks(course_dir)["05_quiz"].metadata[METADATA_KEY]["quiz_seed"]
+    assert answers.seed == notebooks(course_dir)["06_quiz"].metadata[METADATA_KEY]["quiz_seed"]
     assert file_result(bank, kit.course.quiz.points, answers).score == kit.course.quiz.points
 
 
@@ -294,7 +295,7 @@ def test_run_checks_outside_ipython_returns_the_kit_score_and_writes_no_stderr(k
     score = run_checks("bn_sgd_step", folder=folder)
     out, err = capfd.readouterr()
     assert err == ""
-    assert 0 < score < 10 and f"bn_sgd_step: {score:g} / 10 points" in out
+    assert 0 < score < 5 and f"bn_sgd_step: {score:g} / 5 points" in out
     assert "✘" in out and "BEGIN HIDDEN" not in out
     assert run_quiz(5, folder=folder) < kit.course.quiz.points  # numbers drawn for another seed
     assert run_quiz(notebook_seed(folder), folder=folder) == kit.course.quiz.points
@@ -302,7 +303,7 @@ def test_run_checks_outside_ipython_returns_the_kit_score_and_writes_no_stderr(k
 
 
 def notebook_seed(folder: Path) -> int:
-    return nbformat.read(folder / "05_quiz.ipynb", as_version=4).metadata[METADATA_KEY]["quiz_seed"]
+    return nbformat.read(folder / "06_quiz.ipynb", as_version=4).metadata[METADATA_KEY]["quiz_seed"]
 
 
 # -- the command ---------------------------------------------------------------------------------
@@ -318,7 +319,7 @@ def run_grade(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subproce
 def test_export_command_writes_refuses_to_overwrite_and_replaces_with_force(tmp_path):
     result = run_grade("export", "nbgrader", str(tmp_path / "course"), "--assignment", "hw1")
     assert result.returncode == 0, result.stderr
-    assert "5 notebooks in source/hw1/" in result.stdout and "nbgrader generate_assignment hw1" in result.stdout
+    assert "6 notebooks in source/hw1/" in result.stdout and "nbgrader generate_assignment hw1" in result.stdout
     again = run_grade("export", "nbgrader", str(tmp_path / "course"), "--assignment", "hw1")
     assert again.returncode == 2 and again.stderr.count("\n") == 1 and "--force" in again.stderr
     spanish = run_grade("export", "nbgrader", str(tmp_path / "course"), "--assignment", "hw1", "--force",
@@ -388,7 +389,7 @@ def test_nbgrader_round_trip_scores_equal_grade_submission(kit, tmp_path):
     course = tmp_path / "course"
     assert run_grade("export", "nbgrader", str(course), "--assignment", ASSIGNMENT).returncode == 0
     source = notebooks(course)
-    seed = source["05_quiz"].metadata[METADATA_KEY]["quiz_seed"]
+    seed = source["06_quiz"].metadata[METADATA_KEY]["quiz_seed"]
 
     # generate_assignment strips solutions and hidden tests, keeps the stubs' docstrings
     nbgrader("generate_assignment", ASSIGNMENT, cwd=course, env=env)
@@ -467,7 +468,7 @@ def test_nbgrader_round_trip_scores_equal_grade_submission(kit, tmp_path):
             totals[student] = per_notebook
     assert sum(totals["alice"].values()) == kit.course.total_points + kit.course.quiz.points
     assert sum(totals["bob"].values()) == 0
-    for name in ("01_batchnorm", "02_optim", "04_dropout", "05_quiz"):  # partial credit, as the kit gives
+    for name in ("01_batchnorm", "02_optim", "04_dropout", "06_quiz"):  # partial credit, as the kit gives
         assert 0 < totals["carol"][name] < totals["alice"][name], name
 
     # feedback: the kit's messages, never the hidden tests

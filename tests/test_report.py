@@ -201,7 +201,7 @@ def test_progress_view(kit):
                                misconception_hints={"bn_forward": ["no_eps"]}))
     assert "✔ passed" in text and "1/4 checks" in text and "not graded yet" in text
     assert "2/3 hints +1" in text
-    assert "1 of 7 exercises pass · 20 / 100 points" in text
+    assert "1 of 8 exercises pass · 20 / 100 points" in text
 
 
 def test_json_of_a_blocked_check_explains_the_block(report):

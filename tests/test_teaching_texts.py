@@ -48,12 +48,18 @@ def solution_fragments() -> dict[str, str]:
                 nodes = [statement] + [n for n in ast.walk(statement)
                                        if isinstance(n, (ast.Call, ast.BinOp, ast.Compare, ast.Assign))]
                 for node in nodes:
-                    if isinstance(node, (ast.If, ast.For, ast.While)):
+                    if isinstance(node, (ast.If, ast.For, ast.While)) or _api_name(node):
                         continue
                     text = squeeze(ast.get_source_segment(source, node) or "")
                     if len(text) >= MIN_FRAGMENT and "ValueError" not in text and not text.endswith("isNone"):
                         fragments[text] = f"{path.name}:{node.lineno}"
     return fragments
+
+
+def _api_name(node: ast.AST) -> bool:
+    """A call without arguments, such as ``torch.no_grad()``: the name of an API, which
+    teaching texts must be free to mention, not a statement of a solution."""
+    return isinstance(node, ast.Call) and not node.args and not node.keywords
 
 
 def strings(value) -> list[str]:

@@ -24,7 +24,7 @@ from autograder.sandbox import protocol
 from autograder.state import atomic_write
 
 Arrays = dict[str, np.ndarray]
-TORCH_METHODS = ("batchnorm", "running_stats", "sgd", "masked_scale", "bn_layer_training")
+TORCH_METHODS = ("batchnorm", "running_stats", "sgd", "masked_scale", "bn_layer_training", "notebook_model")
 """The computations that need torch (a `ReferenceProcess` runs only these)."""
 
 
@@ -216,6 +216,38 @@ class Reference:
 
         return self._result("bn_layer_training", params, arrays, compute)
 
+    @handed_over
+    def notebook_model(self, x: np.ndarray, weights: Arrays, *, training: bool) -> Arrays:
+        """The course notebook's network, ``nn.Linear -> nn.BatchNorm1d -> ReLU -> nn.Dropout ->
+        nn.Linear``, with `weights` (w1 (H, D), b1, gamma, beta, running_mean, running_var (H,),
+        w2 (C, H), b2 (C,)) on x (N, D), in one forward pass.
+
+        Returns the activations ``fc1`` (fc1's output), ``bn`` (BatchNorm's output), ``relu``
+        and the running statistics after the pass; in evaluation mode also ``out`` (N, C), the
+        scores (in training Dropout's mask is random, so the scores are the checks' business)."""
+        arrays = {name: np.asarray(value, dtype=np.float64) for name, value in weights.items()}
+        arrays["x"] = x
+
+        def compute(torch, t):
+            fc1 = torch.nn.Linear(x.shape[1], len(arrays["gamma"]), dtype=torch.float64)
+            fc2 = torch.nn.Linear(len(arrays["gamma"]), len(arrays["b2"]), dtype=torch.float64)
+            bn = _batchnorm_layer(torch, t, 2, len(arrays["gamma"]), 1e-5, 0.1, arrays)
+            with torch.no_grad():
+                for layer, weight, bias in ((fc1, "w1", "b1"), (fc2, "w2", "b2")):
+                    layer.weight.copy_(t(arrays[weight]))
+                    layer.bias.copy_(t(arrays[bias]))
+                bn.train(training)
+                hidden = fc1(t(x))
+                normalised = bn(hidden)
+                activated = torch.relu(normalised)
+                result = {"fc1": hidden, "bn": normalised, "relu": activated,
+                          "running_mean": bn.running_mean, "running_var": bn.running_var}
+                if not training:
+                    result["out"] = fc2(torch.nn.functional.dropout(activated, 0.5, training=False))
+            return result
+
+        return self._result("notebook_model", {"training": training}, arrays, compute)
+
     def batchnorm_numerical(self, x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, dout: np.ndarray,
                             eps: float) -> Arrays:
         """Centred-difference ``dx``, ``dgamma``, ``dbeta`` of ``sum(batchnorm(x) * dout)`` in
@@ -237,18 +269,20 @@ class Reference:
             return self.memory[key]
         result = self._load(key)
         if result is None:
-            result = self._compute(compute, torch)
+            result = self._compute(name, compute, torch)
             self.computed += 1
             self._store(key, result)
         self.memory[key] = result
         return result
 
-    def _compute(self, compute: Callable, torch: bool) -> Arrays:
-        """NumPy here; torch over in the reference process when there is one, else here."""
+    def _compute(self, name: str, compute: Callable, torch: bool) -> Arrays:
+        """NumPy here; torch over in the reference process when there is one (and the call of
+        `name` was noted for it), else here."""
         if not torch:
             return {k: np.asarray(v) for k, v in compute().items()}
-        if self.process is not None:
-            result = self.process.compute(*self._call)
+        call, self._call = self._call, ()
+        if self.process is not None and call and call[0] == name:
+            result = self.process.compute(*call)
             if result is not None:
                 return result
             self.close()  # the process is gone: compute here

@@ -1,9 +1,10 @@
 """The vectorisation hint: is the student's code far slower than plain NumPy?
 
 Advice only, never points: when a forward or backward pass takes more than `SLOWER_THAN`
-times as long as a vectorised NumPy version on a (2048, 512) batch, the report suggests that
-Python loops are doing NumPy's work. The student's time is measured inside the worker (the
-call alone, not the transfer); the NumPy version is timed here, best of a few runs.
+times as long as NumPy work of a vectorised pass's cost on a (2048, 512) batch (`numpy_work`: a
+yardstick, not the formula), the report suggests that Python loops are doing NumPy's work. The
+student's time is measured inside the worker (the call alone, not the transfer); the yardstick
+is timed here, best of a few runs.
 """
 
 from __future__ import annotations
@@ -30,26 +31,31 @@ def best_time(function: Callable[[], object], repeat: int = 3) -> float:
     return min(times)
 
 
-def batchnorm_forward(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float = 1e-5):
-    """Vectorised training forward pass (N, D) -> out (N, D) and what the backward needs."""
-    mean = x.mean(axis=0)
-    inv_std = 1.0 / np.sqrt(x.var(axis=0) + eps)
-    x_hat = (x - mean) * inv_std
-    return gamma * x_hat + beta, (x_hat, gamma, inv_std)
+def numpy_work(x: np.ndarray, elementwise: int, reductions: int) -> None:
+    """NumPy work comparable in cost to a vectorised layer on x (N, D): `reductions` sums over
+    the batch axis and `elementwise` whole-array operations. A yardstick of cost, deliberately
+    not any layer's formula (the kit's files hold no solution)."""
+    for _ in range(reductions):
+        x.sum(axis=0)
+    y = x
+    for _ in range(elementwise):
+        y = y * 1.0001
 
 
-def batchnorm_backward(dout: np.ndarray, cache: tuple):
-    """Vectorised backward pass: dout (N, D) -> dx (N, D), dgamma (D,), dbeta (D,)."""
-    x_hat, gamma, inv_std = cache
-    n = dout.shape[0]
-    dx_hat = dout * gamma
-    dx = inv_std / n * (n * dx_hat - dx_hat.sum(axis=0) - x_hat * (dx_hat * x_hat).sum(axis=0))
-    return dx, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
+def batchnorm_forward_cost(x: np.ndarray) -> None:
+    """About a vectorised batch-norm forward pass on x (N, D) (mean, variance, normalise, scale)."""
+    numpy_work(x, elementwise=14, reductions=4)
 
 
-def dropout_forward(x: np.ndarray, p: float, rng: np.random.Generator) -> np.ndarray:
-    """Vectorised inverted dropout in training: x (N, D) -> out (N, D)."""
-    return x * (rng.random(x.shape) >= p) / (1.0 - p)
+def batchnorm_backward_cost(dout: np.ndarray) -> None:
+    """About a vectorised batch-norm backward pass for dout (N, D)."""
+    numpy_work(dout, elementwise=18, reductions=3)
+
+
+def dropout_forward_cost(x: np.ndarray, rng: np.random.Generator) -> None:
+    """About a vectorised inverted dropout on x (N, D): one uniform draw per unit, a mask, a scale."""
+    rng.random(size=x.shape)
+    numpy_work(x, elementwise=1, reductions=0)
 
 
 def expect_vectorised(student_seconds: float, numpy_seconds: float, *, function: str,

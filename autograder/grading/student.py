@@ -7,6 +7,7 @@ makes sure a failure is attributed to the exercise whose function failed.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from autograder.course import Course
@@ -29,6 +30,18 @@ class Student:
         if exercise is None:
             raise AttributeError(f"{function} is not a function of this course")
         return StudentFunction(self, exercise.module, function)
+
+    def drive(self, probe: Path, functions: list[str], *args: Any, entry: str) -> Any:
+        """What ``entry(functions, *args)`` of the kit's `probe` file returns when the worker runs
+        it with the student's `functions` (by name): plain numbers only (`Sandbox.drive`)."""
+        modules = {name: self._course.owner(name).module for name in functions}
+        try:
+            result = self._sandbox.drive(probe, modules, args, entry=entry)
+        except StudentError as error:
+            self._record(error.output, error.output_bytes)
+            raise
+        self._record(result.output, result.output_bytes)
+        return result.value
 
     def forget(self) -> None:
         """Start a new check: clear collected output and the worker's stored values."""

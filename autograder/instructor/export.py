@@ -2,6 +2,7 @@
 
     grade export nbgrader DIR [--assignment NAME] [--quiz-seed N] [--force] [--lang en|es]
     grade export gradescope [--output FILE] [--seed N] [--allow-weak-isolation] [--lang en|es]
+    grade export student DIR [--force] [--lang en|es]
 
 Exit codes: 0 written, 2 a usage or course error (one line, never a traceback).
 """
@@ -32,7 +33,7 @@ def _parser(t: Translator) -> argparse.ArgumentParser:
     from autograder.instructor.notebooks import DEFAULT_ASSIGNMENT
 
     parser = Parser(t, prog="grade export", description=t("export.help.description"))
-    targets = parser.add_subparsers(dest="target", required=True, metavar="{nbgrader,gradescope}")
+    targets = parser.add_subparsers(dest="target", required=True, metavar="{nbgrader,gradescope,student}")
     nbgrader = targets.add_parser("nbgrader", help=t("export.help.nbgrader"), description=t("export.help.nbgrader"))
     nbgrader.add_argument("directory", metavar="DIR", help=t("export.help.directory"))
     nbgrader.add_argument("--assignment", metavar="NAME", default=DEFAULT_ASSIGNMENT,
@@ -50,6 +51,11 @@ def _parser(t: Translator) -> argparse.ArgumentParser:
                             help=t("export.help.allow_weak_isolation"))
     common_options(gradescope, t)
     gradescope.set_defaults(run=gradescope_command)
+    student = targets.add_parser("student", help=t("export.help.student"), description=t("export.help.student"))
+    student.add_argument("directory", metavar="DIR", help=t("export.help.release_directory"))
+    student.add_argument("--force", action="store_true", help=t("export.help.release_force"))
+    common_options(student, t)
+    student.set_defaults(run=student_command)
     return parser
 
 
@@ -84,4 +90,18 @@ def gradescope_command(kit: Kit, args: argparse.Namespace, t: Translator) -> int
                      allow_weak_isolation=args.allow_weak_isolation)
     make_console().print(t("export.gradescope.done", path=display_path(path), size=max(1, path.stat().st_size // 1024)),
                          soft_wrap=True)
+    return OK
+
+
+def student_command(kit: Kit, args: argparse.Namespace, t: Translator) -> int:
+    from autograder.instructor.release import ReleaseError, export_student
+
+    try:
+        release = export_student(kit, Path(args.directory), force=args.force, messages=t)
+    except ReleaseError as error:
+        raise UsageError(str(error)) from None
+    console = make_console()
+    console.print(t("export.student.done", root=release.root, files=release.files, sealed=release.sealed),
+                  soft_wrap=True)
+    console.print(t("export.student.next", root=release.root), style="cyan", soft_wrap=True)
     return OK

@@ -77,6 +77,8 @@ def run_lab(kit: Kit, t: Translator, experiments: list, *, reference_only: bool,
     from autograder.sandbox.client import SandboxError
 
     directory = kit.exercises_dir.resolve()
+    if not kit.solutions_dir.is_dir():  # a student release: no reference runs to compare with
+        raise UsageError(t("lab.errors.no_reference", path=kit.solutions_dir))
     if not reference_only and not directory.is_dir():
         raise UsageError(t("errors.not_a_folder", path=directory))
     sides = {REFERENCE: kit.solutions_dir.resolve()} | ({} if reference_only else {STUDENT: directory})

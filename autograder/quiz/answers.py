@@ -47,7 +47,7 @@ import yaml
 
 from autograder.course import CourseError, load_yaml
 from autograder.grading.results import QuestionResult, QuizResult
-from autograder.quiz import legacy
+from autograder.quiz import legacy, seal
 from autograder.quiz.bank import Bank, Question
 from autograder.quiz.check import AnswerError, Verdict, check, judge, key, variant_of
 from autograder.quiz.order import view_order
@@ -215,6 +215,16 @@ class QuizStore:
         if self.attempts(question.id) and not self.is_closed(question):
             self.entries[question.id]["closed"] = "shown"
             self.save()
+
+    def opened(self, question: Question) -> Question | None:
+        """The whole question, for showing its answer and explanation: itself, or, sealed (a
+        student release), opened with its right answer once it is closed (None before)."""
+        if not question.sealed:
+            return question
+        if not self.is_closed(question):
+            return None
+        answers = [a.get("answer") for a in self.attempts(question.id) if a.get("correct")] or [seal.search(question)]
+        return next((q for q in (seal.open_question(question, a) for a in answers if a is not None) if q), None)
 
     def reset(self, questions: list[Question]) -> int:
         """Reopen `questions` for practice: their later attempts are set aside (kept in the

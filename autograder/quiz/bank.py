@@ -12,6 +12,11 @@ course.yml's ``quiz:`` names the bank. The bank lists the topics (each with a le
 
 A question with ``exercise:`` is a checkpoint of that exercise. `load_bank` turns a mistake into
 a `CourseError` naming the file, the line and the key, like course.yml's loader.
+
+In a student release (``grade export student``) the questions are *sealed* (`Seal`,
+`autograder.quiz.seal`): what states or marks the answer (``correct``, ``answer``, ``order``,
+``match``, the explanation and the feedback that only a closed question shows) is left out
+of the bank and kept, encrypted, in the question's ``seal``; the right answer opens it.
 """
 
 from __future__ import annotations
@@ -61,8 +66,9 @@ class Item(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True
 
     id: str
     text: Text
-    feedback: Text
-    """Where the item belongs and why: shown, for a misplaced item, once the question is closed."""
+    feedback: Text | None = None
+    """Where the item belongs and why: shown, for a misplaced item, once the question is closed
+    (required; in the seal of a sealed question)."""
 
     def __post_init__(self) -> None:
         _check_id(self.id)
@@ -73,9 +79,11 @@ class Pair(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True
 
     id: str
     text: Text
-    match: str
-    feedback: Text
-    """Why the statement goes with its option: shown, for a wrong match, once the question is closed."""
+    match: str = ""
+    """The option's id (required; in the seal of a sealed question)."""
+    feedback: Text | None = None
+    """Why the statement goes with its option: shown, for a wrong match, once the question is
+    closed (required; in the seal of a sealed question)."""
 
     def __post_init__(self) -> None:
         _check_id(self.id)
@@ -106,6 +114,27 @@ class Tolerance(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only
         return error <= self.abs + 1e-12 or error <= self.rel * abs(answer)
 
 
+class Seal(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """What a sealed question keeps of its answer (`autograder.quiz.seal` makes and reads it):
+    digests that recognise a right answer without stating it, and encrypted texts."""
+
+    salt: str
+    """Random, per release: the same answer digests differently in every release."""
+    digest: str
+    """Of the right answer (canonical form): recognises it, never states it."""
+    question: str
+    """The whole question, key and explanation included, encrypted under a key derived from
+    the right answer: readable once the question is answered right."""
+    notes: dict[str, str] = msgspec.field(default_factory=dict)
+    """Choice id -> its feedback, encrypted under a key derived from that choice (a wrong
+    choice's feedback is shown when it is picked) or, for right choices, from the answer; all
+    of one length, so that none stands out."""
+    positions: list[str] = msgspec.field(default_factory=list)
+    """Ordering: a digest of the item at each position (which items are out of place)."""
+    pairs: dict[str, str] = msgspec.field(default_factory=dict)
+    """Matching: statement id -> a digest of its option (which statements are matched wrong)."""
+
+
 class Question(msgspec.Struct, tag_field="type", forbid_unknown_fields=True, frozen=True, kw_only=True):
     """What every question has; the subclasses add the answer (``type:`` picks one)."""
 
@@ -113,16 +142,24 @@ class Question(msgspec.Struct, tag_field="type", forbid_unknown_fields=True, fro
     id: str
     topic: str
     prompt: Text
-    explanation: Text
+    explanation: Text | None = None
     """Shown once the question is closed (answered right, or the answer asked for): it may
-    state the answer."""
+    state the answer. Required; in the seal of a sealed question."""
     exercise: str | None = None
     """The exercise this question is a checkpoint of (``grade quiz --checkpoint``)."""
+    seal: Seal | None = None
+    """Set in a student release only: the answer and the texts that give it away, sealed."""
 
     def __post_init__(self) -> None:
         _check_id(self.id)
         _filled(self.prompt, "prompt")
-        _filled(self.explanation, "explanation")
+        if self.seal is None:
+            _required(self.explanation, "explanation")
+            _filled(self.explanation, "explanation")
+
+    @property
+    def sealed(self) -> bool:
+        return self.seal is not None
 
     @property
     def one_attempt(self) -> bool:
@@ -139,9 +176,9 @@ class Single(Question, tag="single"):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_choices(self.id, self.choices, minimum=2)
+        _check_choices(self.id, self.choices, minimum=2, sealed=self.sealed)
         right = sum(choice.correct for choice in self.choices)
-        if right != 1:
+        if right != 1 and not self.sealed:
             raise ValueError(f"`choices`: single-choice question {self.id!r} needs exactly one "
                              f"correct choice, has {right}")
 
@@ -158,9 +195,9 @@ class Multiple(Question, tag="multiple"):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_choices(self.id, self.choices, minimum=3)
+        _check_choices(self.id, self.choices, minimum=3, sealed=self.sealed)
         right = sum(choice.correct for choice in self.choices)
-        if not 1 <= right < len(self.choices):
+        if not 1 <= right < len(self.choices) and not self.sealed:
             raise ValueError(f"`choices`: multiple-select question {self.id!r} needs at least one "
                              "correct and one wrong choice")
 
@@ -169,9 +206,17 @@ class TrueFalse(Question, tag="true_false"):
     """A statement that is true or false."""
 
     kind: ClassVar[str] = "true_false"
-    answer: bool
-    feedback: Text
-    """Why the other verdict is wrong (a true/false question closes after one attempt)."""
+    answer: bool | None = None
+    """Required; in the seal of a sealed question."""
+    feedback: Text | None = None
+    """Why the other verdict is wrong (a true/false question closes after one attempt).
+    Required; in the seal of a sealed question."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.sealed:
+            _required(self.answer, "answer")
+            _required(self.feedback, "feedback")
 
     @property
     def one_attempt(self) -> bool:
@@ -210,13 +255,18 @@ class Ordering(Question, tag="ordering"):
 
     kind: ClassVar[str] = "ordering"
     items: list[Item]
-    order: list[str]
+    order: list[str] = msgspec.field(default_factory=list)
+    """Required; in the seal of a sealed question."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
         ids = [item.id for item in self.items]
         if len(ids) < 3 or len(set(ids)) != len(ids) or len(ids) > 9:
             raise ValueError(f"`items`: {self.id!r} needs 3 to 9 items with different ids")
+        if self.sealed:
+            return
+        for index, item in enumerate(self.items):
+            _required(item.feedback, f"items[{index}].feedback")
         if sorted(self.order) != sorted(ids):
             raise ValueError(f"`order` of {self.id!r} must list each item id once: {ids}")
         if self.order == ids:
@@ -238,7 +288,10 @@ class Matching(Question, tag="matching"):
         pairs = [pair.id for pair in self.pairs]
         if len(pairs) < 2 or len(set(pairs)) != len(pairs):
             raise ValueError(f"`pairs`: {self.id!r} needs at least 2 statements with different ids")
+        if self.sealed:
+            return
         for index, pair in enumerate(self.pairs):
+            _required(pair.feedback, f"pairs[{index}].feedback")
             if pair.match not in options:
                 raise ValueError(f"`pairs[{index}].match`: {pair.match!r} is not an option of {self.id!r} "
                                  f"({', '.join(options)})")
@@ -356,11 +409,11 @@ def lesson_path(kit, topic_id: str, language: str) -> Path:
     return kit.root / kit.course.quiz.lessons / language / f"{topic_id}.md"
 
 
-def _check_choices(question_id: str, choices: list[Choice], minimum: int) -> None:
+def _check_choices(question_id: str, choices: list[Choice], minimum: int, sealed: bool) -> None:
     if not minimum <= len(choices) <= len(LETTERS):
         raise ValueError(f"`choices`: {question_id!r} needs {minimum} to {len(LETTERS)} choices, has {len(choices)}")
     for index, choice in enumerate(choices):
-        if not choice.correct and choice.feedback is None:
+        if not choice.correct and choice.feedback is None and not sealed:
             raise ValueError(f"`choices[{index}].feedback`: wrong choice {choice.id!r} of {question_id!r} "
                              "needs feedback saying why it is wrong")
         if choice.id in [other.id for other in choices[:index]]:
@@ -376,6 +429,11 @@ def _check_element_id(value: str, what: str) -> None:
 def _check_id(value: str) -> None:
     if not ID_PATTERN.match(value):
         raise ValueError(f"`id` {value!r} must be lower_case_with_underscores")
+
+
+def _required(value: object, key: str) -> None:
+    if value is None:
+        raise ValueError(f"`{key}`: the key `{key.rpartition('.')[2]}` is missing")
 
 
 def _filled(text: Text, key: str) -> None:

@@ -39,6 +39,7 @@ from autograder.quiz.bank import (
     Single,
     TrueFalse,
 )
+from autograder.quiz import seal
 from autograder.quiz.numbers import Variant, fmt, variant
 from autograder.quiz.order import Shown
 
@@ -220,19 +221,49 @@ def _expect_choice(question: Single | Multiple, shown: Shown | None, multiple: b
 # -- judging ---------------------------------------------------------------------------------------
 
 
-@singledispatch
 def judge(question: Question, answer: Any, numbers: Variant | None) -> Verdict:
-    """Judge a canonical answer."""
+    """Judge a canonical answer (of a sealed question too: `judge_sealed`)."""
+    if question.sealed:
+        return judge_sealed(question, answer)
+    return _judge(question, answer, numbers)
+
+
+def judge_sealed(question: Question, answer: Any) -> Verdict:
+    """The same verdict as unsealed, from the seal's digests and notes (`autograder.quiz.seal`).
+    A wrong true/false answer gives the right one away (it closes the question), so that
+    question is opened and judged whole."""
+    if seal.is_right(question, answer):
+        return Verdict(True)
+    if isinstance(question, TrueFalse):
+        return _judge(seal.open_question(question, not answer), answer, None)
+    if isinstance(question, Single):
+        feedback = seal.note(question, answer)
+        return Verdict(False, [feedback] if feedback is not None else [])
+    if isinstance(question, Multiple):
+        wrong = seal.wrong_choices(question)
+        feedback: list[Text | Msg] = [seal.note(question, c.id) for c in question.choices
+                                      if c.id in answer and c.id in wrong]
+        missed = tuple(c.id for c in question.choices if c.id not in wrong and c.id not in answer)
+        if missed:
+            feedback.append(msg("quiz.missing_some"))
+        return Verdict(False, [item for item in feedback if item is not None], missed)
+    if isinstance(question, Ordering):
+        return Verdict(False, [], seal.misplaced(question, answer))
+    return Verdict(False, [], seal.mismatched(question, answer))
+
+
+@singledispatch
+def _judge(question: Question, answer: Any, numbers: Variant | None) -> Verdict:
     raise TypeError(type(question).__name__)
 
 
-@judge.register
+@_judge.register
 def _(question: Single, answer: str, numbers: Variant | None) -> Verdict:
     choice = next(c for c in question.choices if c.id == answer)
     return Verdict(True) if choice.correct else Verdict(False, [choice.feedback])
 
 
-@judge.register
+@_judge.register
 def _(question: Multiple, answer: list[str], numbers: Variant | None) -> Verdict:
     """Each wrong pick with its feedback; the right choices left out are named only once the
     question is closed (`Verdict.wrong`)."""
@@ -243,12 +274,12 @@ def _(question: Multiple, answer: list[str], numbers: Variant | None) -> Verdict
     return Verdict(not feedback, feedback, missed)
 
 
-@judge.register
+@_judge.register
 def _(question: TrueFalse, answer: bool, numbers: Variant | None) -> Verdict:
     return Verdict(True) if answer == question.answer else Verdict(False, [question.feedback])
 
 
-@judge.register
+@_judge.register
 def _(question: Numeric, answer: float, numbers: Variant | None) -> Verdict:
     if question.tolerance.accepts(answer, numbers.answer):
         return Verdict(True)
@@ -258,13 +289,13 @@ def _(question: Numeric, answer: float, numbers: Variant | None) -> Verdict:
     return Verdict(False, [msg("quiz.numeric_off", got=fmt(answer))])
 
 
-@judge.register
+@_judge.register
 def _(question: Ordering, answer: list[str], numbers: Variant | None) -> Verdict:
     misplaced = tuple(got for got, right in zip(answer, question.order) if got != right)
     return Verdict(not misplaced, [], misplaced)
 
 
-@judge.register
+@_judge.register
 def _(question: Matching, answer: dict[str, str], numbers: Variant | None) -> Verdict:
     wrong = tuple(pair.id for pair in question.pairs if answer.get(pair.id) != pair.match)
     return Verdict(not wrong, [], wrong)
@@ -273,38 +304,45 @@ def _(question: Matching, answer: dict[str, str], numbers: Variant | None) -> Ve
 # -- the key ---------------------------------------------------------------------------------------
 
 
-@singledispatch
 def key(question: Question, numbers: Variant | None) -> Any:
-    """The right answer in canonical form."""
+    """The right answer in canonical form (a sealed question must be opened first:
+    `autograder.quiz.seal.open_question`)."""
+    if question.sealed:
+        raise seal.SealError(f"{question.id}: the answer of a sealed question is not in the bank")
+    return _key(question, numbers)
+
+
+@singledispatch
+def _key(question: Question, numbers: Variant | None) -> Any:
     raise TypeError(type(question).__name__)
 
 
-@key.register
+@_key.register
 def _(question: Single, numbers: Variant | None) -> str:
     return next(choice.id for choice in question.choices if choice.correct)
 
 
-@key.register
+@_key.register
 def _(question: Multiple, numbers: Variant | None) -> list[str]:
     return sorted(choice.id for choice in question.choices if choice.correct)
 
 
-@key.register
+@_key.register
 def _(question: TrueFalse, numbers: Variant | None) -> bool:
     return question.answer
 
 
-@key.register
+@_key.register
 def _(question: Numeric, numbers: Variant | None) -> float:
     return numbers.answer
 
 
-@key.register
+@_key.register
 def _(question: Ordering, numbers: Variant | None) -> list[str]:
     return list(question.order)
 
 
-@key.register
+@_key.register
 def _(question: Matching, numbers: Variant | None) -> dict[str, str]:
     return {pair.id: pair.match for pair in question.pairs}
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from autograder.quiz import seal
 from autograder.quiz.bank import LETTERS, Matching, Multiple, Ordering, Question, Single
 
 
@@ -51,12 +52,16 @@ def view_order(question: Question, seed: int | None) -> Shown:
     if isinstance(question, Ordering):
         ids = [item.id for item in question.items]
         shuffled = _shuffled(ids, rng)
-        while rng is not None and list(shuffled) == question.order:  # never shown already in order
+        while rng is not None and _in_order(question, list(shuffled)):  # never shown already in order
             shuffled = _shuffled(ids, rng)
         return Shown(shuffled)
     if isinstance(question, Matching):
         return Shown(_shuffled([p.id for p in question.pairs], rng), _shuffled([o.id for o in question.options], rng))
     return Shown()
+
+
+def _in_order(question: Ordering, ids: list[str]) -> bool:
+    return seal.is_right(question, ids) if question.sealed else ids == question.order
 
 
 def _shuffled(ids: list[str], rng: random.Random | None) -> tuple[str, ...]:

@@ -20,7 +20,7 @@ from rich.text import Text
 from autograder.i18n import Translator
 from autograder.quiz.answers import QuizStore
 from autograder.quiz.bank import LETTERS, Matching, Multiple, Ordering, Question, Single
-from autograder.quiz.check import FALSE_WORDS, TRUE_WORDS, AnswerError, parse, parse_option, variant_of
+from autograder.quiz.check import FALSE_WORDS, TRUE_WORDS, AnswerError, judge, parse, parse_option, variant_of
 from autograder.quiz.numbers import fmt
 from autograder.quiz.order import Shown, view_order
 from autograder.quiz.views import AnswerView, QuestionView, QuizSummaryView, VerdictView
@@ -91,10 +91,13 @@ class QuizSession:
             answer = self.read(question, shown, practice=not scored)
         except Reveal:
             self.store.reveal(question)
-            self.console.print(AnswerView(question, numbers, shown, self.t, right=False))
+            self.console.print(AnswerView(self.store.opened(question), numbers, shown, self.t, right=False))
             return
         verdict = self.store.record(question, answer)
         closed = self.store.is_closed(question)
+        if closed and question.sealed:  # a student release: the whole question, now that it is closed
+            question = self.store.opened(question)
+            verdict = judge(question, answer, numbers)
         self.console.print(VerdictView(question, verdict, numbers, shown, self.t, scored=scored, closed=closed))
 
     def read(self, question: Question, shown: Shown, practice: bool) -> Any:

@@ -29,7 +29,9 @@ The catalogue, one module per kind of computation:
 - `backward`: its gradients (bn_backward, spatial_bn);
 - `running_stats`: running statistics and evaluation mode (bn_running_stats);
 - `sgd`: the SGD step (bn_sgd_step);
-- `dropout`: inverted dropout, mostly rules on the random output (dropout).
+- `dropout`: inverted dropout, mostly rules on the random output (dropout);
+- `torch_model`: the notebook's network in PyTorch, evaluate and freeze_bn, mostly rules on
+  what the model was seen doing (torch_model).
 """
 
 from __future__ import annotations
@@ -163,4 +165,4 @@ def same(a: np.ndarray, b: np.ndarray, tol: Tolerance) -> bool:
 
 
 # The catalogue registers itself on import (after the mechanism above exists).
-from autograder.grading.misconceptions import backward, dropout, forward, running_stats, sgd  # noqa: F401
+from autograder.grading.misconceptions import backward, dropout, forward, running_stats, sgd, torch_model  # noqa: F401

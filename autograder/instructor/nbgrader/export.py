@@ -1,7 +1,7 @@
 """``grade export nbgrader DIR``: a ready nbgrader course directory.
 
     DIR/nbgrader_config.py
-    DIR/source/<assignment>/01_batchnorm.ipynb ... 05_quiz.ipynb
+    DIR/source/<assignment>/01_batchnorm.ipynb ... 06_quiz.ipynb
 
 One notebook per student file, in course order, then the quiz notebook. An exercise notebook is
 built by a pipeline of small passes, each adding cells:
