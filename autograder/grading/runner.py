@@ -104,13 +104,20 @@ def grade(kit: Kit, directory: Path, *, exercises: list[str] | None = None, seed
     results = dict(cached)
     if fresh and sandbox is not None and not sandbox.copy_is_current():
         sandbox.stop()  # kept from an earlier grading, its worker saw an older version
-    for group, allowed in _sandbox_groups(kit, fresh):
-        own = None if allowed else sandbox
-        results.update(_run_checks(kit, directory, group, dict(results), seed, own, reference, on_check, advice,
-                                   allowed, sandbox.hidden if sandbox is not None else (), plugins))
-        if cache is not None and cache.unchanged():
-            for exercise_id in group:
-                cache.store(results[exercise_id])
+    groups = _sandbox_groups(kit, fresh)
+    hidden = sandbox.hidden if sandbox is not None else ()
+    ahead = _start_ahead(kit, directory, groups, hidden)
+    try:
+        for index, (group, allowed) in enumerate(groups):
+            own = ahead.get(index) if allowed else sandbox
+            results.update(_run_checks(kit, directory, group, dict(results), seed, own, reference, on_check,
+                                       advice, allowed, hidden, plugins))
+            if cache is not None and cache.unchanged():
+                for exercise_id in group:
+                    cache.store(results[exercise_id])
+    finally:
+        for early in ahead.values():
+            early.close()
     isolation = sandbox.isolation if sandbox is not None and sandbox.isolation is not None else detect()
     return GradeReport(str(directory), seed, [results[e] for e in wanted], duration=time.perf_counter() - started,
                        isolation=isolation)
@@ -127,6 +134,24 @@ def _sandbox_groups(kit: Kit, exercises: list[str]) -> list[tuple[list[str], tup
         else:
             groups.append(([exercise_id], allowed))
     return groups
+
+
+def _start_ahead(kit: Kit, directory: Path, groups: list[tuple[list[str], tuple[str, ...]]],
+                 hidden) -> dict[int, Sandbox]:
+    """Start now the sandboxes of the groups with allowed imports (by index in `groups`), so
+    that their workers load those libraries (torch: about a second) while the other
+    exercises are graded; none for a group of untouched stubs."""
+    if not any(allowed for _, allowed in groups):
+        return {}
+    from autograder.sandbox.client import Sandbox
+
+    stubs = not_started(kit.course, directory)
+    ahead = {}
+    for index, (group, allowed) in enumerate(groups):
+        if allowed and any(e not in stubs for e in group):
+            ahead[index] = Sandbox.for_kit(kit, directory, allowed_imports=allowed, hidden=hidden)
+            ahead[index].start()
+    return ahead
 
 
 def _run_checks(kit: Kit, directory: Path, run: list[str], known: dict[str, ExerciseResult], seed: int,
