@@ -109,9 +109,9 @@ def grade(kit: Kit, directory: Path, *, exercises: list[str] | None = None, seed
     ahead = _start_ahead(kit, directory, groups, hidden)
     try:
         for index, (group, allowed) in enumerate(groups):
-            own = ahead.get(index) if allowed else sandbox
+            own = ahead[index] if allowed else sandbox
             results.update(_run_checks(kit, directory, group, dict(results), seed, own, reference, on_check,
-                                       advice, allowed, hidden, plugins))
+                                       advice, hidden, plugins))
             if cache is not None and cache.unchanged():
                 for exercise_id in group:
                     cache.store(results[exercise_id])
@@ -138,9 +138,9 @@ def _sandbox_groups(kit: Kit, exercises: list[str]) -> list[tuple[list[str], tup
 
 def _start_ahead(kit: Kit, directory: Path, groups: list[tuple[list[str], tuple[str, ...]]],
                  hidden) -> dict[int, Sandbox]:
-    """Start now the sandboxes of the groups with allowed imports (by index in `groups`), so
-    that their workers load those libraries (torch: about a second) while the other
-    exercises are graded; none for a group of untouched stubs."""
+    """The sandboxes of the groups with allowed imports (by index in `groups`), started now
+    unless the group holds only untouched stubs, so that their workers load those libraries
+    (torch: about a second) while the other exercises are graded."""
     if not any(allowed for _, allowed in groups):
         return {}
     from autograder.sandbox.client import Sandbox
@@ -148,16 +148,16 @@ def _start_ahead(kit: Kit, directory: Path, groups: list[tuple[list[str], tuple[
     stubs = not_started(kit.course, directory)
     ahead = {}
     for index, (group, allowed) in enumerate(groups):
-        if allowed and any(e not in stubs for e in group):
+        if allowed:
             ahead[index] = Sandbox.for_kit(kit, directory, allowed_imports=allowed, hidden=hidden)
-            ahead[index].start()
+            if any(e not in stubs for e in group):
+                ahead[index].start()
     return ahead
 
 
 def _run_checks(kit: Kit, directory: Path, run: list[str], known: dict[str, ExerciseResult], seed: int,
                 sandbox: Sandbox | None, reference: Reference | None, on_check: Callable | None,
-                advice: bool, allowed_imports: tuple[str, ...] = (), hidden=(),
-                plugins: tuple = ()) -> dict[str, ExerciseResult]:
+                advice: bool, hidden=(), plugins: tuple = ()) -> dict[str, ExerciseResult]:
     """Run the checks of the exercises in `run` (`known` holds the results of the others), in
     `sandbox` or in one of their own (hiding `hidden` too), with more pytest `plugins`."""
     import pytest
@@ -167,7 +167,7 @@ def _run_checks(kit: Kit, directory: Path, run: list[str], known: dict[str, Exer
 
     stubs = not_started(kit.course, directory)
     own_sandbox = sandbox is None
-    sandbox = sandbox or Sandbox.for_kit(kit, directory, allowed_imports=allowed_imports, hidden=hidden)
+    sandbox = sandbox or Sandbox.for_kit(kit, directory, hidden=hidden)
     if any(e not in stubs for e in run):
         sandbox.start()  # the worker boots while pytest collects
     plugin = GradingPlugin(kit.course, sandbox, reference or make_reference(kit, seed), seed=seed, run=run,
