@@ -25,7 +25,6 @@ from autograder.course import Tolerance
 from autograder.grading.compare import expect_array
 from autograder.grading.feedback import CheckFailed
 from autograder.sandbox import protocol
-from autograder.sandbox.limits import Limits
 from autograder.sandbox.client import (
     Crashed,
     Exited,
@@ -42,6 +41,8 @@ from autograder.sandbox.client import (
     descendants,
     kill_tree,
 )
+from autograder.sandbox.isolation import SandboxError
+from autograder.sandbox.limits import Limits
 
 SECONDS = 0.5  # per request: short, every hang in this file costs about this much
 
@@ -140,6 +141,24 @@ def test_values_stay_in_the_worker_and_come_back_by_reference(sandbox):
     dx, _ = box.call("mod", "backward", (np.ones(4), {"saved": cache["saved"], "count": 2})).value
     np.testing.assert_array_equal(dx, x)
 
+
+
+def test_a_reset_forgets_earlier_values_without_a_round_trip_of_its_own(sandbox):
+    box = sandbox({"mod.py": """
+        def forward(x):
+            return x * 2, {"x": x}
+
+        def backward(dout, cache):
+            return dout * cache["x"]
+    """})
+    _, cache = box.call("mod", "forward", (np.arange(3.0),)).value
+    sent = box.next_call_id
+    box.reset()
+    assert box.next_call_id == sent  # nothing sent yet: the order rides on the next request
+    with pytest.raises(SandboxError, match="no longer in the worker"):
+        box.call("mod", "backward", (np.ones(3), cache))
+    _, fresh = box.call("mod", "forward", (np.arange(3.0),)).value  # later values still work
+    np.testing.assert_array_equal(box.call("mod", "backward", (np.ones(3), fresh)).value, np.arange(3.0))
 
 def test_prints_are_captured(sandbox):
     box = sandbox({"mod.py": """

@@ -120,6 +120,16 @@ def _diagnosed(feedback: Feedback, diagnose: Diagnose | None, got: np.ndarray, e
     return feedback
 
 
+def median(values: np.ndarray) -> float:
+    """``np.median`` of all the values (NaN when one is NaN), without its NaN check, which
+    imports ``numpy.ma`` on first use: about 20 ms of a grading run."""
+    ordered = np.sort(np.asarray(values), axis=None)
+    if ordered.size == 0 or np.isnan(ordered[-1]):
+        return float("nan")
+    middle = (ordered.size - 1) // 2
+    return float(np.mean(ordered[middle:middle + 2 - ordered.size % 2]))
+
+
 def outside_tolerance(got: np.ndarray, expected: np.ndarray, tol: Tolerance) -> tuple[np.ndarray, float]:
     """`Tolerance`'s rule on two float64 arrays of one shape: where `got` is outside the
     element-wise band, and the norm-wise relative error (accepted: no entry outside and a

@@ -12,7 +12,8 @@ grader can tell a hang at import from a hang in a function; ``refused`` names th
 copy left out and why), ``call`` runs one student function and answers with the encoded
 return value or with what went wrong, ``drive`` runs a driver of the kit (a NumPy-only file
 named by its path as the worker sees it, exposed to it by the sandbox, such as the lab's
-training loop) with the student's functions, ``reset`` forgets earlier results. Values
+training loop) with the student's functions; a request marked ``"reset": true`` (or a ``reset``
+request) first forgets earlier results. Values
 returned by calls stay here, so the grader can pass them back by reference (a backward cache
 that cannot cross the process boundary). A memory bomb is reported as a MemoryError (a small
 reserve is freed to describe it), and an answer asks the grader for a fresh worker when
@@ -195,6 +196,8 @@ class Worker:
 
     def handle(self, header: dict, blobs: list[bytes]) -> tuple[dict, list[bytes]]:
         op = header.get("op")
+        if header.get("reset") is True:  # a new check: earlier results are forgotten first
+            self.results.clear()
         if op == "reset":
             self.results.clear()
             return {"ok": True}, []

@@ -23,6 +23,7 @@ from autograder.grading.compare import (
     expect_unchanged,
     explained,
     fail,
+    median,
     raised,
     rule,
     unchanged,
@@ -78,7 +79,7 @@ def kept_units(out, x: np.ndarray, p: float) -> np.ndarray:
 
 def wrong_scale(out: np.ndarray, x: np.ndarray, kept: np.ndarray, p: float) -> Msg | None:
     """A detail naming the factor the survivors were multiplied by, unless it is 1 / (1 - p)."""
-    scale, expected = float(np.median(out[kept] / x[kept])), 1.0 / (1.0 - p)
+    scale, expected = median(out[kept] / x[kept]), 1.0 / (1.0 - p)
     if abs(scale - expected) <= known.RTOL * expected:
         return None
     return msg(REASONS + "scale", scale=f"{scale:.4g}", expected=f"{expected:.4g}", p=p)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.course import Tolerance
+from autograder.grading.compare import median
 from autograder.grading.misconceptions import Diagnose, match, named_by_checks, same, variant
 
 EXERCISE = "dropout"
@@ -80,7 +81,7 @@ def masked(got, base: np.ndarray, tol: Tolerance) -> tuple[np.ndarray, float] | 
     kept = got != 0
     if kept.all() or not kept.any():
         return None
-    factor = float(np.median(got[kept] / base[kept]))
+    factor = median(got[kept] / base[kept])
     if not same(got, np.where(kept, base * factor, 0.0), tol):
         return None
     return kept, factor

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.grading.cases import DEFAULT_EPS
+from autograder.grading.compare import median
 from autograder.grading.misconceptions import named_by_checks, recogniser, variant
 
 FORM_RTOL = 1e-6
@@ -140,7 +141,7 @@ def one_eps(square_scales: np.ndarray, var: np.ndarray) -> float | None:
     """The eps every feature implies (s² − var), when there are two features or more to agree
     on it, it is clearly positive, and they agree; else None."""
     implied = square_scales - var
-    value = float(np.median(implied))
+    value = median(implied)
     if len(implied) < 2 or not 1e-12 < value < 1.0:
         return None
     return value if np.all(np.abs(implied - value) <= SAME_EPS_RTOL * value) else None
