@@ -7,14 +7,19 @@ turns a mistake in it into a `CourseError` naming the line and the key.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 import re
+import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import msgspec
-import yaml
+
+if TYPE_CHECKING:
+    import yaml  # imported where a YAML file is parsed: a cached course needs no parser
 
 Language = Literal["en", "es"]
 LANGUAGES: tuple[str, ...] = ("en", "es")
@@ -317,16 +322,58 @@ class Course(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=Tr
 # -- loading -----------------------------------------------------------------------------------
 
 
-def load_course(path: Path, *, checks_dir: Path | None = None) -> Course:
-    """Read and validate `path`; raise `CourseError` naming the line and key of a mistake."""
-    course, root = load_yaml(path, Course)
+def load_course(path: Path, *, checks_dir: Path | None = None, cache_dir: Path | None = None) -> Course:
+    """Read and validate `path`; raise `CourseError` naming the line and key of a mistake.
+    With `cache_dir`, a validated course is kept there as JSON under a hash of course.yml and
+    of this module, and read back instead of the YAML: every command loads the course, and
+    the YAML parser's import and parse cost about 15 ms. A copy that is missing, stale or
+    damaged is simply made again."""
+    copy = _course_copy(path, cache_dir)
+    course, root = _read_copy(copy), None
+    if course is None:
+        course, root = load_yaml(path, Course)
+        _keep_copy(copy, course)
     if checks_dir is not None:
         for index, exercise in enumerate(course.exercises):
             if not (checks_dir / f"{exercise.checks}.py").is_file():
+                root = root or load_yaml(path, Course)[1]
                 line = _line_of(root, ["exercises", index, "checks"])
                 raise CourseError(f"{path.name}, line {line} (exercises[{index}].checks): "
                                   f"no check module {exercise.checks!r} in {checks_dir}")
     return course
+
+
+def _course_copy(path: Path, cache_dir: Path | None) -> Path | None:
+    """Where the validated copy of the course file `path` is kept (None: nowhere)."""
+    try:
+        digest = hashlib.blake2b(path.read_bytes() + Path(__file__).read_bytes(), digest_size=10)
+    except OSError:
+        return None  # load_yaml says why the course cannot be read
+    return None if cache_dir is None else cache_dir / f"course-{digest.hexdigest()}.json"
+
+
+def _read_copy(copy: Path | None) -> Course | None:
+    try:
+        return msgspec.json.decode(copy.read_bytes(), type=Course) if copy is not None else None
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError, ValueError):
+        return None
+
+
+def _keep_copy(copy: Path | None, course: Course) -> None:
+    """Write `copy` atomically in place of copies of older versions; nothing happens where
+    the folder cannot be written."""
+    if copy is None:
+        return
+    try:
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        for old in copy.parent.glob("course-*.json"):
+            old.unlink(missing_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=copy.parent, prefix=".course-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(msgspec.json.encode(course))
+        os.replace(temporary, copy)
+    except OSError:
+        pass
 
 
 def load_yaml(path: Path, model: type[M]) -> tuple[M, yaml.Node | None]:
@@ -339,6 +386,8 @@ def load_yaml(path: Path, model: type[M]) -> tuple[M, yaml.Node | None]:
     except UnicodeDecodeError as error:
         line = path.read_bytes()[: error.start].count(b"\n") + 1
         raise CourseError(f"{path.name}, line {line}: not UTF-8 text (save the file as UTF-8)") from None
+    import yaml
+
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:  # parsed once: the node tree gives the lines, the data is built from it
         root = loader.get_single_node()
@@ -382,6 +431,8 @@ def _locate(filename: str, root: yaml.Node | None, message: str) -> str:
 
 def _line_of(node: yaml.Node | None, steps: list[str | int]) -> int:
     """The 1-based line of the key (or list item) reached along `steps`, as deep as it goes."""
+    import yaml
+
     line = node.start_mark.line + 1 if node is not None else 1
     for step in steps:
         if isinstance(node, yaml.MappingNode):

@@ -37,7 +37,8 @@ class Kit:
             if path is None:
                 raise CourseError(f"no {COURSE_FILE} found here or in the kit folder {PACKAGE_DIR.parent}")
         path = path.resolve()
-        return cls(path.parent, load_course(path, checks_dir=CHECKS_DIR))
+        cache = None if os.environ.get("GRADE_NO_CACHE") else state_dir(path.parent) / "cache"
+        return cls(path.parent, load_course(path, checks_dir=CHECKS_DIR, cache_dir=cache))
 
     @property
     def exercises_dir(self) -> Path:
@@ -49,4 +50,9 @@ class Kit:
 
     @property
     def state_dir(self) -> Path:
-        return Path(os.environ.get("GRADE_STATE_DIR") or self.root / ".grade")
+        return state_dir(self.root)
+
+
+def state_dir(root: Path) -> Path:
+    """Where the kit at `root` keeps its state and caches: $GRADE_STATE_DIR, else ``.grade``."""
+    return Path(os.environ.get("GRADE_STATE_DIR") or root / ".grade")

@@ -94,3 +94,33 @@ def test_with_requirements_adds_prerequisites_in_course_order():
     assert course.with_requirements(["bn_layer_training"]) == [
         "bn_forward", "bn_backward", "bn_running_stats", "bn_sgd_step", "bn_layer_training"]
     assert course.with_requirements(["dropout"]) == ["dropout"]
+
+
+def test_a_kept_copy_of_the_course_is_read_back_and_made_again_when_the_file_changes(tmp_path):
+    cache = tmp_path / "cache"
+    path = tmp_path / "course.yml"
+    path.write_text(COURSE)
+    parsed = load_course(path, checks_dir=CHECKS_DIR, cache_dir=cache)
+    [copy] = cache.glob("course-*.json")
+    assert load_course(path, checks_dir=CHECKS_DIR, cache_dir=cache) == parsed  # from the copy
+    path.write_text(COURSE.replace("    points: 20\n", "    points: 25\n"))
+    changed = load_course(path, checks_dir=CHECKS_DIR, cache_dir=cache)
+    assert changed.exercise("bn_backward").points == 25
+    assert [c.name for c in cache.glob("course-*.json")] != [copy.name]  # replaced, not added
+    next(cache.glob("course-*.json")).write_text("{damaged")
+    assert load_course(path, checks_dir=CHECKS_DIR, cache_dir=cache) == changed
+
+
+def test_a_course_read_from_its_copy_still_names_the_line_of_a_missing_check_module(tmp_path):
+    path = tmp_path / "course.yml"
+    text = COURSE.replace("    checks: bn_backward\n", "    checks: gone_since\n")
+    path.write_text(text)
+    checks = tmp_path / "checks"
+    checks.mkdir()
+    for module in CHECKS_DIR.glob("*.py"):
+        (checks / module.name).write_text("")
+    (checks / "gone_since.py").write_text("")
+    load_course(path, checks_dir=checks, cache_dir=tmp_path / "cache")  # the copy is kept
+    (checks / "gone_since.py").unlink()
+    with pytest.raises(CourseError, match=rf"line {line_of(text, 'gone_since')} .*no check module 'gone_since'"):
+        load_course(path, checks_dir=checks, cache_dir=tmp_path / "cache")

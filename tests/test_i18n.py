@@ -70,3 +70,29 @@ def test_rendering_fills_parameters_and_nested_messages():
     t = Translator("es")
     assert t("report.partial", passed=3, total=5) == "3/5 comprobaciones"
     assert t("no.such.key") == "no.such.key"
+
+
+def test_the_catalog_is_read_from_a_copy_kept_while_its_files_are_unchanged(tmp_path, monkeypatch):
+    import shutil
+
+    from autograder import i18n
+
+    shutil.copytree(i18n.CATALOG_DIR / "en", tmp_path / "en")
+    monkeypatch.setattr(i18n, "CATALOG_DIR", tmp_path)
+    catalog.cache_clear()
+    try:
+        assert catalog("en") == dict(catalog_entries("en"))
+        [copy] = (tmp_path / "__pycache__").glob("catalog-en-*.json")
+        catalog.cache_clear()
+        assert catalog("en") == dict(catalog_entries("en"))  # read back from the copy
+        ui = tmp_path / "en" / "ui.yml"
+        ui.write_text(ui.read_text(encoding="utf-8") + "\nzz_test_only: {key: changed}\n", encoding="utf-8")
+        catalog.cache_clear()
+        assert catalog("en")["zz_test_only.key"] == "changed"  # the file changed: parsed again
+        [newer] = (tmp_path / "__pycache__").glob("catalog-en-*.json")
+        assert newer != copy
+        newer.write_text("[not a catalog]")
+        catalog.cache_clear()
+        assert catalog("en")["zz_test_only.key"] == "changed"  # a damaged copy is made again
+    finally:
+        catalog.cache_clear()

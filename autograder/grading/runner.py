@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -30,11 +31,14 @@ PYTEST_ARGS = [
     "-c", str(CHECKS_DIR / "pytest.ini"), "--rootdir", str(CHECKS_DIR),
     "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:logging", "-p", "no:junitxml",
     "-p", "no:pastebin", "-p", "no:doctest", "-p", "no:unraisableexception", "-p", "no:threadexception",
-    "-p", "no:faulthandler", "--disable-plugin-autoload", "--assert=plain",
-    "-W", "ignore", "--capture=no",  # the student's prints are captured in the worker, not here
-    # Plugins the checks never use: each costs a few milliseconds per run (a watch-mode save).
+    "-p", "no:faulthandler", "--disable-plugin-autoload",
+    # Plugins the checks never use: each costs a few milliseconds per run (a watch-mode save),
+    # some of them at every check. Without "capture", the student's prints are captured in the
+    # worker, not here; without "assertion", asserts are plain; without "warnings", `grade`
+    # ignores warnings around the whole run (`_run_checks`).
     "-p", "no:stepwise", "-p", "no:setuponly", "-p", "no:setupplan", "-p", "no:legacypath", "-p", "no:tmpdir",
     "-p", "no:monkeypatch", "-p", "no:recwarn", "-p", "no:debugging", "-p", "no:unittest", "-p", "no:python_path",
+    "-p", "no:capture", "-p", "no:assertion", "-p", "no:warnings", "-p", "no:skipping", "-p", "no:subtests",
 ]
 
 
@@ -174,7 +178,9 @@ def _run_checks(kit: Kit, directory: Path, run: list[str], known: dict[str, Exer
                            not_started=stubs, on_check=on_check, advice=advice, known=known)
     files = [str(CHECKS_DIR / f"{kit.course.exercise(e).checks}.py") for e in run]
     try:
-        code = pytest.main([*files, *PYTEST_ARGS], plugins=[plugin, ExceptionValueOnly, *plugins])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            code = pytest.main([*files, *PYTEST_ARGS], plugins=[plugin, ExceptionValueOnly, *plugins])
     finally:
         if own_sandbox:
             sandbox.close()

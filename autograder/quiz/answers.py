@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import yaml
 
 from autograder.course import CourseError, load_yaml
 from autograder.grading.results import QuestionResult, QuizResult
@@ -113,6 +112,8 @@ def write_answers(path: Path, seed: int, answers: dict[str, Any], *, practice: d
     data["answers"] = answers
     if practice:
         data["practice"] = practice
+    import yaml  # only to write: grading reads no YAML when its caches are warm
+
     body = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, default_flow_style=None)
     atomic_write(path, (header + body).encode())
 
