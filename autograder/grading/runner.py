@@ -89,11 +89,12 @@ def needs_worker(kit: Kit, directory: Path, exercises: list[str] | None = None,
 def grade(kit: Kit, directory: Path, *, exercises: list[str] | None = None, seed: int | None = None,
           sandbox: Sandbox | None = None, reference: Reference | None = None,
           on_check: Callable | None = None, advice: bool = False, cache: ResultCache | None = None,
-          plugins: tuple = ()) -> GradeReport:
+          plugins: tuple = (), make_sandbox: Callable[[tuple[str, ...]], Sandbox] | None = None) -> GradeReport:
     """Grade the student code in `directory`: the given exercises (all by default) and the
     exercises they require; results still in `cache` are reused. The report lists only the
     exercises asked for. `plugins` are more pytest plugins for the run (``grade inspect``
-    records the checks' inputs with one)."""
+    records the checks' inputs with one). `make_sandbox(allowed_imports)` makes the sandbox of
+    an exercise with allowed imports (`grade batch`: one its zygote serves)."""
     started = time.perf_counter()
     course = kit.course
     seed = course.policy.seed if seed is None else seed
@@ -106,7 +107,7 @@ def grade(kit: Kit, directory: Path, *, exercises: list[str] | None = None, seed
         sandbox.stop()  # kept from an earlier grading, its worker saw an older version
     groups = _sandbox_groups(kit, fresh)
     hidden = sandbox.hidden if sandbox is not None else ()
-    ahead = _start_ahead(kit, directory, groups, hidden)
+    ahead = _start_ahead(kit, directory, groups, hidden, make_sandbox)
     try:
         for index, (group, allowed) in enumerate(groups):
             own = ahead[index] if allowed else sandbox
@@ -137,7 +138,7 @@ def _sandbox_groups(kit: Kit, exercises: list[str]) -> list[tuple[list[str], tup
 
 
 def _start_ahead(kit: Kit, directory: Path, groups: list[tuple[list[str], tuple[str, ...]]],
-                 hidden) -> dict[int, Sandbox]:
+                 hidden, make_sandbox: Callable | None = None) -> dict[int, Sandbox]:
     """The sandboxes of the groups with allowed imports (by index in `groups`), started now
     unless the group holds only untouched stubs, so that their workers load those libraries
     (torch: about a second) while the other exercises are graded."""
@@ -149,7 +150,8 @@ def _start_ahead(kit: Kit, directory: Path, groups: list[tuple[list[str], tuple[
     ahead = {}
     for index, (group, allowed) in enumerate(groups):
         if allowed:
-            ahead[index] = Sandbox.for_kit(kit, directory, allowed_imports=allowed, hidden=hidden)
+            ahead[index] = (make_sandbox(allowed) if make_sandbox is not None
+                            else Sandbox.for_kit(kit, directory, allowed_imports=allowed, hidden=hidden))
             if any(e not in stubs for e in group):
                 ahead[index].start()
     return ahead
