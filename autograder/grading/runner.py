@@ -108,14 +108,14 @@ def grade(kit: Kit, directory: Path, *, exercises: list[str] | None = None, seed
     groups = _sandbox_groups(kit, fresh)
     hidden = sandbox.hidden if sandbox is not None else ()
     ahead = _start_ahead(kit, directory, groups, hidden, make_sandbox)
+    own = {e: ahead[index] for index, (group, allowed) in enumerate(groups) if allowed for e in group}
     try:
-        for index, (group, allowed) in enumerate(groups):
-            own = ahead[index] if allowed else sandbox
-            results.update(_run_checks(kit, directory, group, dict(results), seed, own, reference, on_check,
-                                       advice, hidden, plugins))
-            if cache is not None and cache.unchanged():
-                for exercise_id in group:
-                    cache.store(results[exercise_id])
+        if fresh:
+            results.update(_run_checks(kit, directory, fresh, dict(results), seed, sandbox, reference, on_check,
+                                       advice, hidden, plugins, own))
+        if cache is not None and cache.unchanged():
+            for exercise_id in fresh:
+                cache.store(results[exercise_id])
     finally:
         for early in ahead.values():
             early.close()
@@ -159,9 +159,11 @@ def _start_ahead(kit: Kit, directory: Path, groups: list[tuple[list[str], tuple[
 
 def _run_checks(kit: Kit, directory: Path, run: list[str], known: dict[str, ExerciseResult], seed: int,
                 sandbox: Sandbox | None, reference: Reference | None, on_check: Callable | None,
-                advice: bool, hidden=(), plugins: tuple = ()) -> dict[str, ExerciseResult]:
+                advice: bool, hidden=(), plugins: tuple = (),
+                own: dict[str, Sandbox] | None = None) -> dict[str, ExerciseResult]:
     """Run the checks of the exercises in `run` (`known` holds the results of the others), in
-    `sandbox` or in one of their own (hiding `hidden` too), with more pytest `plugins`."""
+    one pytest session, in `sandbox` or in one of their own (hiding `hidden` too) — but those
+    in `own` (exercise -> sandbox: allowed imports) —, with more pytest `plugins`."""
     import pytest
 
     from autograder.grading.plugin import GradingPlugin
@@ -170,10 +172,10 @@ def _run_checks(kit: Kit, directory: Path, run: list[str], known: dict[str, Exer
     stubs = not_started(kit.course, directory)
     own_sandbox = sandbox is None
     sandbox = sandbox or Sandbox.for_kit(kit, directory, hidden=hidden)
-    if any(e not in stubs for e in run):
+    if any(e not in stubs and e not in (own or {}) for e in run):
         sandbox.start()  # the worker boots while pytest collects
     plugin = GradingPlugin(kit.course, sandbox, reference or make_reference(kit, seed), seed=seed, run=run,
-                           not_started=stubs, on_check=on_check, advice=advice, known=known)
+                           not_started=stubs, on_check=on_check, advice=advice, known=known, sandboxes=own)
     files = [str(CHECKS_DIR / f"{kit.course.exercise(e).checks}.py") for e in run]
     try:
         code = pytest.main([*files, *PYTEST_ARGS], plugins=[plugin, ExceptionValueOnly, *plugins])
