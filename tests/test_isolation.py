@@ -41,7 +41,9 @@ from autograder.i18n import Translator
 from autograder.instructor.batch.worker import Grader
 from autograder.kit import PACKAGE_DIR, Kit
 from autograder.sandbox import isolation, privileges
+from autograder.sandbox.client import Sandbox
 from autograder.sandbox.isolation import Level
+from autograder.sandbox.zygote_client import Zygote
 from autograder.ui.json_report import report_to_json
 from autograder.ui.plain_text import plain_text
 from autograder.ui.report import ReportView
@@ -178,13 +180,49 @@ def world(tmp_path_factory) -> World:
 
 @pytest.fixture(params=LEVELS)
 def level(request, monkeypatch) -> Level:
-    chosen = Level.named(request.param)
+    return _capped(request.param, monkeypatch)
+
+
+def _capped(label: str, monkeypatch) -> Level:
+    chosen = Level.named(label)
     reason = isolation.unavailable(chosen)
     if reason:
         pytest.skip(f"the {chosen.label} level cannot run on this machine: {reason}")
     monkeypatch.setenv(isolation.CAP_VARIABLE, chosen.label)
     monkeypatch.delenv("GRADE_STATE_DIR", raising=False)
     return chosen
+
+
+ZYGOTE = "namespaces, forked by a zygote"
+
+
+@pytest.fixture(params=[*LEVELS, ZYGOTE])
+def walls(request, monkeypatch, world) -> Walls:
+    """Each isolation level, and the namespaces level again with the workers forked by a zygote
+    (as `grade batch` grades), which must stop every attack the level stops."""
+    if request.param != ZYGOTE:
+        return Walls(_capped(request.param, monkeypatch))
+    chosen = _capped(Level.NAMESPACES.label, monkeypatch)
+    zygote = Zygote.for_kit(world.kit, hidden=[world.base / "class"])
+    zygote.start()
+    request.addfinalizer(zygote.close)
+    return Walls(chosen, zygote)
+
+
+@dataclass
+class Walls:
+    level: Level
+    zygote: Zygote | None = None
+    """Grade through this zygote (a NumPy one: the attacks are on NumPy exercises)."""
+
+    def grade(self, world: World, folder: Path, exercises: list[str]):
+        if self.zygote is None:
+            return grade(world.kit, folder, exercises=exercises, reference=world.reference)
+        sandbox = Sandbox(folder, zygote=self.zygote)
+        try:
+            return grade(world.kit, folder, exercises=exercises, reference=world.reference, sandbox=sandbox)
+        finally:
+            sandbox.close()
 
 
 def attack_submission(world: World, attack: Attack, names: dict) -> Path:
@@ -219,15 +257,16 @@ def everything_shown(report, kit: Kit) -> str:
     return "\n".join(texts)
 
 
-def run_attack(world: World, attack: Attack, level: Level, **names):
-    """Grade the attack at `level` and check everything the attack must not achieve."""
+def run_attack(world: World, attack: Attack, walls: Walls, **names):
+    """Grade the attack behind `walls` and check everything the attack must not achieve."""
+    level = walls.level
     if level not in attack.stopped_by:
         pytest.skip(f"the {level.label} level does not claim to stop this attack (see docs/how-it-works.md)")
     names = {**world.names, **names}
     folder = attack_submission(world, attack, names)
     before = world.fingerprint()
     own = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and not p.is_symlink()}
-    report = grade(world.kit, folder, exercises=[VICTIM, OTHER], reference=world.reference)
+    report = walls.grade(world, folder, [VICTIM, OTHER])
     assert report.isolation.level == level
     victim, other = report.exercise(VICTIM), report.exercise(OTHER)
     assert victim.score == 0, [(c.id, c.outcome) for c in victim.checks]
@@ -396,9 +435,9 @@ ATTACKS = {
 
 
 @pytest.mark.parametrize("name", list(ATTACKS))
-def test_an_attack_scores_zero_and_leaks_nothing(world, level, name):
+def test_an_attack_scores_zero_and_leaks_nothing(world, walls, name):
     started = time.monotonic()
-    run_attack(world, ATTACKS[name], level)
+    run_attack(world, ATTACKS[name], walls)
     if name == "a 24 MB source file":
         assert time.monotonic() - started < 10  # refused at once, never parsed
 
@@ -424,8 +463,8 @@ FORK_BOMB = Attack('''
     ''', stopped_by=LIMITS_PROCESSES)
 
 
-def test_a_fork_bomb_stops_at_the_process_limit(world, level):
-    report = run_attack(world, FORK_BOMB, level)
+def test_a_fork_bomb_stops_at_the_process_limit(world, walls):
+    report = run_attack(world, FORK_BOMB, walls)
     counts = [int(line.split()[1]) for line in printed(report).splitlines() if line.startswith("forks:")]
     limit = world.kit.course.policy.max_processes
     assert counts and max(counts) < limit, printed(report)[-500:]
@@ -437,8 +476,8 @@ NETWORK = Attack("""
     """, stopped_by=NO_NETWORK)
 
 
-def test_no_connection_leaves_the_sandbox(world, level):
-    if level == Level.LANDLOCK and "network" not in isolation.describe(level).protects:
+def test_no_connection_leaves_the_sandbox(world, walls):
+    if walls.level == Level.LANDLOCK and "network" not in isolation.describe(walls.level).protects:
         pytest.skip("this kernel's Landlock cannot refuse TCP connections (ABI < 4)")
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -457,7 +496,7 @@ def test_no_connection_leaves_the_sandbox(world, level):
     listener = threading.Thread(target=accept)
     listener.start()
     try:
-        report = run_attack(world, NETWORK, level, port=server.getsockname()[1])
+        report = run_attack(world, NETWORK, walls, port=server.getsockname()[1])
     finally:
         stop.set()
         listener.join()
@@ -547,14 +586,16 @@ def test_in_a_class_a_student_reaches_no_other(world, level):
     job = {"student": mallory.name, "paths": [str(mallory)], "folder": str(staged), "assignment": None,
            "seed": world.kit.course.policy.seed, "feedback": None, "hidden": [str(klass), str(output)]}
     grader = Grader(world.kit, "en")
-    grader.boot(job)  # the batch's own way of collecting a student's files and making their sandbox
-    sandbox = grader.booted.pop(mallory.name)
+    grader.stage(job)  # the batch's own way of collecting a student's files and making their sandbox
+    sandbox = grader.sandbox(job)
     assert {klass, output} <= set(sandbox.hidden)
+    assert (sandbox.zygote is not None) == (level == Level.NAMESPACES)  # the batch's zygote, where there is one
     before = world.fingerprint()
     try:
         report = grade(world.kit, staged, exercises=[VICTIM, OTHER], sandbox=sandbox, reference=world.reference)
     finally:
         sandbox.close()
+        grader.close()
     assert report.exercise(VICTIM).score == 0
     assert world.canary not in everything_shown(report, world.kit)
     assert world.fingerprint() == before and list((output / "results").iterdir()) == []

@@ -46,9 +46,14 @@ OnCheck = Callable[[CheckResult, int, int], None]
 class GradingPlugin:
     def __init__(self, course: Course, sandbox: Sandbox, reference: Reference, *, seed: int,
                  run: list[str], not_started: set[str], on_check: OnCheck | None = None,
-                 advice: bool = False, known: dict[str, ExerciseResult] | None = None) -> None:
+                 advice: bool = False, known: dict[str, ExerciseResult] | None = None,
+                 sandboxes: dict[str, Sandbox] | None = None) -> None:
         self.course = course
-        self.proxy = Student(sandbox, course)
+        self.default = self.proxy = Student(sandbox, course)  # the current check's: set up with it
+        own = {id(sandbox): self.default}
+        self.proxies = {exercise: own.setdefault(id(other), Student(other, course))
+                        for exercise, other in (sandboxes or {}).items()}
+        """Exercises graded in a sandbox of their own (`sandboxes`: allowed imports) -> its proxy."""
         self._reference = reference
         self.seed = seed
         self.not_started = not_started
@@ -69,9 +74,12 @@ class GradingPlugin:
     # -- fixtures ----------------------------------------------------------------------------
 
     @pytest.fixture
-    def student(self) -> Student:
-        """The student's functions, run in the sandbox."""
-        return self.proxy
+    def student(self, request: pytest.FixtureRequest) -> Student:
+        """The student's functions, run in the sandbox of the check's exercise."""
+        return self.proxy_for(request.node)
+
+    def proxy_for(self, item: pytest.Item) -> Student:
+        return self.proxies.get(self.exercise(item), self.default)
 
     @pytest.fixture
     def reference(self) -> Reference:
@@ -131,6 +139,7 @@ class GradingPlugin:
         return None
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self.proxy = self.proxy_for(item)
         self.proxy.forget()
         self.started = time.perf_counter()
 

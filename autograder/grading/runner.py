@@ -93,11 +93,12 @@ def needs_worker(kit: Kit, directory: Path, exercises: list[str] | None = None,
 def grade(kit: Kit, directory: Path, *, exercises: list[str] | None = None, seed: int | None = None,
           sandbox: Sandbox | None = None, reference: Reference | None = None,
           on_check: Callable | None = None, advice: bool = False, cache: ResultCache | None = None,
-          plugins: tuple = ()) -> GradeReport:
+          plugins: tuple = (), make_sandbox: Callable[[tuple[str, ...]], Sandbox] | None = None) -> GradeReport:
     """Grade the student code in `directory`: the given exercises (all by default) and the
     exercises they require; results still in `cache` are reused. The report lists only the
     exercises asked for. `plugins` are more pytest plugins for the run (``grade inspect``
-    records the checks' inputs with one)."""
+    records the checks' inputs with one). `make_sandbox(allowed_imports)` makes the sandbox of
+    an exercise with allowed imports (`grade batch`: one its zygote serves)."""
     started = time.perf_counter()
     course = kit.course
     seed = course.policy.seed if seed is None else seed
@@ -110,15 +111,15 @@ def grade(kit: Kit, directory: Path, *, exercises: list[str] | None = None, seed
         sandbox.stop()  # kept from an earlier grading, its worker saw an older version
     groups = _sandbox_groups(kit, fresh)
     hidden = sandbox.hidden if sandbox is not None else ()
-    ahead = _start_ahead(kit, directory, groups, hidden)
+    ahead = _start_ahead(kit, directory, groups, hidden, make_sandbox)
+    own = {e: ahead[index] for index, (group, allowed) in enumerate(groups) if allowed for e in group}
     try:
-        for index, (group, allowed) in enumerate(groups):
-            own = ahead[index] if allowed else sandbox
-            results.update(_run_checks(kit, directory, group, dict(results), seed, own, reference, on_check,
-                                       advice, hidden, plugins))
-            if cache is not None and cache.unchanged():
-                for exercise_id in group:
-                    cache.store(results[exercise_id])
+        if fresh:
+            results.update(_run_checks(kit, directory, fresh, dict(results), seed, sandbox, reference, on_check,
+                                       advice, hidden, plugins, own))
+        if cache is not None and cache.unchanged():
+            for exercise_id in fresh:
+                cache.store(results[exercise_id])
     finally:
         for early in ahead.values():
             early.close()
@@ -141,7 +142,7 @@ def _sandbox_groups(kit: Kit, exercises: list[str]) -> list[tuple[list[str], tup
 
 
 def _start_ahead(kit: Kit, directory: Path, groups: list[tuple[list[str], tuple[str, ...]]],
-                 hidden) -> dict[int, Sandbox]:
+                 hidden, make_sandbox: Callable | None = None) -> dict[int, Sandbox]:
     """The sandboxes of the groups with allowed imports (by index in `groups`), started now
     unless the group holds only untouched stubs, so that their workers load those libraries
     (torch: about a second) while the other exercises are graded."""
@@ -153,7 +154,8 @@ def _start_ahead(kit: Kit, directory: Path, groups: list[tuple[list[str], tuple[
     ahead = {}
     for index, (group, allowed) in enumerate(groups):
         if allowed:
-            ahead[index] = Sandbox.for_kit(kit, directory, allowed_imports=allowed, hidden=hidden)
+            ahead[index] = (make_sandbox(allowed) if make_sandbox is not None
+                            else Sandbox.for_kit(kit, directory, allowed_imports=allowed, hidden=hidden))
             if any(e not in stubs for e in group):
                 ahead[index].start()
     return ahead
@@ -161,9 +163,11 @@ def _start_ahead(kit: Kit, directory: Path, groups: list[tuple[list[str], tuple[
 
 def _run_checks(kit: Kit, directory: Path, run: list[str], known: dict[str, ExerciseResult], seed: int,
                 sandbox: Sandbox | None, reference: Reference | None, on_check: Callable | None,
-                advice: bool, hidden=(), plugins: tuple = ()) -> dict[str, ExerciseResult]:
+                advice: bool, hidden=(), plugins: tuple = (),
+                own: dict[str, Sandbox] | None = None) -> dict[str, ExerciseResult]:
     """Run the checks of the exercises in `run` (`known` holds the results of the others), in
-    `sandbox` or in one of their own (hiding `hidden` too), with more pytest `plugins`."""
+    one pytest session, in `sandbox` or in one of their own (hiding `hidden` too) — but those
+    in `own` (exercise -> sandbox: allowed imports) —, with more pytest `plugins`."""
     import pytest
 
     from autograder.grading.plugin import GradingPlugin
@@ -172,10 +176,10 @@ def _run_checks(kit: Kit, directory: Path, run: list[str], known: dict[str, Exer
     stubs = not_started(kit.course, directory)
     own_sandbox = sandbox is None
     sandbox = sandbox or Sandbox.for_kit(kit, directory, hidden=hidden)
-    if any(e not in stubs for e in run):
+    if any(e not in stubs and e not in (own or {}) for e in run):
         sandbox.start()  # the worker boots while pytest collects
     plugin = GradingPlugin(kit.course, sandbox, reference or make_reference(kit, seed), seed=seed, run=run,
-                           not_started=stubs, on_check=on_check, advice=advice, known=known)
+                           not_started=stubs, on_check=on_check, advice=advice, known=known, sandboxes=own)
     files = [str(CHECKS_DIR / f"{kit.course.exercise(e).checks}.py") for e in run]
     try:
         with warnings.catch_warnings():

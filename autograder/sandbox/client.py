@@ -70,6 +70,7 @@ from autograder.sandbox import protocol
 from autograder.sandbox.confinement import Confinement
 from autograder.sandbox.isolation import Isolation, SandboxError
 from autograder.sandbox.limits import Limits
+from autograder.sandbox.zygote_client import Zygote
 
 START_TIMEOUT = 60.0
 TAIL_BYTES = 64 * 1024  # where a crash dump is looked for in the output
@@ -213,15 +214,22 @@ class Sandbox:
         hidden: list[Path] = (),
         expose: list[Path] = (),
         allowed_imports: list[str] = (),
+        zygote: Zygote | None = None,
     ) -> None:
         self.directory = Path(directory).resolve()
-        self.limits = limits
-        allowed = tuple(allowed_imports)
-        self.hidden = tuple(dict.fromkeys(Path(p).resolve() for p in (*hidden, self.directory)))
-        forbidden = [name for name in forbidden if name not in allowed]
-        self.confinement = Confinement(self.directory, limits, forbidden=forbidden, hidden=self.hidden,
-                                       expose=list(expose), allowed_imports=allowed)
-        self.capture = os.open(self.confinement.root / "output", os.O_RDWR | os.O_CREAT | os.O_APPEND)
+        self.zygote = zygote
+        if zygote is not None:  # its workers are forked by the zygote, under its walls and limits
+            self.confinement = zygote.admit(self)
+            self.limits, self.hidden = zygote.limits, zygote.hidden
+        else:
+            self.limits = limits
+            allowed = tuple(allowed_imports)
+            self.hidden = tuple(dict.fromkeys(Path(p).resolve() for p in (*hidden, self.directory)))
+            forbidden = [name for name in forbidden if name not in allowed]
+            self.confinement = Confinement(self.directory, limits, forbidden=forbidden, hidden=self.hidden,
+                                           expose=list(expose), allowed_imports=allowed)
+        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC  # a zygote's last submission printed there
+        self.capture = os.open(self.confinement.root / "output", flags)
         self.process: subprocess.Popen | None = None
         self.ready = False
         self.forget_first = False  # the next request first clears the values earlier calls returned
@@ -274,6 +282,14 @@ class Sandbox:
         for fd in (self.requests, self.answers):
             _widen(fd)
         os.set_blocking(self.requests, False)  # sending a request never blocks past its deadline
+        if self.zygote is not None:
+            try:
+                self.process = self.zygote.spawn(request_read, answer_write, self.capture)
+            finally:
+                os.close(request_read)
+                os.close(answer_write)
+            self._configure()
+            return
         self.process = subprocess.Popen(
             confinement.command(str(request_read), str(answer_write)),
             pass_fds=(request_read, answer_write),
@@ -287,8 +303,12 @@ class Sandbox:
         )
         os.close(request_read)
         os.close(answer_write)
+        self._configure()
+
+    def _configure(self) -> None:
+        """Send the worker just started its settings (its first request)."""
         try:
-            protocol.write_frame(self.requests, confinement.settings())
+            protocol.write_frame(self.requests, self.confinement.settings())
         except OSError:  # it died at once (bubblewrap could not start): the first call finds out
             pass
         self.ready = False
@@ -327,7 +347,10 @@ class Sandbox:
         """Kill the worker and every process below it (even one that left its session)."""
         if self.process is None:
             return
-        kill_tree(self.process.pid, self.confinement.uid, namespace=self.confinement.namespaced)
+        if self.zygote is not None:
+            self.process.kill()  # the zygote kills what it started when it reaps it
+        else:
+            kill_tree(self.process.pid, self.confinement.uid, namespace=self.confinement.namespaced)
         self.last_exit = self._status(self.process.wait())
         for fd in (self.requests, self.answers):
             try:
@@ -345,6 +368,8 @@ class Sandbox:
         except OSError:
             pass
         self.confinement.cleanup()
+        if self.zygote is not None:
+            self.zygote.release(self)
 
     def __enter__(self) -> "Sandbox":
         self.start()
@@ -537,8 +562,9 @@ class Sandbox:
         return self._error(Raised, module, function, header, output, output_bytes)
 
     def _status(self, returncode: int) -> int:
-        """The worker's exit status: bubblewrap passes a death by signal N on as 128 + N."""
-        if self.confinement.namespaced and 128 < returncode <= 128 + 64:
+        """The worker's exit status: bubblewrap passes a death by signal N on as 128 + N (a
+        zygote tells the status itself)."""
+        if self.zygote is None and self.confinement.namespaced and 128 < returncode <= 128 + 64:
             return 128 - returncode
         return returncode
 

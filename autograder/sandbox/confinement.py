@@ -19,6 +19,7 @@ name the student's files as the student knows them.
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import os
 import py_compile
@@ -33,9 +34,9 @@ from autograder.sandbox.isolation import Isolation, Level, candidate, ruled_out
 from autograder.sandbox.limits import Limits
 
 SANDBOX_DIR = Path(__file__).resolve().parent
-WORKER_MODULES = ("worker.py", "protocol.py", "limits.py", "landlock_rules.py")
+WORKER_MODULES = ("worker.py", "protocol.py", "limits.py", "landlock_rules.py", "zygote.py")
 PYTHON_FLAGS = ["-I", "-S", "-B", "-u"]
-BOOT = "import sys; sys.path[:0] = {paths!r}; from autograder.sandbox.worker import main; main(sys.argv)"
+BOOT = "import sys; sys.path[:0] = {paths!r}; from autograder.sandbox.{module} import main; main(sys.argv)"
 IN_VIEW = {"grader": bubblewrap.GRADER, "expose": bubblewrap.EXPOSE, "submission": bubblewrap.SUBMISSION,
            "scratch": bubblewrap.SCRATCH}
 
@@ -43,7 +44,7 @@ IN_VIEW = {"grader": bubblewrap.GRADER, "expose": bubblewrap.EXPOSE, "submission
 class Confinement:
     """The folders, level, user, command and settings of one sandbox's workers."""
 
-    def __init__(self, directory: Path, limits: Limits, *, forbidden: list[str], hidden: tuple[Path, ...],
+    def __init__(self, directory: Path | None, limits: Limits, *, forbidden: list[str], hidden: tuple[Path, ...],
                  expose: list[Path], allowed_imports: tuple[str, ...]) -> None:
         self.directory = directory
         self.limits = limits
@@ -63,6 +64,16 @@ class Confinement:
         self.libraries: tuple[view.Library, ...] = ()
         self.refused: dict[str, dict] | None = None  # by module, once the copy is taken
         self.copied: str | None = None  # the digest of that copy (`snapshot.digest`)
+        self.leased = False  # a zygote's folders, lent for one submission (`lease`)
+
+    def lease(self, directory: Path) -> Confinement:
+        """This confinement's folders, level and user, lent to the sandbox of one submission
+        (`directory`) whose workers a zygote forks: its copy goes to the shared submission
+        folder, which `cleanup` then empties instead of removing the folders."""
+        lease = copy.copy(self)
+        lease.directory = directory
+        lease.refused, lease.copied, lease.leased = None, None, True
+        return lease
 
     def prepare(self) -> None:
         """Choose the isolation level and, for a grader running as root, the worker's user
@@ -155,17 +166,25 @@ class Confinement:
     def command(self, request_fd: str, answer_fd: str) -> list[str]:
         """How the worker is started at this isolation level."""
         if self.namespaced:
-            boot = BOOT.format(paths=[str(bubblewrap.GRADER), str(bubblewrap.SITE)])
-            argv = [str(view.interpreter()), *PYTHON_FLAGS, "-c", boot, request_fd, answer_fd]
-            folders = {self.folders[name]: IN_VIEW[name] for name in ("grader", "expose", "submission")}
-            return bubblewrap.command(bubblewrap.executable(), argv, hidden=self.hidden, libraries=self.libraries,
-                                      folders=folders, scratch_bytes=self.limits.scratch_bytes)
+            return self._in_view("worker", request_fd, answer_fd)
         sites = [library.site for library in self.libraries]
         if self.isolation.level == Level.LANDLOCK:
             sites.append(_site_of("landlockpy"))
         paths = [str(self.folders["grader"]), *dict.fromkeys(str(site) for site in sites if site)]
         python = sys.executable if self.isolation.level == Level.PROCESS else str(view.interpreter())
-        return [python, *PYTHON_FLAGS, "-c", BOOT.format(paths=paths), request_fd, answer_fd]
+        return [python, *PYTHON_FLAGS, "-c", BOOT.format(paths=paths, module="worker"), request_fd, answer_fd]
+
+    def zygote_command(self, control_fd: str) -> list[str]:
+        """How a zygote (`autograder.sandbox.zygote`) is started: in the view, like a worker."""
+        return self._in_view("zygote", control_fd)
+
+    def _in_view(self, module: str, *fds: str) -> list[str]:
+        """The bubblewrap command running the worker's `module` in this confinement's view."""
+        boot = BOOT.format(paths=[str(bubblewrap.GRADER), str(bubblewrap.SITE)], module=module)
+        argv = [str(view.interpreter()), *PYTHON_FLAGS, "-c", boot, *fds]
+        folders = {self.folders[name]: IN_VIEW[name] for name in ("grader", "expose", "submission")}
+        return bubblewrap.command(bubblewrap.executable(), argv, hidden=self.hidden, libraries=self.libraries,
+                                  folders=folders, scratch_bytes=self.limits.scratch_bytes)
 
     def environment(self) -> dict[str, str]:
         scratch = str(self.seen("scratch"))
@@ -201,7 +220,10 @@ class Confinement:
         return bubblewrap.SITE / library.name if self.namespaced else library.path
 
     def cleanup(self) -> None:
-        self.temporary.cleanup()
+        if self.leased:
+            self.fresh_start()
+        else:
+            self.temporary.cleanup()
 
 
 def _copy_worker(folder: Path) -> None:

@@ -7,12 +7,15 @@ submission that is not all stubs) and ``torch._dynamo`` (imported by torch's fir
 After each such import the process freezes its heap (`gc.freeze`): torch leaves hundreds of
 thousands of long-lived objects that every full garbage collection would walk again.
 
-Student code never runs here either: each submission gets its own `Sandbox` worker, as with
-``grade --submission``, with the class folder and the output folder among the folders its
-code must never read (``hidden``: at the unprivileged-user level they are made unreadable to
-other users; at the stronger levels they are not in its view at all). When the next job is
-already waiting in the pipe, its worker is booted
-before the current submission is graded, so it is ready when its turn comes.
+Student code never runs here either: each submission is graded in sandbox workers of its own,
+as with ``grade --submission``, with the class folder and the output folder among the folders
+its code must never read (``hidden``: at the unprivileged-user level they are made unreadable
+to other users; at the stronger levels they are not in its view at all). At the namespaces
+level those workers are forked by this process's zygotes (`autograder.sandbox.zygote_client`:
+one for the NumPy exercises, one per set of allowed imports), which load NumPy and torch once
+for all the submissions; below it, or if a zygote cannot start, each submission's sandbox
+starts its own workers, and when the next job is already waiting in the pipe, its worker is
+booted before the current submission is graded, so it is ready when its turn comes.
 
 Messages, all plain dicts (the pipe carries only what this process builds itself)::
 
@@ -47,6 +50,8 @@ from autograder.i18n import Translator
 from autograder.instructor.batch import feedback, similarity
 from autograder.kit import Kit
 from autograder.sandbox.client import Sandbox
+from autograder.sandbox.isolation import SandboxError
+from autograder.sandbox.zygote_client import Zygote
 
 
 class Grader:
@@ -60,6 +65,7 @@ class Grader:
         self.staged: dict[str, Any] = {}  # student -> what `stage` collected (or the error it raised)
         self.current = None  # the sandbox of the submission being graded
         self.modules = 0  # len(sys.modules) at the last freeze
+        self.zygotes: dict[tuple, Zygote] | None = {} if Zygote.available() else None  # None: none used
 
     def warm_up(self) -> None:
         """Import what every grading needs (torch comes with the first reference value)."""
@@ -99,6 +105,8 @@ class Grader:
 
         folder = Path(job["folder"])
         collected = self.stage(job)
+        if self.zygotes is not None:
+            return  # a zygote forks a worker in a few milliseconds: nothing to boot ahead
         if job["student"] in self.booted or isinstance(collected, Exception) or not collected.found \
                 or not_started(self.kit.course, folder) >= set(self.kit.course.ids):
             return
@@ -134,10 +142,10 @@ class Grader:
 
         folder = Path(job["folder"])
         seed = int(job["seed"])
-        sandbox = self.current = (self.booted.pop(job["student"], None)
-                                  or Sandbox.for_kit(self.kit, folder, hidden=job.get("hidden", [])))
+        sandbox = self.current = self.booted.pop(job["student"], None) or self.sandbox(job)
         try:
-            report = grade(self.kit, folder, seed=seed, sandbox=sandbox, reference=self.reference(seed))
+            report = grade(self.kit, folder, seed=seed, sandbox=sandbox, reference=self.reference(seed),
+                           make_sandbox=lambda allowed: self.sandbox(job, allowed))
             report.quiz = quiz_for_report(self.kit, folder)
             record["report"] = report_to_json(report, self.kit.course, self.t)
             if job.get("feedback"):
@@ -149,6 +157,39 @@ class Grader:
         finally:
             sandbox.close()
             self.current = None
+
+    def sandbox(self, job: dict, allowed: tuple[str, ...] = ()) -> Sandbox:
+        """A sandbox for the job's folder (with these allowed imports): served by this process's
+        zygote for them where there is one, else one of its own."""
+        folder, hidden = Path(job["folder"]), tuple(job.get("hidden", []))
+        zygote = self.zygote(allowed, hidden)
+        if zygote is not None and zygote.covers(folder) and zygote.tenant is None:
+            return Sandbox(folder, zygote=zygote)
+        return Sandbox.for_kit(self.kit, folder, hidden=list(hidden), allowed_imports=allowed)
+
+    def zygote(self, allowed: tuple[str, ...], hidden: tuple[str, ...]) -> Zygote | None:
+        """The started zygote for these allowed imports and hidden folders (None, for good,
+        once one could not start: every submission then gets sandboxes of its own)."""
+        if self.zygotes is None:
+            return None
+        key = (allowed, hidden)
+        if key not in self.zygotes:
+            zygote = Zygote.for_kit(self.kit, allowed_imports=allowed, hidden=[Path(h) for h in hidden])
+            try:
+                zygote.start()
+            except SandboxError:
+                zygote.close()
+                self.close_zygotes()
+                self.zygotes = None
+                return None
+            self.zygotes[key] = zygote
+        return self.zygotes[key]
+
+    def close_zygotes(self) -> None:
+        for zygote in (self.zygotes or {}).values():
+            zygote.close()
+        if self.zygotes:
+            self.zygotes.clear()
 
     def reference(self, seed: int):
         """The reference values of one seed, in memory (on disk only for the course's own seed,
@@ -165,12 +206,15 @@ class Grader:
                 sandbox.close()
         self.booted.clear()
         self.current = None
+        self.close_zygotes()
 
     def stop_workers(self) -> None:
         """Kill every sandbox worker and what it started (safe inside a signal handler)."""
         for sandbox in [self.current, *self.booted.values()]:
-            if sandbox is not None:
+            if sandbox is not None and sandbox.zygote is None:
                 sandbox.stop()
+        for zygote in (self.zygotes or {}).values():
+            zygote.stop()  # its namespace, and the workers in it, go with it
 
 
 def serve(connection: Connection, course_file: str, language: str) -> None:
