@@ -157,7 +157,7 @@ def world(tmp_path_factory) -> World:
         policy = msgspec.structs.replace(kit.course.policy, seconds_per_call=2.0, memory_mb=256)
         kit = Kit(kit.root, msgspec.structs.replace(kit.course, policy=policy))
         cache = kit.state_dir / "cache"
-        cache.mkdir(parents=True)
+        cache.mkdir(parents=True, exist_ok=True)  # Kit.locate may have kept the course there
         (cache / "canary.json").write_text(json.dumps({"expected": canary}))
         bob = base / "class" / "bob"
         bob.mkdir(parents=True)
