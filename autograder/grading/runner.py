@@ -38,7 +38,7 @@ PYTEST_ARGS = [
     # ignores warnings around the whole run (`_run_checks`).
     "-p", "no:stepwise", "-p", "no:setuponly", "-p", "no:setupplan", "-p", "no:legacypath", "-p", "no:tmpdir",
     "-p", "no:monkeypatch", "-p", "no:recwarn", "-p", "no:debugging", "-p", "no:unittest", "-p", "no:python_path",
-    "-p", "no:capture", "-p", "no:assertion", "-p", "no:warnings", "-p", "no:skipping", "-p", "no:subtests",
+    "-p", "no:capture", "-p", "no:assertion", "-p", "no:warnings", "-p", "no:subtests",
 ]
 
 
