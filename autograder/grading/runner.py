@@ -4,7 +4,9 @@ pytest (and the checks) are imported only when some exercise has to run: untouch
 recognised without running anything, and results the `ResultCache` still holds are reused.
 Student code runs in sandboxes made by `Sandbox.for_kit`; an exercise whose course.yml entry
 has ``allowed_imports`` is graded in a sandbox of its own (consecutive exercises with the same
-allowed imports share one). The report states the isolation level the run used.
+allowed imports share one). The report states the isolation level the run used. All the
+exercises of a run are checked in one pytest session; `grade_many` keeps one session open for
+many folders (`grade batch`), so that pytest starts and collects the checks once.
 """
 
 from __future__ import annotations
