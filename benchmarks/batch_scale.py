@@ -6,9 +6,11 @@ Generates a class of file submissions (a quarter each correct, partial, with a k
 untouched; every fifth one a near-copy of another: renamed variables, other comments), then
 runs ``grade batch`` on it as a whole command and prints its wall-clock time, seconds per
 submission and the peak memory of the whole process tree (the command, its fork server, its
-grading processes and every sandbox worker), sampled every 0.1 s: the peak of the summed
-resident set sizes (RSS, counts pages shared by forked processes once per process) and of
-the summed proportional set sizes (PSS, shares them out: what the tree really holds).
+grading processes, their zygotes and every sandbox worker), sampled every 0.1 s: the peak of
+the summed resident set sizes (RSS, counts pages shared by forked processes once per process)
+and of the summed proportional set sizes (PSS, shares them out: what the tree really holds).
+It also prints the processor time the tree used (each live process's own, plus what the
+processes it reaped used), which a busy machine does not inflate as it does the wall time.
 
 With ``--shards N`` the class is graded as N ``grade batch --shard K/N`` commands one after the
 other (as N jobs of a job runner would, here on the same machine), then joined with ``grade
@@ -69,34 +71,41 @@ def make_class(folder: Path, students: int) -> dict[str, int]:
     return counts
 
 
-def tree_memory(process: psutil.Process) -> tuple[int, int]:
-    """Summed RSS and PSS (bytes) of `process` and all its descendants."""
+def tree_sample(process: psutil.Process) -> tuple[int, int, float]:
+    """Summed RSS and PSS (bytes) of `process` and all its descendants, and the processor
+    seconds the tree has used: each live member's own, plus those of the descendants it has
+    reaped (every process of the tree reaps its own children)."""
     rss = pss = 0
+    cpu = 0.0
     for member in [process, *process.children(recursive=True)]:
         try:
-            info = member.memory_full_info()
+            with member.oneshot():
+                info, times = member.memory_full_info(), member.cpu_times()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
         rss += info.rss
         pss += getattr(info, "pss", info.rss)
-    return rss, pss
+        cpu += times.user + times.system + times.children_user + times.children_system
+    return rss, pss, cpu
 
 
-def measured(command: list[str], env: dict[str, str]) -> tuple[float, int, int]:
-    """Run `command`; its wall-clock seconds and the peak RSS and PSS of its process tree."""
+def measured(command: list[str], env: dict[str, str]) -> tuple[float, int, int, float]:
+    """Run `command`; its wall-clock seconds, the peak RSS and PSS of its process tree and the
+    processor seconds of the tree (at the last sample, 0.1 s before the end at most)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     watched = psutil.Process(process.pid)
     peak_rss = peak_pss = 0
+    cpu = 0.0
     while process.poll() is None:
-        rss, pss = tree_memory(watched)
-        peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+        rss, pss, used = tree_sample(watched)
+        peak_rss, peak_pss, cpu = max(peak_rss, rss), max(peak_pss, pss), max(cpu, used)
         time.sleep(0.1)
     seconds = time.perf_counter() - started
     stdout, stderr = process.communicate()
     if process.returncode not in (0, 1):
         sys.exit(f"{' '.join(command)} failed ({process.returncode}):\n{stdout[-2000:]}\n{stderr[-2000:]}")
-    return seconds, peak_rss, peak_pss
+    return seconds, peak_rss, peak_pss, cpu
 
 
 def main() -> None:
@@ -144,6 +153,10 @@ def main() -> None:
     print(f"  {label:<22} {seconds:7.1f} s   {seconds / args.students:6.3f} s per submission"
           f"   (--jobs {args.jobs or 'default'})")
     print(f"  peak memory of the process tree: {rss / 2**20:,.0f} MiB RSS summed, {pss / 2**20:,.0f} MiB PSS")
+    cpu = sum(run[3] for run in runs)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    print(f"  processor time of the process tree: {cpu:,.1f} s, {cpu / args.students:.3f} s per submission"
+          f" ({cpu / cores:,.1f} s spread over {cores} cores)")
 
 
 if __name__ == "__main__":

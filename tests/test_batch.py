@@ -364,9 +364,9 @@ def test_two_batches_never_write_the_same_output_at_once(quick_kit, tmp_path):
 def troubled_serve(connection, course_file: str, language: str) -> None:
     """`serve`, without torch (the students are stubs), for a class where grading `crash` kills
     its process and grading `hang` never ends."""
-    original = Grader.grade
+    original = Grader.begin
 
-    def grade_or_misbehave(self, job):
+    def begin_or_misbehave(self, job):
         if job["student"] == "crash":
             os._exit(3)
         if job["student"] == "hang":
@@ -374,7 +374,7 @@ def troubled_serve(connection, course_file: str, language: str) -> None:
         return original(self, job)
 
     Grader.warm_up = lambda self: None
-    Grader.grade = grade_or_misbehave
+    Grader.begin = begin_or_misbehave
     serve(connection, course_file, language)
 
 
@@ -515,3 +515,55 @@ def test_several_assignments_are_a_usage_error_before_anything_is_written(course
     assert "several nbgrader assignments (hw2, ps1): choose one with --assignment NAME" in result.stderr
     assert not (tmp_path / "submitted-grades").exists()
 
+
+
+# -- one pytest session for a grading process's submissions ------------------------------------------
+
+
+def test_one_session_grades_each_submission_as_grade_does(quick_kit, tmp_path, monkeypatch):
+    """A grading process runs the checks of all its submissions in one pytest session: each
+    report is the one `grade` makes of that folder alone (a right one after a hang, a stub after
+    a mistake...), and a failure of the kit on one submission is that submission's error only."""
+    from autograder.grading import runner
+
+    classroom = tmp_path / "submitted"
+    files = {"right": {}, "hang": {"optim.py": mutate("optim.py", "def sgd_step(", "def _sgd_step(")
+                                   + "\n\ndef sgd_step(*args, **kwargs):\n    while True:\n        pass\n"},
+             "mistake": {"batchnorm.py": mutate("batchnorm.py", "x.var(axis=0) + eps", "x.var(axis=0, ddof=1) + eps")},
+             "kit_fails": {}, "stubs": None, "again": {}}
+    for student, changes in files.items():
+        make_submission(classroom / student, changes, base=EXERCISES if changes is None else SOLUTIONS)
+    output = tmp_path / "grades"
+    jobs = [{"student": s, "paths": [str(classroom / s)], "folder": str(output / "submissions" / s),
+             "assignment": None, "seed": 40 + i, "feedback": None, "hidden": [str(classroom), str(output)]}
+            for i, s in enumerate(files)]
+    failing = runner.not_started
+
+    def fails_for_one(course, directory):
+        if directory.name == "kit_fails":
+            raise RuntimeError("the kit broke on this one")
+        return failing(course, directory)
+
+    monkeypatch.setattr(runner, "not_started", fails_for_one)
+    grader = Grader(quick_kit, "en")
+    records = []
+    try:
+        grader.grade_all(jobs, records.append)
+    finally:
+        grader.close()
+    assert [r["student"] for r in records] == list(files)
+    errors = {r["student"]: r["error"] for r in records if r["error"]}
+    assert errors == {"kit_fails": {"kind": "kit", "detail": "RuntimeError: the kit broke on this one"}}
+    t = Translator("en")
+    for record, job in zip(records, jobs):
+        if record["error"]:
+            continue
+        alone = grade(quick_kit, Path(job["folder"]), seed=job["seed"], reference=make_reference(quick_kit, job["seed"]))
+        alone.quiz = quiz_for_report(quick_kit, Path(job["folder"]))
+        expected = report_to_json(alone, quick_kit.course, t)
+        for data in (expected, record["report"]):
+            data.pop("duration_seconds")
+        assert record["report"] == expected, record["student"]
+    scores = {r["student"]: r["report"]["score"] for r in records if r["report"]}
+    assert scores["right"] == scores["again"] > scores["mistake"] > scores["stubs"] == 0
+    assert scores["hang"] < scores["right"]

@@ -49,6 +49,18 @@ class GradingPlugin:
                  advice: bool = False, known: dict[str, ExerciseResult] | None = None,
                  sandboxes: dict[str, Sandbox] | None = None) -> None:
         self.course = course
+        self.exercise_of_module = {e.checks: e.id for e in course.exercises}
+        self.advice = advice
+        self.scored = 0  # scored checks among the collected ones
+        self.target(sandbox, reference, seed=seed, run=run, not_started=not_started, on_check=on_check,
+                    known=known, sandboxes=sandboxes)
+
+    def target(self, sandbox: Sandbox, reference: Reference, *, seed: int, run: list[str], not_started: set[str],
+               on_check: OnCheck | None = None, known: dict[str, ExerciseResult] | None = None,
+               sandboxes: dict[str, Sandbox] | None = None) -> None:
+        """Grade this folder (`sandbox.directory`) next, from fresh results: a session that
+        stays open (`runner.grade_many`) grades one folder after another."""
+        course = self.course
         self.default = self.proxy = Student(sandbox, course)  # the current check's: set up with it
         own = {id(sandbox): self.default}
         self.proxies = {exercise: own.setdefault(id(other), Student(other, course))
@@ -62,14 +74,12 @@ class GradingPlugin:
                                              contract_share=course.policy.contract_share)
                         for e in course.exercises if e.id in run}
         self.known = known or {}  # results of prerequisites graded earlier (for "blocked by")
-        self.exercise_of_module = {e.checks: e.id for e in course.exercises}
-        self.total = 0
         self.done = 0
         self.started = 0.0
         self.gradient_rows: list = []
-        self.advice = advice
         self.directory = sandbox.directory
         self._builds_on: dict[str, set[str]] = {}
+        self.total = self.scored
 
     # -- fixtures ----------------------------------------------------------------------------
 
@@ -127,7 +137,7 @@ class GradingPlugin:
         # Advice runs after every scored check: its large batch may time out, and a timed-out
         # function is not called again in the same run.
         items.sort(key=lambda item: (is_advice(item), order[self.exercise(item)]))
-        self.total = sum(not is_advice(item) for item in items)
+        self.total = self.scored = sum(not is_advice(item) for item in items)
 
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem) -> bool | None:
         if is_advice(item) and self.results[self.exercise(item)].status != "passed":

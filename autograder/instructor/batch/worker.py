@@ -42,6 +42,7 @@ import signal
 import sys
 import time
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -116,7 +117,31 @@ class Grader:
 
     def grade(self, job: dict) -> dict:
         """Collect and grade one job; a failure of the kit itself becomes the record's ``error``."""
-        started = time.perf_counter()
+        records: list[dict] = []
+        self.grade_all([job], records.append)
+        return records[0]
+
+    def grade_all(self, jobs: Iterable[dict], on_record: Callable[[dict], None]) -> None:
+        """Grade `jobs` one after another in one pytest session (`runner.grade_many`), calling
+        `on_record` with each job's record as soon as it is complete, before the next job is
+        taken from `jobs`."""
+        from autograder.grading.runner import grade_many
+
+        def folders():
+            for job in jobs:
+                started = time.perf_counter()
+                record, folder = self.begin(job)
+                if folder is not None:
+                    yield folder  # graded by the session when it asks for the next one
+                on_record(self.finish(job, record, folder, started))
+
+        grade_many(self.kit, folders())
+
+    def begin(self, job: dict):
+        """Collect one job's files; its record so far and the `runner.Folder` to grade (None when
+        there is nothing to grade)."""
+        from autograder.grading.runner import Folder
+
         collected = self.stage(job)
         self.staged.pop(job["student"], None)
         record: dict[str, Any] = {"student": job["student"], "seed": int(job["seed"]), "folder": job["folder"],
@@ -124,39 +149,44 @@ class Grader:
                                   "problems": [], "modified": None}
         if isinstance(collected, Exception):
             record["error"] = {"kind": "submission", "detail": str(collected)}
-        else:
-            record.update(found=collected.found, problems=[p.to_json() for p in collected.problems],
-                          modified=collected.modified)
-            if collected.found:
-                self._grade(job, record)
-            else:
-                shutil.rmtree(job["folder"], ignore_errors=True)
-        record["seconds"] = round(time.perf_counter() - started, 3)
-        self.settle()
-        return record
+            return record, None
+        record.update(found=collected.found, problems=[p.to_json() for p in collected.problems],
+                      modified=collected.modified)
+        if not collected.found:
+            shutil.rmtree(job["folder"], ignore_errors=True)
+            return record, None
+        seed = int(job["seed"])
+        sandbox = self.current = self.booted.pop(job["student"], None) or self.sandbox(job)
+        return record, Folder(Path(job["folder"]), seed, sandbox, self.reference(seed),
+                              make_sandbox=lambda allowed: self.sandbox(job, allowed))
 
-    def _grade(self, job: dict, record: dict) -> None:
-        from autograder.grading.runner import grade
+    def finish(self, job: dict, record: dict, folder, started: float) -> dict:
+        """Complete a record from its graded folder: the report (with the quiz), the student's
+        feedback files and the fingerprints of their code."""
         from autograder.quiz.answers import quiz_for_report
         from autograder.ui.json_report import report_to_json
 
-        folder = Path(job["folder"])
-        seed = int(job["seed"])
-        sandbox = self.current = self.booted.pop(job["student"], None) or self.sandbox(job)
         try:
-            report = grade(self.kit, folder, seed=seed, sandbox=sandbox, reference=self.reference(seed),
-                           make_sandbox=lambda allowed: self.sandbox(job, allowed))
-            report.quiz = quiz_for_report(self.kit, folder)
-            record["report"] = report_to_json(report, self.kit.course, self.t)
-            if job.get("feedback"):
-                feedback.write(report, self.kit.course, self.t, job["student"], Path(job["feedback"]))
-            record["fingerprints"] = similarity.fingerprints(self.kit.course, folder, self.kit.exercises_dir)
+            if folder is not None and folder.error is not None:
+                raise folder.error
+            if folder is not None:
+                report = folder.report
+                report.quiz = quiz_for_report(self.kit, folder.directory)
+                record["report"] = report_to_json(report, self.kit.course, self.t)
+                if job.get("feedback"):
+                    feedback.write(report, self.kit.course, self.t, job["student"], Path(job["feedback"]))
+                record["fingerprints"] = similarity.fingerprints(self.kit.course, folder.directory,
+                                                                 self.kit.exercises_dir)
         except Exception as error:  # noqa: BLE001 - one submission never stops the batch
             lines = str(error).splitlines()
             record["error"] = {"kind": "kit", "detail": f"{type(error).__name__}: {lines[0] if lines else ''}"}
         finally:
-            sandbox.close()
+            if folder is not None:
+                folder.sandbox.close()
             self.current = None
+        record["seconds"] = round(time.perf_counter() - started, 3)
+        self.settle()
+        return record
 
     def sandbox(self, job: dict, allowed: tuple[str, ...] = ()) -> Sandbox:
         """A sandbox for the job's folder (with these allowed imports): served by this process's
@@ -228,6 +258,18 @@ def serve(connection: Connection, course_file: str, language: str) -> None:
 
     signal.signal(signal.SIGTERM, terminate)
     grader.warm_up()
+    try:
+        grader.grade_all(incoming(connection, grader), connection.send)
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        return  # the batch went away
+    finally:
+        grader.close()
+
+
+def incoming(connection: Connection, grader: Grader) -> Iterator[dict]:
+    """The jobs the batch sends, in order, each announced as started when it is taken; the
+    files of the next one waiting in the pipe are collected (and at the levels without a
+    zygote its worker is booted) while the current one is graded."""
     queue: deque[dict] = deque()
     finishing = False
     try:
@@ -239,13 +281,11 @@ def serve(connection: Connection, course_file: str, language: str) -> None:
                 else:
                     queue.append(job)
             if not queue:
-                break
+                return
             current = queue.popleft()
             connection.send({"started": current["student"]})
             if queue:
-                grader.boot(queue[0])  # the next worker boots while this submission is graded
-            connection.send(grader.grade(current))
+                grader.boot(queue[0])
+            yield current
     except (EOFError, BrokenPipeError, ConnectionResetError):
-        return  # the batch went away
-    finally:
-        grader.close()
+        return  # the batch went away: the session ends after the job being graded
