@@ -165,12 +165,13 @@ def main() -> None:
         env = {**base, "GRADE_STATE_DIR": warm_state}
         cold_env = {**base, "GRADE_STATE_DIR": cold_state}
         timed([*GRADE, "--solutions"], env)  # fill the warm caches
+        keep = torch_exercises()
         measures = {
             "grade --solutions (warm caches)": ([*GRADE, "--solutions"], light, env, None),
             "grade --solutions (warm references, no cached results)":
                 ([*GRADE, "--solutions"], torch, env, lambda: forget_results(warm_state)),
             "grade --solutions (warm references, NumPy results forgotten)":
-                ([*GRADE, "--solutions"], light, env, lambda: forget_results(warm_state, torch_exercises())),
+                ([*GRADE, "--solutions"], light, env, lambda: forget_results(warm_state, keep)),
             "grade --solutions (empty caches)": ([*GRADE, "--solutions"], torch, cold_env, lambda: empty(cold_state)),
             "grade on the stubs": ([*GRADE, "--submission", "exercises"], light, env, None),
         }
