@@ -18,6 +18,29 @@ SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
 
 
+UNHOOKED = '''
+def unhooked(code, wait=True):
+    """Run `code` in a fresh Python that has no audit hook (the hook is a tripwire, not a
+    wall): re-import subprocess and _posixsubprocess, and give subprocess a `sys` whose
+    audit() does nothing."""
+    import sys, types
+    for name in ("subprocess", "_posixsubprocess"):
+        sys.modules.pop(name, None)
+    import subprocess
+    quiet = types.ModuleType("sys")
+    quiet.__dict__.update(sys.__dict__)
+    quiet.audit = lambda *args: None
+    subprocess.sys = quiet
+    if not wait:
+        subprocess.Popen([sys.executable, "-I", "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return ""
+    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=20)
+    return done.stdout + done.stderr
+'''
+"""Submission code: ``unhooked(code, wait=True)`` runs Python `code` in a fresh process, past
+the worker's audit hook (the way hostile submissions in the tests reach the walls)."""
+
+
 def fast_kit(kit: Kit, seconds: float = 1.0) -> Kit:
     """The same kit with a shorter time limit per call (for hangs in tests)."""
     policy = msgspec.structs.replace(kit.course.policy, seconds_per_call=seconds)

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from support import ROOT, SOLUTIONS, copy_kit
+from support import ROOT, SOLUTIONS, UNHOOKED, copy_kit
 
 from autograder.grading.reference import Reference
 from autograder.grading.runner import grade
@@ -75,25 +75,7 @@ def sgd_step(param, grad, lr, velocity=None, momentum=0.0, weight_decay=0.0):
 def steal():
 {body}
 
-
-def unhooked(code, wait=True):
-    """Run `code` in a fresh Python that has no audit hook (the hook is a tripwire, not a
-    wall): re-import subprocess and _posixsubprocess, and give subprocess a `sys` whose
-    audit() does nothing."""
-    import sys, types
-    for name in ("subprocess", "_posixsubprocess"):
-        sys.modules.pop(name, None)
-    import subprocess
-    quiet = types.ModuleType("sys")
-    quiet.__dict__.update(sys.__dict__)
-    quiet.audit = lambda *args: None
-    subprocess.sys = quiet
-    if not wait:
-        subprocess.Popen([sys.executable, "-I", "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        return ""
-    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=20)
-    return done.stdout + done.stderr
-'''
+''' + UNHOOKED.replace("{", "{{").replace("}", "}}")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 import pytest
-from support import SOLUTIONS, fast_kit, make_submission, mutate
+from support import UNHOOKED, fast_kit, make_submission, mutate
 
 from autograder.grading.runner import grade
 from autograder.i18n import Translator
@@ -27,25 +27,6 @@ from autograder.ui.json_report import report_to_json
 
 pytestmark = pytest.mark.skipif(isolation.unavailable(Level.NAMESPACES) is not None,
                                 reason="the zygote runs at the namespaces level only, which this machine lacks")
-
-UNHOOKED = '''
-def unhooked(code, wait=True):
-    """Run `code` in a fresh Python without the worker's audit hook (a tripwire, not a wall)."""
-    import sys, types
-    for name in ("subprocess", "_posixsubprocess"):
-        sys.modules.pop(name, None)
-    import subprocess
-    quiet = types.ModuleType("sys")
-    quiet.__dict__.update(sys.__dict__)
-    quiet.audit = lambda *args: None
-    subprocess.sys = quiet
-    if not wait:
-        subprocess.Popen([sys.executable, "-I", "-c", code], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, start_new_session=True)
-        return ""
-    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=20)
-    return done.stdout + done.stderr
-'''
 
 PROBE = UNHOOKED + '''
 
@@ -76,7 +57,8 @@ def leave():
         "libc = ctypes.CDLL(None)\\n"
         "libc.shmget(0x5eed, 4096, 0o1666); libc.semget(0x5eed, 1, 0o1666); libc.msgget(0x5eed, 0o1666)\\n"
         "time.sleep(0.1)")
-    unhooked("import time\\nwhile True:\\n    open('lingering.txt', 'a').write('.'); time.sleep(0.05)", wait=False)
+    unhooked("import os, time\\nos.setsid()\\nwhile True:\\n    open('lingering.txt', 'a').write('.'); time.sleep(0.05)",
+             wait=False)
     import time
     time.sleep(0.3)
     return look()
