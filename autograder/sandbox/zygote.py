@@ -52,7 +52,7 @@ def main(argv: list[str]) -> None:
         settings, _ = receive(control)
     except EOFError:
         return
-    for name in settings.get("preload", []):
+    for name in ["numpy.random", *settings.get("preload", [])]:  # what each worker imports at its start
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - each worker's own import will say what is wrong
