@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 from support import EXERCISES, ROOT, SOLUTIONS, make_submission, mutate
 
 from autograder.grading.runner import grade, make_reference
@@ -459,6 +460,17 @@ def test_class_report_counts_on_a_constructed_class(quick_kit):
     screen = console.file.getvalue()
     assert "informe de la clase" in screen and "50 %" in screen and "unbiased_variance" in screen
     assert "primer fallo:" in screen and "valores" in screen
+    for language in ("en", "es"):  # at 80 columns every column of the per-exercise table keeps its header
+        t = Translator(language)
+        console = Console(file=io.StringIO(), width=80, color_system=None)
+        console.print(ClassReportView(summary, quick_kit.course, t))
+        screen = console.file.getvalue()
+        assert max(cell_len(line) for line in screen.splitlines()) <= 80
+        start = screen.index(t("batch.report.per_exercise"))
+        table = screen[start:screen.index("───", start)]  # the title and the table's header
+        for label in ("exercise", "max", "mean", "median", "full", "zero", "not_started", "spread"):
+            for word in t(f"batch.report.{label}").split():
+                assert re.search(rf"(?<!\S){re.escape(word)}(?!\S)", table), (language, word, table)
 
 
 # -- the command line -----------------------------------------------------------------------------

@@ -340,9 +340,9 @@ class ClassReportView:
             yield table
             yield Text(t("batch.report.per_exercise"), style="bold")
             table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-            for i, header in enumerate(rows.exercise_header()):
-                table.add_column(header, justify="left" if i in (0, 7) else "right", no_wrap=True,
-                                 style="cyan" if i == 7 else None)
+            for i, header in enumerate(rows.exercise_header()):  # the numbers' headers wrap at 80 columns
+                table.add_column(header, justify="left" if i in (0, 7) else "right", no_wrap=i == 0,
+                                 style="cyan" if i == 7 else None, min_width=max(map(len, header.split())))
             for row in rows.exercises():
                 table.add_row(*row)
             yield table
