@@ -123,20 +123,18 @@ def grade(kit: Kit, directory: Path, *, exercises: list[str] | None = None, seed
     results = dict(cached)
     if fresh and sandbox is not None and not sandbox.copy_is_current():
         sandbox.stop()  # kept from an earlier grading, its worker saw an older version
-    groups = _sandbox_groups(kit, fresh)
     hidden = sandbox.hidden if sandbox is not None else ()
-    ahead = _start_ahead(kit, directory, groups, hidden, make_sandbox)
-    own = {e: ahead[index] for index, (group, allowed) in enumerate(groups) if allowed for e in group}
+    stubs = not_started(course, directory) if fresh else set()
+    own = _start_ahead(kit, directory, fresh, stubs, hidden, make_sandbox)
     try:
         if fresh:
             results.update(_run_checks(kit, directory, fresh, dict(results), seed, sandbox, reference, on_check,
-                                       advice, hidden, plugins, own))
+                                       advice, hidden, plugins, own, stubs))
         if cache is not None and cache.unchanged():
             for exercise_id in fresh:
                 cache.store(results[exercise_id])
     finally:
-        for early in ahead.values():
-            early.close()
+        _close(own)
     isolation = sandbox.isolation if sandbox is not None and sandbox.isolation is not None else detect()
     return GradeReport(str(directory), seed, [results[e] for e in wanted], duration=time.perf_counter() - started,
                        isolation=isolation)
@@ -202,12 +200,11 @@ class _FolderLoop:
     def grade(self, session: "pytest.Session", folder: Folder) -> None:
         started = time.perf_counter()
         course = self.kit.course
-        ahead: dict[int, Sandbox] = {}
+        own: dict[str, Sandbox] = {}
         try:
             stubs = not_started(course, folder.directory)
-            groups = _sandbox_groups(self.kit, course.ids)
-            ahead = _start_ahead(self.kit, folder.directory, groups, folder.sandbox.hidden, folder.make_sandbox)
-            own = {e: ahead[index] for index, (group, allowed) in enumerate(groups) if allowed for e in group}
+            own = _start_ahead(self.kit, folder.directory, course.ids, stubs, folder.sandbox.hidden,
+                               folder.make_sandbox)
             self.plugin.target(folder.sandbox, folder.reference, seed=folder.seed, run=course.ids,
                                not_started=stubs, sandboxes=own)
             if any(e not in stubs and e not in own for e in course.ids):
@@ -224,8 +221,7 @@ class _FolderLoop:
             folder.error = error
             session._setupstate.teardown_exact(None)  # the next folder starts with no fixture set up
         finally:
-            for early in ahead.values():
-                early.close()
+            _close(own)
 
 
 def _sandbox_groups(kit: Kit, exercises: list[str]) -> list[tuple[list[str], tuple[str, ...]]]:
@@ -241,30 +237,36 @@ def _sandbox_groups(kit: Kit, exercises: list[str]) -> list[tuple[list[str], tup
     return groups
 
 
-def _start_ahead(kit: Kit, directory: Path, groups: list[tuple[list[str], tuple[str, ...]]],
-                 hidden, make_sandbox: Callable | None = None) -> dict[int, Sandbox]:
-    """The sandboxes of the groups with allowed imports (by index in `groups`), started now
-    unless the group holds only untouched stubs, so that their workers load those libraries
-    (torch: about a second) while the other exercises are graded."""
-    if not any(allowed for _, allowed in groups):
-        return {}
-    from autograder.sandbox.client import Sandbox
-
-    stubs = not_started(kit.course, directory)
-    ahead = {}
-    for index, (group, allowed) in enumerate(groups):
+def _start_ahead(kit: Kit, directory: Path, exercises: list[str], stubs: set[str], hidden,
+                 make_sandbox: Callable | None = None) -> dict[str, Sandbox]:
+    """The sandbox of each of `exercises` that has allowed imports (consecutive ones with the
+    same allowed imports share one), started now unless its exercises are all untouched
+    `stubs`, so that their workers load those libraries (torch: about a second) while the
+    other exercises are graded."""
+    own: dict[str, Sandbox] = {}
+    for group, allowed in _sandbox_groups(kit, exercises):
         if allowed:
-            ahead[index] = (make_sandbox(allowed) if make_sandbox is not None
-                            else Sandbox.for_kit(kit, directory, allowed_imports=allowed, hidden=hidden))
+            if make_sandbox is not None:
+                sandbox = make_sandbox(allowed)
+            else:
+                from autograder.sandbox.client import Sandbox
+
+                sandbox = Sandbox.for_kit(kit, directory, allowed_imports=allowed, hidden=hidden)
             if any(e not in stubs for e in group):
-                ahead[index].start()
-    return ahead
+                sandbox.start()
+            own.update(dict.fromkeys(group, sandbox))
+    return own
+
+
+def _close(own: dict[str, Sandbox]) -> None:
+    for sandbox in {id(s): s for s in own.values()}.values():
+        sandbox.close()
 
 
 def _run_checks(kit: Kit, directory: Path, run: list[str], known: dict[str, ExerciseResult], seed: int,
                 sandbox: Sandbox | None, reference: Reference | None, on_check: Callable | None,
                 advice: bool, hidden=(), plugins: tuple = (),
-                own: dict[str, Sandbox] | None = None) -> dict[str, ExerciseResult]:
+                own: dict[str, Sandbox] | None = None, stubs: set[str] | None = None) -> dict[str, ExerciseResult]:
     """Run the checks of the exercises in `run` (`known` holds the results of the others), in
     one pytest session, in `sandbox` or in one of their own (hiding `hidden` too) — but those
     in `own` (exercise -> sandbox: allowed imports) —, with more pytest `plugins`."""
@@ -273,7 +275,7 @@ def _run_checks(kit: Kit, directory: Path, run: list[str], known: dict[str, Exer
     from autograder.grading.plugin import GradingPlugin
     from autograder.sandbox.client import Sandbox
 
-    stubs = not_started(kit.course, directory)
+    stubs = not_started(kit.course, directory) if stubs is None else stubs
     own_sandbox = sandbox is None
     sandbox = sandbox or Sandbox.for_kit(kit, directory, hidden=hidden)
     if any(e not in stubs and e not in (own or {}) for e in run):
