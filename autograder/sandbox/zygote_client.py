@@ -98,10 +98,6 @@ class Zygote:
     def limits(self) -> Limits:
         return self.confinement.limits
 
-    @property
-    def isolation(self):
-        return self.confinement.isolation
-
     def covers(self, directory: Path) -> bool:
         """Whether `directory` lies in a folder the zygote's workers cannot see (its copy is the
         only way they see it)."""
@@ -172,22 +168,26 @@ class Zygote:
             self.tenant = None
 
     def spawn(self, requests: int, answers: int, output: int) -> Forked:
-        """Fork a worker on these descriptors (the zygote is started again if it died)."""
-        for attempt in (1, 2):
-            try:
-                self.start()
-                socket.send_fds(self.control, [json.dumps({"op": "spawn"}).encode()], [requests, answers, output])
-                answer, fds = self._receive(ANSWER_TIMEOUT)
-                if "pid" in answer and len(fds) == 1:
-                    return Forked(self, int(answer["pid"]), fds[0])
-                for fd in fds:
-                    os.close(fd)
-                raise SandboxError(f"the zygote could not fork a worker: {answer}")
-            except (OSError, EOFError, SandboxError):
-                self.stop()
-                if attempt == 2:
-                    raise SandboxError("the zygote could not fork a worker") from None
-        raise AssertionError("unreachable")
+        """Fork a worker on these descriptors (from a new zygote if this one died or failed)."""
+        try:
+            return self._fork(requests, answers, output)
+        except (OSError, EOFError, SandboxError):
+            self.stop()
+        try:
+            return self._fork(requests, answers, output)
+        except (OSError, EOFError, SandboxError):
+            self.stop()
+            raise SandboxError("the zygote could not fork a worker") from None
+
+    def _fork(self, requests: int, answers: int, output: int) -> Forked:
+        self.start()
+        socket.send_fds(self.control, [json.dumps({"op": "spawn"}).encode()], [requests, answers, output])
+        answer, fds = self._receive(ANSWER_TIMEOUT)
+        if "pid" in answer and len(fds) == 1:
+            return Forked(self, int(answer["pid"]), fds[0])
+        for fd in fds:
+            os.close(fd)
+        raise SandboxError(f"the zygote could not fork a worker: {answer}")
 
     def reap(self) -> int | None:
         """Wait for the current worker and the zygote's clean-up after it; its exit status."""
