@@ -231,6 +231,7 @@ class Sandbox:
         flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC  # a zygote's last submission printed there
         self.capture = os.open(self.confinement.root / "output", flags)
         self.process: subprocess.Popen | None = None
+        self.reader: protocol.FrameReader | None = None  # the current worker's answers
         self.ready = False
         self.forget_first = False  # the next request first clears the values earlier calls returned
         self.next_call_id = 0
@@ -311,6 +312,7 @@ class Sandbox:
             protocol.write_frame(self.requests, self.confinement.settings())
         except OSError:  # it died at once (bubblewrap could not start): the first call finds out
             pass
+        self.reader = protocol.FrameReader(self.answers)
         self.ready = False
         self.forget_first = False  # a fresh worker holds no values
         self.first_call_id = self.next_call_id + 1
@@ -322,7 +324,7 @@ class Sandbox:
         if self.ready:
             return
         try:
-            header, _ = protocol.read_frame(self.answers, timeout=START_TIMEOUT)
+            header, _ = self.reader.read_frame(timeout=START_TIMEOUT)
         except protocol.ProtocolError as error:
             output = self._read_output()[0]
             self.stop()
@@ -341,7 +343,7 @@ class Sandbox:
         next call then gets a fresh worker instead of paying for the earlier one."""
         if self.process.poll() is not None:
             return False
-        return not select.select([self.answers], [], [], 0)[0]
+        return not self.reader.pending and not select.select([self.answers], [], [], 0)[0]
 
     def stop(self) -> None:
         """Kill the worker and every process below it (even one that left its session)."""
@@ -483,7 +485,7 @@ class Sandbox:
         deadline = time.monotonic() + self.seconds
         protocol.write_frame(self.requests, request, blobs, deadline)
         while True:
-            header, answer_blobs = protocol.read_frame(self.answers, deadline=deadline)
+            header, answer_blobs = self.reader.read_frame(deadline=deadline)
             if header.get("token") == token:
                 return header, answer_blobs, call_id
 

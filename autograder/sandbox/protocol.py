@@ -109,6 +109,49 @@ def read_frame(fd: int, timeout: float | None = None, *,
     return _parse(lambda size: _read_exact(fd, size, deadline))
 
 
+class FrameReader:
+    """Reads the frames that arrive on one descriptor, with as few system calls as it can:
+    each read takes what the pipe holds (at least what the frame still needs, at most
+    `CHUNK`), where `read_frame` reads the prefix, the header and each blob separately. The
+    bytes that came after a frame wait in the buffer for the next one (`pending`). The same
+    checks apply as in `read_frame`, at the same points: a size is validated before anything
+    of that size is read, so the buffer never holds more than the validated frame plus one
+    read's worth."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buffer = bytearray()
+
+    @property
+    def pending(self) -> bool:
+        """Whether bytes of a next frame were read already (nobody asked for them yet)."""
+        return bool(self.buffer)
+
+    def read_frame(self, timeout: float | None = None, *,
+                   deadline: float | None = None) -> tuple[dict, list[bytes]]:
+        """Like `read_frame` (same timeout and errors), from this descriptor's buffer."""
+        if timeout is not None:
+            deadline = time.monotonic() + timeout
+        return _parse(lambda size: self._take(size, deadline))
+
+    def _take(self, size: int, deadline: float | None) -> bytes:
+        buffer = self.buffer
+        while len(buffer) < size:
+            missing = size - len(buffer)
+            if deadline is not None:
+                if not select.select([self.fd], [], [], _left(deadline))[0]:
+                    raise ChannelTimeout(f"no answer within the time limit ({size - missing} of {size} bytes)")
+            chunk = os.read(self.fd, min(max(missing, 64 * 1024), self.CHUNK))
+            if not chunk:
+                raise ChannelClosed("the other side closed the channel")
+            buffer += chunk
+        data = bytes(buffer[:size])
+        del buffer[:size]  # CPython drops a bytearray's head without moving the rest
+        return data
+
+
 def _parse(read: Callable[[int], bytes]) -> tuple[dict, list[bytes]]:
     header_len, n_blobs = PREFIX.unpack(read(PREFIX.size))
     if header_len > MAX_HEADER_BYTES or n_blobs > 10_000:

@@ -173,10 +173,10 @@ class Worker:
         self.reserve: bytearray | None = bytearray(RESERVE_BYTES)
         self.crowded_at: int | None = None  # address space past which a fresh worker is wanted
 
-    def serve(self, requests: int, answers: int) -> None:
+    def serve(self, requests: protocol.FrameReader, answers: int) -> None:
         while True:
             try:
-                header, blobs = protocol.read_frame(requests)
+                header, blobs = requests.read_frame()
             except protocol.ChannelClosed:
                 return
             try:
@@ -454,10 +454,10 @@ def die_with_parent() -> None:
 
 def main(argv: list[str]) -> None:
     die_with_parent()
-    requests, answers = int(argv[1]), int(argv[2])
+    requests, answers = protocol.FrameReader(int(argv[1])), int(argv[2])
     faulthandler.enable(file=sys.stderr)
     try:
-        settings, _ = protocol.read_frame(requests)
+        settings, _ = requests.read_frame()
     except protocol.ChannelClosed:
         return
     for name in settings.get("preload", []):  # an exercise's allowed libraries, loaded by the kit
