@@ -27,6 +27,7 @@ Only the standard library and `worker` (with what it imports) are imported here.
 from __future__ import annotations
 
 import ctypes
+import functools
 import gc
 import importlib
 import json
@@ -129,9 +130,8 @@ def clean_up(child: int) -> int:
 def remove_ipc() -> None:
     """Remove every SysV shared-memory segment, semaphore set and message queue of this IPC
     namespace (listed in /proc/sysvipc)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-    except OSError:
+    libc = _libc()
+    if libc is None:
         return
     for table, function in IPC_TABLES:
         try:
@@ -147,6 +147,15 @@ def remove_ipc() -> None:
                     libc.semctl(ident, 0, IPC_RMID)
                 else:
                     getattr(libc, function)(ident, IPC_RMID, None)
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """The C library (loaded once: the zygote cleans up after every worker)."""
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
 
 
 def empty(folder: str) -> None:
