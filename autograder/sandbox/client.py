@@ -622,6 +622,8 @@ class Sandbox:
         limit by default), or the last ones with `tail` (a crash dump comes last)."""
         limit = self.output_limit if limit is None else limit
         size = os.fstat(self.capture).st_size
+        if not size:  # most calls print nothing
+            return "", 0
         data = os.pread(self.capture, min(size, limit), max(size - limit, 0) if tail else 0)
         return data.decode("utf-8", errors="replace"), size
 
