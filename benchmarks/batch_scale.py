@@ -6,11 +6,15 @@ Generates a class of file submissions (a quarter each correct, partial, with a k
 untouched; every fifth one a near-copy of another: renamed variables, other comments), then
 runs ``grade batch`` on it as a whole command and prints its wall-clock time, seconds per
 submission and the peak memory of the whole process tree (the command, its fork server, its
-grading processes, their zygotes and every sandbox worker), sampled every 0.1 s: the peak of
-the summed resident set sizes (RSS, counts pages shared by forked processes once per process)
-and of the summed proportional set sizes (PSS, shares them out: what the tree really holds).
-It also prints the processor time the tree used (each live process's own, plus what the
-processes it reaped used), which a busy machine does not inflate as it does the wall time.
+grading processes, their zygotes and every sandbox worker): the peak of the summed resident
+set sizes (RSS, counts pages shared by forked processes once per process), sampled every 0.1 s,
+and of the summed proportional set sizes (PSS, shares them out: what the tree really holds),
+sampled every 2 s: for PSS the kernel walks every page of every process, about 45 ms of
+processor time per sample of the 20 processes of a 2-core run, so sampling it every 0.1 s took
+about a third of a core from the command it measures. It also prints the
+processor time the tree used (each live process's own, plus what the processes it reaped used),
+which a busy machine does not inflate as it does the wall time, and the processor time the
+sampling took (not part of the tree's).
 
 With ``--shards N`` the class is graded as N ``grade batch --shard K/N`` commands one after the
 other (as N jobs of a job runner would, here on the same machine), then joined with ``grade
@@ -71,22 +75,27 @@ def make_class(folder: Path, students: int) -> dict[str, int]:
     return counts
 
 
-def tree_sample(process: psutil.Process) -> tuple[int, int, float]:
-    """Summed RSS and PSS (bytes) of `process` and all its descendants, and the processor
-    seconds the tree has used: each live member's own, plus those of the descendants it has
-    reaped (every process of the tree reaps its own children)."""
-    rss = pss = 0
+PSS_EVERY = 20
+"""Samples between two PSS samples (see the module docstring)."""
+
+
+def tree_sample(process: psutil.Process, pss: bool = True) -> tuple[int, int, float]:
+    """Summed RSS and PSS (bytes; PSS 0 unless `pss`) of `process` and all its descendants,
+    and the processor seconds the tree has used: each live member's own, plus those of the
+    descendants it has reaped (every process of the tree reaps its own children)."""
+    rss = pss_sum = 0
     cpu = 0.0
     for member in [process, *process.children(recursive=True)]:
         try:
             with member.oneshot():
-                info, times = member.memory_full_info(), member.cpu_times()
+                info = member.memory_full_info() if pss else member.memory_info()
+                times = member.cpu_times()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
         rss += info.rss
-        pss += getattr(info, "pss", info.rss)
+        pss_sum += getattr(info, "pss", info.rss) if pss else 0
         cpu += times.user + times.system + times.children_user + times.children_system
-    return rss, pss, cpu
+    return rss, pss_sum, cpu
 
 
 def measured(command: list[str], env: dict[str, str]) -> tuple[float, int, int, float]:
@@ -95,11 +104,12 @@ def measured(command: list[str], env: dict[str, str]) -> tuple[float, int, int, 
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     watched = psutil.Process(process.pid)
-    peak_rss = peak_pss = 0
+    peak_rss = peak_pss = samples = 0
     cpu = 0.0
     while process.poll() is None:
-        rss, pss, used = tree_sample(watched)
+        rss, pss, used = tree_sample(watched, pss=samples % PSS_EVERY == 0)
         peak_rss, peak_pss, cpu = max(peak_rss, rss), max(peak_pss, pss), max(cpu, used)
+        samples += 1
         time.sleep(0.1)
     seconds = time.perf_counter() - started
     stdout, stderr = process.communicate()
@@ -124,6 +134,7 @@ def main() -> None:
         shutil.rmtree(klass, ignore_errors=True)
         counts = make_class(klass, args.students)
         load_before = os.getloadavg()
+        started_cpu = sum(os.times()[:2])
         runs = []
         if args.shards == 1:
             output = scratch / "grades"
@@ -141,6 +152,7 @@ def main() -> None:
             shutil.rmtree(merged, ignore_errors=True)
             runs.append(measured([str(GRADE), "batch", "merge", *outputs, "--output", str(merged)], env))
         load_after = os.getloadavg()
+        sampling_cpu = sum(os.times()[:2]) - started_cpu
     finally:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -157,6 +169,7 @@ def main() -> None:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     print(f"  processor time of the process tree: {cpu:,.1f} s, {cpu / args.students:.3f} s per submission"
           f" ({cpu / cores:,.1f} s spread over {cores} cores)")
+    print(f"  processor time of this script's sampling: {sampling_cpu:,.1f} s")
 
 
 if __name__ == "__main__":
