@@ -163,6 +163,6 @@ def start_server() -> None:
         probe.close()
     import subprocess
 
-    subprocess.Popen([sys.executable, "-c", "from autograder.cli import serve; serve()"],
+    subprocess.Popen([sys.executable, "-c", "from autograder.cli import serve; serve()"], cwd="/",
                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                      start_new_session=True, close_fds=True)

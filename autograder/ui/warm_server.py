@@ -47,6 +47,7 @@ LOCK_WAIT = 3.0
 
 def serve(run: Callable[[list[str]], int]) -> None:
     """Serve ``grade`` runs with `run(argv) -> exit code` until idle, stale or displaced."""
+    sys.path[:] = [entry for entry in sys.path if entry]  # "" would be each client's folder
     folder = private_folder()
     if folder is None:
         return
