@@ -256,6 +256,7 @@ def _child(connection: socket.socket, fds: list[int], request: dict, run: Callab
         os.umask(int(request["umask"]))
         os.environ.clear()
         os.environ.update({str(k): str(v) for k, v in dict(request["env"]).items()})
+        time.tzset()  # the client's TZ for the times a run writes
         _streams(request.get("streams", {}))
         argv = [str(arg) for arg in request["argv"]]
         sys.argv = ["grade", *argv]
