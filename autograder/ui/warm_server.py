@@ -56,12 +56,12 @@ def serve(run: Callable[[list[str]], int]) -> None:
     with _exclusive(Path(address.lock)) as lock:
         if lock is None:
             return  # another server lives
-        preload()
         signature = code_signature()
         key = _write_key(key_file)
-        listener = _listen(sock)
+        listener = _listen(sock)  # first: a server that cannot listen ends before its imports
         bound = os.stat(sock).st_ino
         try:
+            preload()  # clients that connect meanwhile wait in the listen queue
             _loop(listener, sock, bound, lambda connection: _serve_one(
                 connection, [listener.fileno(), lock], key, signature, run))
         finally:
