@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -153,6 +154,29 @@ def test_a_stale_server_a_wrong_key_or_another_kit_is_declined():
             assert warm_server._serve_one(server_end, [], "right", signature, ran.append) is goes_on
             assert json.loads(client.makefile().readline()) == {"declined": message}
     assert not ran
+
+
+def test_a_client_that_gave_up_gets_no_second_run(kit_copy):
+    """A client that timed out grades on its own, even if the child's pid had just arrived: the
+    child must then print nothing (here: the pid arrives, the connection is closed unread)."""
+    kit, env = kit_copy
+    grade([], env, kit)
+    server = started_server(env)
+    address = warm_client.Address(str(Path(env["XDG_RUNTIME_DIR"]) / "grade"))
+    read_end, write_end = os.pipe()
+    data = json.dumps({"key": Path(address.key).read_text(), "identity": warm_client.identity(), "argv": [],
+                       "env": env, "umask": 0o22}).encode()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.connect(address.socket)
+        socket.send_fds(client, [warm_client.LENGTH.pack(len(data)) + data], [write_end, write_end, write_end, read_end])
+        assert select.select([client], [], [], 10)[0]  # the pid is there, unread
+    os.close(write_end)
+    deadline = time.monotonic() + 5
+    while psutil.Process(server).children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not psutil.Process(server).children()
+    assert os.read(read_end, 1 << 16) == b""  # every writer closed, nothing written
+    os.close(read_end)
 
 
 def test_the_server_leaves_when_its_socket_is_removed(kit_copy):

@@ -33,6 +33,8 @@ SERVER_ENV = "GRADE_SERVER"
 OFF = ("0", "off", "no", "false")
 LENGTH = struct.Struct("!I")
 MAX_REQUEST = 1 << 20
+GO = b"g"
+"""What the client sends once it has the child's pid: from then on the run is the server's."""
 PACKAGE = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 """The autograder package: a server serves the kit's code as it was when the server started."""
 
@@ -99,6 +101,10 @@ def delegate(argv: list[str], lost: Callable[[], str]) -> int | None:
         return None
     if not isinstance(child, dict) or not isinstance(child.get("pid"), int):
         return None  # declined: the kit's code changed since the server started, or a wrong key
+    try:
+        connection.sendall(GO)
+    except OSError:
+        return None  # the child is gone before it started: nothing was printed
     return _follow(connection, child["pid"], lost)
 
 

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from autograder.ui.warm_client import (
+    GO,
     LENGTH,
     MAX_REQUEST,
     PACKAGE,
@@ -243,8 +244,11 @@ def _send(connection: socket.socket, message: dict) -> None:
 
 
 def _child(connection: socket.socket, fds: list[int], request: dict, run: Callable[[list[str]], int]) -> None:
-    """Become the client's ``grade`` run: its terminal, folder, umask and environment; then run
-    it and send the exit code. Ends the process."""
+    """Become the client's ``grade`` run, once the client has taken it (`_taken`): its
+    terminal, folder, umask and environment; then run it and send the exit code. Ends the
+    process."""
+    if not _taken(connection):
+        os._exit(0)  # the client gave up waiting and grades on its own: print nothing
     code = 1
     try:
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -260,7 +264,6 @@ def _child(connection: socket.socket, fds: list[int], request: dict, run: Callab
         _streams(request.get("streams", {}))
         argv = [str(arg) for arg in request["argv"]]
         sys.argv = ["grade", *argv]
-        _send(connection, {"pid": os.getpid()})
         _interrupt_when_gone(connection)
         code = run(argv)
     except SystemExit as exit_:
@@ -275,6 +278,16 @@ def _child(connection: socket.socket, fds: list[int], request: dict, run: Callab
         with contextlib.suppress(OSError):
             _send(connection, {"exit": code})
         os._exit(code & 0xFF)
+
+
+def _taken(connection: socket.socket) -> bool:
+    """Send this child's pid and wait for the client's go (`warm_client.GO`): a client that
+    timed out before the pid arrived never sends it, so a run is never made twice."""
+    try:
+        _send(connection, {"pid": os.getpid()})
+        return connection.recv(len(GO)) == GO
+    except OSError:
+        return False
 
 
 def _streams(spec: dict) -> None:
