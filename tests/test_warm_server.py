@@ -145,6 +145,7 @@ def test_a_stale_server_a_wrong_key_or_another_kit_is_declined():
     ran, now = [], warm_server.code_signature()
     for key, identity, signature, message, goes_on in (
             ("wrong", warm_client.identity(), now, "key", True),
+            ("wröng", warm_client.identity(), now, "key", True),
             ("right", "another Python or copy of the kit", now, "key", True),
             ("right", warm_client.identity(), [("changed", 0, 0)], "stale", False)):
         client, server_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -153,6 +154,12 @@ def test_a_stale_server_a_wrong_key_or_another_kit_is_declined():
             socket.send_fds(client, [warm_client.LENGTH.pack(len(data)) + data], [null.fileno()] * 4)
             assert warm_server._serve_one(server_end, [], "right", signature, ran.append) is goes_on
             assert json.loads(client.makefile().readline()) == {"declined": message}
+    for garbage in (b"not json", b"[" * 100_000, b""):
+        client, server_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        with client, server_end, open(os.devnull) as null:
+            socket.send_fds(client, [warm_client.LENGTH.pack(len(garbage)) + garbage], [null.fileno()] * 4)
+            client.shutdown(socket.SHUT_WR)
+            assert warm_server._serve_one(server_end, [], "right", now, ran.append) is True
     assert not ran
 
 

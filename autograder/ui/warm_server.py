@@ -184,15 +184,15 @@ def _serve_one(connection: socket.socket, own: list[int], key: str, signature: l
     connection.settimeout(2.0)
     try:
         request, fds = _receive(connection)
-    except (OSError, ValueError):
+    except Exception:  # noqa: BLE001 - whatever a client sends, the server goes on
         return True
     try:
-        if not (isinstance(request, dict) and hmac.compare_digest(str(request.get("key", "")), key)
+        if not (isinstance(request, dict) and hmac.compare_digest(str(request.get("key", "")).encode(), key.encode())
                 and request.get("identity") == identity() and _same_user(connection)):
-            _send(connection, {"declined": "key"})
+            _decline(connection, "key")
             return True
         if code_signature() != signature:
-            _send(connection, {"declined": "stale"})
+            _decline(connection, "stale")
             return False
         if os.fork() == 0:
             try:
@@ -205,6 +205,11 @@ def _serve_one(connection: socket.socket, own: list[int], key: str, signature: l
         for fd in fds:
             os.close(fd)
     return True
+
+
+def _decline(connection: socket.socket, reason: str) -> None:
+    with contextlib.suppress(OSError):
+        _send(connection, {"declined": reason})
 
 
 def _receive(connection: socket.socket) -> tuple[object, list[int]]:
