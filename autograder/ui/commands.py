@@ -210,37 +210,37 @@ class _progress:
     def __init__(self, t: Translator, enabled: bool) -> None:
         self.t = t
         self.enabled = enabled and sys.stderr.isatty()
-        self.bar = None
+        self.bar = self.task = None
 
     def __enter__(self) -> Callable | None:
         if not self.enabled:
             return None
-        started = time.monotonic()
-        drawn = [started + self.DELAY - 1 / self.RATE]
-        task = None
+        drawn = time.monotonic() + self.DELAY - 1 / self.RATE  # as if drawn: the first draw waits DELAY
 
         def on_check(result, done: int, total: int) -> None:
-            nonlocal task
+            nonlocal drawn
             now = time.monotonic()
-            if now - drawn[0] < 1 / self.RATE:
+            if now - drawn < 1 / self.RATE:
                 return
+            description = f"{self.t('report.grading')} {result.exercise}"
             if self.bar is None:
-                task = self._start()
-            self.bar.update(task, completed=done, total=total,
-                            description=f"{self.t('report.grading')} {result.exercise}")
-            self.bar.refresh()
-            drawn[0] = now
+                self._start(description, done, total)
+            else:
+                self.bar.update(self.task, completed=done, total=total, description=description)
+                self.bar.refresh()
+            drawn = now
 
         return on_check
 
-    def _start(self):
+    def _start(self, description: str, done: int, total: int) -> None:
+        """Show the bar (drawn once now)."""
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                             console=Console(stderr=True), transient=True, auto_refresh=False)
+        self.task = self.bar.add_task(description, completed=done, total=total)
         self.bar.start()
-        return self.bar.add_task(self.t("report.grading"), total=None)
 
     def __exit__(self, *exc_info: object) -> None:
         if self.bar is not None:
