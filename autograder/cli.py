@@ -10,6 +10,8 @@
 Exit codes: 0 every graded exercise passes, 1 some check fails, 2 a usage or course error.
 Errors in what the user typed are one clear line, never a traceback. Each command's module is
 imported only when it runs, so heavy imports (pytest, Rich, torch) stay out of the others.
+In a terminal, ``grade [EXERCISE ...]`` is handed to the warm server when one is running
+(`autograder.ui.warm_client`), before this module imports anything else of the kit.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
-from autograder.arguments import FAILED, USAGE, UsageError
-from autograder.course import CourseError
-from autograder.i18n import Translator, choose_language
+TYPE_CHECKING = False  # as typing's, without importing typing (a tenth of a served run's start)
+if TYPE_CHECKING:
+    from autograder.i18n import Translator
 
 GLOBAL_OPTIONS = ("--lang", "--course")
 COMMANDS = {
@@ -41,7 +43,32 @@ GRADE = "autograder.ui.commands:grade_command"
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    t = Translator(choose_language(_peek_language(argv)))
+    if _split_command(argv)[0] is not None:
+        return run(argv)
+    from autograder.ui import warm_client
+
+    if not warm_client.wanted():
+        return run(argv)
+    code = warm_client.delegate(argv, lost=lambda: _server_lost(argv, warm_client.SERVER_ENV))
+    if code is None:
+        code = run(argv)
+        warm_client.start_server()
+    return code
+
+
+def serve() -> None:
+    """The warm server's process: serves ``grade`` runs with `run` (see `warm_server`)."""
+    from autograder.ui.warm_server import serve as serve_warm
+
+    serve_warm(run)
+
+
+def run(argv: list[str]) -> int:
+    """``grade argv`` in this process."""
+    from autograder.arguments import FAILED, USAGE, UsageError
+    from autograder.course import CourseError
+
+    t = _translator(argv)
     try:
         command, rest = _split_command(argv)
         return _command(command or GRADE)(rest, t)
@@ -73,6 +100,17 @@ def _split_command(argv: list[str]) -> tuple[str | None, list[str]]:
     if i < len(argv) and argv[i] in COMMANDS:
         return COMMANDS[argv[i]], argv[i + 1:] + global_options
     return None, argv
+
+
+def _server_lost(argv: list[str], variable: str) -> str:
+    t = _translator(argv)
+    return t("errors.prefix") + t("errors.server_lost", variable=variable)
+
+
+def _translator(argv: list[str]) -> Translator:
+    from autograder.i18n import Translator, choose_language
+
+    return Translator(choose_language(_peek_language(argv)))
 
 
 def _peek_language(argv: list[str]) -> str | None:

@@ -9,6 +9,11 @@ Times, each the median of several runs of a fresh process (``time.perf_counter``
   file), with warm references and only the PyTorch exercise's result cached (the seven NumPy
   exercises graded again), and with empty caches (the first run after a clone);
 - ``grade`` on the untouched stubs;
+- in a terminal (a pseudo-terminal, as a student types it), the NumPy exercises graded again,
+  handed to the warm server (started by an earlier run, as it is after a student's first
+  ``grade``), and the same with ``GRADE_SERVER=off`` (a process of its own that imports
+  everything; it also draws the progress bar, which the lines above, writing to /dev/null, do
+  not);
 - ``grade watch``: from saving a file to the new feedback on screen, for a one-exercise change
   (bn_forward, in a private copy of the kit), a wrong version and a right one in turn;
 - the sandbox's cost: ``grade bn_sgd_step --solutions`` graded again (its cached result
@@ -53,6 +58,47 @@ def timed(command: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
+def timed_in_terminal(command: list[str], env: dict[str, str]) -> float:
+    """Seconds of `command` with a pseudo-terminal of 40 x 100 as its stdin, stdout and stderr,
+    until it exits and the terminal is closed (read as it writes)."""
+    import fcntl
+    import struct
+    import termios
+
+    main_end, terminal = os.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=terminal, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    try:
+        while os.read(main_end, 1 << 16):
+            pass
+    except OSError:  # EIO: every end of the terminal is closed
+        pass
+    process.wait()
+    seconds = time.perf_counter() - started
+    os.close(main_end)
+    return seconds
+
+
+def warm_server(env: dict[str, str]):
+    """Start the warm server for `env` (a grade run in a terminal leaves one behind) and wait
+    until it listens; returns a function that stops it."""
+    folder = Path(env["XDG_RUNTIME_DIR"]) / "grade"
+    timed_in_terminal([*GRADE, "--solutions"], env)
+    deadline = time.monotonic() + 60
+    while not list(folder.glob("*.sock")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    lock = next(folder.glob("*.lock"))
+
+    def stop() -> None:
+        pid = lock.read_text()
+        if pid.isdigit():
+            subprocess.run(["kill", pid], check=False)
+
+    return stop
+
+
 def median_time(command: list[str], runs: int, env: dict[str, str], prepare=None) -> float:
     samples = []
     for _ in range(runs):
@@ -62,14 +108,16 @@ def median_time(command: list[str], runs: int, env: dict[str, str], prepare=None
     return statistics.median(samples)
 
 
-def paired(command: list[str], floor: list[str], runs: int, env: dict[str, str], prepare=None) -> tuple[float, float]:
-    """The median time of `command` and the median of its ratios to `floor`, run in turn."""
+def paired(command: list[str], floor: list[str], runs: int, env: dict[str, str], prepare=None,
+           run=timed) -> tuple[float, float]:
+    """The median time of `command` (timed by `run`) and the median of its ratios to `floor`,
+    run in turn."""
     times, ratios = [], []
     for _ in range(runs):
         below = timed(floor, env)
         if prepare:
             prepare()
-        times.append(timed(command, env))
+        times.append(run(command, env))
         ratios.append(times[-1] / below)
     return statistics.median(times), statistics.median(ratios)
 
@@ -179,6 +227,8 @@ def main() -> None:
             if wanted(name):
                 seconds, ratio = paired(command, floor, runs, environment, prepare)
                 print(f"  {name:<60} {seconds:6.3f} s   {ratio:5.2f}x {' '.join(floor[2:])}")
+        if wanted("terminal"):
+            terminal(runs, env, keep, light)
         if wanted("sandbox"):
             levels = sandbox_levels(runs, env, lambda: forget_results(warm_state))
             base_time = levels.get("process")
@@ -189,6 +239,24 @@ def main() -> None:
         wrong, right = save_to_feedback(runs)
         print(f"  {'grade watch: save to feedback, bn_forward wrong':<60} {wrong:6.3f} s   (target 0.15 s)")
         print(f"  {'grade watch: save to feedback, bn_forward right':<60} {right:6.3f} s   (target 0.15 s)")
+
+
+def terminal(runs: int, env: dict[str, str], keep: frozenset[str], floor: list[str]) -> None:
+    """The NumPy exercises graded again in a terminal: by the warm server, then by a process of
+    their own."""
+    state = env["GRADE_STATE_DIR"]
+    with tempfile.TemporaryDirectory(prefix="g", dir="/tmp") as runtime:
+        served = {**env, "XDG_RUNTIME_DIR": runtime, "TERM": "xterm"}
+        served.pop("GRADE_SERVER", None)
+        stop = warm_server(served)
+        try:
+            for name, environment in (("warm server", served), ("GRADE_SERVER=off", {**served, "GRADE_SERVER": "off"})):
+                seconds, ratio = paired([*GRADE, "--solutions"], floor, runs, environment,
+                                        lambda: forget_results(state, keep), run=timed_in_terminal)
+                label = f"in a terminal, NumPy results forgotten, {name}"
+                print(f"  {label:<60} {seconds:6.3f} s   {ratio:5.2f}x {' '.join(floor[2:])}")
+        finally:
+            stop()
 
 
 def sandbox_levels(runs: int, env: dict[str, str], forget_results) -> dict[str, float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,10 @@ from autograder.grading.reference import Reference
 from autograder.grading.results import GradeReport
 from autograder.grading.runner import grade
 from autograder.kit import Kit
+
+# No test's `grade` in a terminal hands its run to a warm server or leaves one running, but
+# test_warm_server's, which use a private one.
+os.environ["GRADE_SERVER"] = "off"
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ is reported once at the top, and output that teaches nothing is left out."""
 
 import io
 import re
+import sys
 
 import pytest
 from rich.console import Console
@@ -217,3 +218,30 @@ def test_a_blocked_exercise_says_what_it_waits_for_once(report, kit):
     text = render(ReportView(GradeReport("exercises", 7, [running]), kit.course, Translator("en"), detail="all"))
     assert flat(text).count("Blocked: this check calls bn_forward") == 1
     assert "The 2 checks above: Blocked" in flat(text)
+
+
+def test_the_progress_bar_waits_draws_at_most_ten_times_a_second_and_has_no_thread(monkeypatch):
+    """A quick grading shows no bar; a slower one draws it when checks end, from the grading
+    thread (Rich's refreshing thread would hold the interpreter lock while answers wait)."""
+    import threading
+    from types import SimpleNamespace
+
+    from rich.progress import Progress
+
+    from autograder.ui import commands
+
+    clock = [100.0]
+    monkeypatch.setattr(commands.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    draws = []
+    monkeypatch.setattr(Progress, "refresh", lambda self: draws.append(clock[0]))
+    threads = threading.active_count()
+    with commands._progress(Translator("en"), enabled=True) as on_check:
+        for step in range(100):  # 100 checks, one every 10 ms: 1 s in all
+            on_check(SimpleNamespace(exercise="bn_forward"), step + 1, 100)
+            assert threading.active_count() == threads
+            clock[0] += 0.01
+        draws = list(draws)  # stopping the bar clears it: one more refresh
+    assert draws and draws[0] >= 100.0 + commands._progress.DELAY
+    assert all(later - earlier >= 1 / commands._progress.RATE - 1e-9 for earlier, later in zip(draws, draws[1:]))
+    assert len(draws) <= 8

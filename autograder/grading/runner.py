@@ -288,6 +288,8 @@ def _run_checks(kit: Kit, directory: Path, run: list[str], known: dict[str, Exer
     finally:
         if own_sandbox:
             sandbox.close()
+    if code == pytest.ExitCode.INTERRUPTED:
+        raise KeyboardInterrupt  # pytest caught the user's Ctrl-C: `grade` reports it as such
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise RuntimeError(f"the checks could not run (pytest exit code {int(code)})")
     return {e: plugin.results[e] for e in run}

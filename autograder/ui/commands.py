@@ -7,6 +7,7 @@ import argparse
 import json
 import random
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -198,29 +199,48 @@ def _remember(kit: Kit, report: GradeReport, t: Translator) -> dict[str, int]:
 
 
 class _progress:
-    """A transient progress bar on stderr while checks run (only on a terminal)."""
+    """A transient progress bar on stderr while checks run (only on a terminal). It appears
+    once a run has taken `DELAY` seconds and is redrawn when a check ends, at most `RATE`
+    times a second, from this thread: a redrawing thread of its own would hold the
+    interpreter lock while this one has answers from the worker to read."""
+
+    DELAY = 0.3
+    RATE = 10
 
     def __init__(self, t: Translator, enabled: bool) -> None:
         self.t = t
         self.enabled = enabled and sys.stderr.isatty()
-        self.bar = None
+        self.bar = self.task = None
 
     def __enter__(self) -> Callable | None:
         if not self.enabled:
             return None
+        drawn = time.monotonic() + self.DELAY - 1 / self.RATE  # as if drawn: the first draw waits DELAY
+
+        def on_check(result, done: int, total: int) -> None:
+            nonlocal drawn
+            now = time.monotonic()
+            if now - drawn < 1 / self.RATE:
+                return
+            description = f"{self.t('report.grading')} {result.exercise}"
+            if self.bar is None:
+                self._start(description, done, total)
+            else:
+                self.bar.update(self.task, completed=done, total=total, description=description)
+                self.bar.refresh()
+            drawn = now
+
+        return on_check
+
+    def _start(self, description: str, done: int, total: int) -> None:
+        """Show the bar (drawn once now)."""
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            console=Console(stderr=True), transient=True)
+                            console=Console(stderr=True), transient=True, auto_refresh=False)
+        self.task = self.bar.add_task(description, completed=done, total=total)
         self.bar.start()
-        task = self.bar.add_task(self.t("report.grading"), total=None)
-
-        def on_check(result, done: int, total: int) -> None:
-            self.bar.update(task, completed=done, total=total,
-                            description=f"{self.t('report.grading')} {result.exercise}")
-
-        return on_check
 
     def __exit__(self, *exc_info: object) -> None:
         if self.bar is not None:
