@@ -282,14 +282,15 @@ class QuizStore:
         return len(first)
 
 
-def quiz_for_report(kit, directory: Path, *, solutions: bool = False) -> QuizResult | None:
+def quiz_for_report(kit, directory: Path, *, solutions: bool = False, bank=None) -> QuizResult | None:
     """The quiz part of a whole-course `grade`: the key for the solutions, the state file for
-    the student's own exercises folder, ``quiz_answers.yml`` for any other folder (none: 0)."""
+    the student's own exercises folder, ``quiz_answers.yml`` for any other folder (none: 0).
+    `bank`: the course's bank, when the caller keeps it loaded (a class graded in one process)."""
     if kit.course.quiz is None:
         return None
     from autograder.quiz.bank import load_bank
 
-    bank, points = load_bank(kit), kit.course.quiz.points
+    bank, points = bank or load_bank(kit), kit.course.quiz.points
     if solutions:
         return key_result(bank, points)
     if directory == kit.exercises_dir.resolve():

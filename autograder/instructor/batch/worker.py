@@ -35,6 +35,7 @@ also writes the student's feedback files into the job's ``feedback`` folder
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import shutil
@@ -67,6 +68,13 @@ class Grader:
         self.current = None  # the sandbox of the submission being graded
         self.modules = 0  # len(sys.modules) at the last freeze
         self.zygotes: dict[tuple, Zygote] | None = {} if Zygote.available() else None  # None: none used
+
+    @functools.cached_property
+    def quiz_bank(self):
+        """The course's quiz bank, loaded once per grading process (None: no quiz)."""
+        from autograder.quiz.bank import load_bank
+
+        return load_bank(self.kit) if self.kit.course.quiz is not None else None
 
     def warm_up(self) -> None:
         """Import what every grading needs (torch comes with the first reference value)."""
@@ -171,7 +179,7 @@ class Grader:
                 raise folder.error
             if folder is not None:
                 report = folder.report
-                report.quiz = quiz_for_report(self.kit, folder.directory)
+                report.quiz = quiz_for_report(self.kit, folder.directory, bank=self.quiz_bank)
                 record["report"] = report_to_json(report, self.kit.course, self.t)
                 if job.get("feedback"):
                     feedback.write(report, self.kit.course, self.t, job["student"], Path(job["feedback"]))
