@@ -3,6 +3,7 @@ bit, but computing them does not import torch's compiler or sympy, and torch is 
 process of its own while the grader starts, when the reference cache is cold. (Times are
 measured by benchmarks/grade_speed.py, not here.)"""
 
+import os
 import subprocess
 import sys
 
@@ -100,3 +101,22 @@ def test_a_reference_process_that_dies_is_replaced_by_torch_here(tmp_path):
     np.testing.assert_allclose(out, (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5), atol=1e-12)
     assert remote.process is None
 
+
+
+def test_torch_starts_loading_before_numpy_and_stops_when_not_needed(tmp_path):
+    """On a cold cache `grade` starts the reference process before anything imports NumPy;
+    when nothing needs it (untouched stubs) it is stopped at once, not left importing torch."""
+    import psutil
+
+    probe = ("import sys; from autograder.grading import reference_process; "
+             "print(sorted(m for m in ('numpy', 'torch') if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True).stdout.strip() == "[]"
+    env = {**os.environ, "GRADE_STATE_DIR": str(tmp_path / "state")}
+    result = subprocess.run([sys.executable, "-m", "autograder", "--submission", str(ROOT / "exercises")],
+                            cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 1 and "not started" in result.stdout
+    left = [p for p in psutil.process_iter(["cmdline", "environ"])
+            if "reference_process import serve" in " ".join(p.info["cmdline"] or ())
+            and (p.info["environ"] or {}).get("GRADE_STATE_DIR") == env["GRADE_STATE_DIR"]]
+    assert not left

@@ -12,34 +12,19 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.util
 import json
-import re
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
+from autograder.grading.reference_cache import is_cold, ready_mark, salt
 from autograder.sandbox import protocol
 from autograder.state import atomic_write
 
 Arrays = dict[str, np.ndarray]
 TORCH_METHODS = ("batchnorm", "running_stats", "sgd", "masked_scale", "bn_layer_training", "notebook_model")
 """The computations that need torch (a `ReferenceProcess` runs only these)."""
-
-
-def torch_version() -> str:
-    """The installed torch version, read without importing torch (that takes seconds)."""
-    spec = importlib.util.find_spec("torch")
-    if spec is None or not spec.origin:
-        return "missing"
-    try:
-        text = (Path(spec.origin).parent / "version.py").read_text()
-        return re.search(r"__version__\s*=\s*['\"]([^'\"]+)", text).group(1)
-    except (OSError, AttributeError):
-        from importlib.metadata import version
-
-        return version("torch")
 
 
 def handed_over(method: Callable) -> Callable:
@@ -68,7 +53,7 @@ class Reference:
     def cold(self) -> bool:
         """Nothing computed with this torch version and this file's code is cached (the
         first run after a clone or an upgrade, or no disk cache at all)."""
-        return self.cache_dir is None or not self._ready_mark().exists()
+        return is_cold(self.cache_dir)
 
     def close(self) -> None:
         """Stop the reference process, if any."""
@@ -302,12 +287,12 @@ class Reference:
     def salt(self) -> str:
         """What every key depends on besides the computation: torch's version, this code."""
         if self._salt is None:
-            self._salt = torch_version() + hashlib.blake2b(Path(__file__).read_bytes()).hexdigest()
+            self._salt = salt()
         return self._salt
 
     def _ready_mark(self) -> Path:
         """A file saying that values for this salt were cached (see `cold`)."""
-        return self.cache_dir / f"ready-{hashlib.blake2b(self.salt.encode(), digest_size=8).hexdigest()}"
+        return ready_mark(self.cache_dir, self.salt)
 
     def _load(self, key: str) -> Arrays | None:
         if self.cache_dir is None:

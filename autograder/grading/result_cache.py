@@ -173,7 +173,7 @@ def kit_fingerprint(course_file: Path) -> str:
     depend on."""
     import numpy
 
-    from autograder.grading.reference import torch_version
+    from autograder.grading.reference_cache import torch_version
 
     digest = hashlib.blake2b(digest_size=20)
     for path in sorted(PACKAGE_DIR.rglob("*.py")):

@@ -11,7 +11,6 @@ many folders (`grade batch`), so that pytest starts and collects the checks once
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 from collections.abc import Iterable, Iterator
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from autograder.grading.reference import Reference
+from autograder.grading.reference_cache import cache_dir
 from autograder.grading.result_cache import ResultCache
 from autograder.grading.results import ExerciseResult, GradeReport
 from autograder.grading.stubs import not_started
@@ -28,6 +28,8 @@ from autograder.sandbox.isolation import detect
 
 if TYPE_CHECKING:
     import pytest
+
+    from autograder.grading.reference_process import ReferenceProcess
 
     from autograder.sandbox.client import Sandbox  # noqa: F811
 
@@ -66,21 +68,16 @@ class ExceptionValueOnly:
         config.option.tbstyle = "value"
 
 
-def cache_dir(kit: Kit, seed: int) -> Path | None:
-    """Where results for `seed` may be cached: only for the course's own seed (expected values
-    for a grader's private seed are never written where student code could read them), and
-    nowhere when $GRADE_NO_CACHE is set."""
-    if seed == kit.course.policy.seed and not os.environ.get("GRADE_NO_CACHE"):
-        return kit.state_dir / "cache"
-    return None
-
-
-def make_reference(kit: Kit, seed: int, *, early_torch: bool = False) -> Reference:
+def make_reference(kit: Kit, seed: int, *, early_torch: bool = False,
+                   process: ReferenceProcess | None = None) -> Reference:
     """Disk-cached where `cache_dir` allows, else in memory only. With `early_torch`, when
     the cache is cold (the first run after a clone), torch starts being imported at once in a
-    `ReferenceProcess`, which then computes the expected values (close the reference after)."""
+    `ReferenceProcess`, which then computes the expected values (close the reference after);
+    or in `process`, one started earlier (`reference_process.start_if_cold`)."""
     reference = Reference(cache_dir(kit, seed))
-    if early_torch and reference.cold():
+    if process is not None:
+        reference.process = process
+    elif early_torch and reference.cold():
         from autograder.grading.reference_process import ReferenceProcess
 
         reference.process = ReferenceProcess.start()

@@ -77,21 +77,33 @@ def meanwhile(function: Callable, *args, **kwargs) -> Future:
 class Grading:
     """One grading of `exercises` (all by default) of the student code in `directory`, as
     `grade` does it: cached results reused, and, when some code has to run, the worker and (on
-    a cold reference cache) torch's reference process started at once, so that they boot
-    while this process imports pytest and Rich. A file that course.yml names but the folder
+    a cold reference cache, first of all) torch's reference process started at once, so that
+    they boot while this process imports NumPy, pytest and Rich. A file that course.yml names but the folder
     lacks is a usage error. Use it as a context (the processes are stopped at the end)."""
 
     def __init__(self, kit: Kit, directory: Path, exercises: list[str] | None, seed: int, t: Translator, *,
                  advice: bool = False) -> None:
         require_files(kit, directory, exercises, t)
+        from autograder.grading.reference_process import start_if_cold
+
+        early = start_if_cold(kit, seed)  # before NumPy is imported, which takes a tenth of a second
         from autograder.grading.runner import make_reference, needs_worker, result_cache
 
         self.kit, self.directory, self.exercises, self.seed, self.t, self.advice = (
             kit, directory, exercises, seed, t, advice)
-        self.cache = result_cache(kit, directory, seed, advice)
         self.sandbox = self.reference = None
-        if needs_worker(kit, directory, exercises, self.cache):
-            self.reference = make_reference(kit, seed, early_torch=True)
+        try:
+            self.cache = result_cache(kit, directory, seed, advice)
+            needed = needs_worker(kit, directory, exercises, self.cache)
+        except BaseException:
+            if early is not None:
+                early.close()
+            raise
+        if not needed:
+            if early is not None:
+                early.close()  # not needed after all: only stubs, or every result cached
+        else:
+            self.reference = make_reference(kit, seed, process=early)
             from autograder.sandbox.client import Sandbox, SandboxError
 
             self.sandbox = Sandbox.for_kit(kit, directory)
