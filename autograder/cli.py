@@ -49,7 +49,12 @@ def main(argv: list[str] | None = None) -> int:
 
     if not warm_client.wanted():
         return run(argv)
-    code = warm_client.delegate(argv, lost=lambda: _server_lost(argv, warm_client.SERVER_ENV))
+    try:
+        code = warm_client.delegate(argv, lost=lambda: _server_lost(argv, warm_client.SERVER_ENV))
+    except KeyboardInterrupt:  # before the run was handed over (then the client passes it on)
+        t = _translator(argv)
+        print(t("errors.prefix") + t("errors.interrupted"), file=sys.stderr)
+        return 130
     if code is None:
         code = run(argv)
         warm_client.start_server()

@@ -89,23 +89,22 @@ def delegate(argv: list[str], lost: Callable[[], str]) -> int | None:
     if folder is None:
         return None
     address = Address(folder)
-    try:
-        with open(address.key, encoding="ascii") as file:
-            key = file.read()
-        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        connection.settimeout(2.0)
-        connection.connect(address.socket)
-        _send_request(connection, argv, key)
-        child = _read_message(connection.makefile("rb"), connection)
-    except (OSError, ValueError):
-        return None
-    if not isinstance(child, dict) or not isinstance(child.get("pid"), int):
-        return None  # declined: the kit's code changed since the server started, or a wrong key
-    try:
-        connection.sendall(GO)
-    except OSError:
-        return None  # the child is gone before it started: nothing was printed
-    return _follow(connection, child["pid"], lost)
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    with connection:
+        try:
+            with open(address.key, encoding="ascii") as file:
+                key = file.read()
+            connection.settimeout(2.0)
+            connection.connect(address.socket)
+            _send_request(connection, argv, key)
+            reader = connection.makefile("rb")
+            child = _read_message(reader)
+            if not isinstance(child, dict) or not isinstance(child.get("pid"), int):
+                return None  # declined: the kit's code changed since the server started, or a wrong key
+            connection.sendall(GO)
+        except (OSError, ValueError):
+            return None  # no server, or the child is gone before it started: nothing was printed
+        return _follow(connection, reader, child["pid"], lost)
 
 
 def _send_request(connection: socket.socket, argv: list[str], key: str) -> None:
@@ -123,14 +122,15 @@ def _send_request(connection: socket.socket, argv: list[str], key: str) -> None:
         os.close(folder)
 
 
-def _read_message(reader, connection: socket.socket) -> object:
+def _read_message(reader) -> object:
     """One JSON line from the server (None at the end of the connection)."""
     line = reader.readline(MAX_REQUEST)
     return json.loads(line) if line else None
 
 
-def _follow(connection: socket.socket, pid: int, lost: Callable[[], str]) -> int:
-    """Wait for the child's exit code, passing Ctrl-C (and a terminal closed or a kill) on."""
+def _follow(connection: socket.socket, reader, pid: int, lost: Callable[[], str]) -> int:
+    """Wait for the child's exit code (a line on `reader`), passing Ctrl-C (and a terminal
+    closed or a kill) on."""
 
     def relay(signum: int, _frame) -> None:
         try:
@@ -141,9 +141,8 @@ def _follow(connection: socket.socket, pid: int, lost: Callable[[], str]) -> int
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, relay)
     connection.settimeout(None)
-    reader = connection.makefile("rb")
     try:
-        message = _read_message(reader, connection)
+        message = _read_message(reader)
     except (OSError, ValueError):
         message = None
     if isinstance(message, dict) and isinstance(message.get("exit"), int):
