@@ -311,9 +311,10 @@ def test_an_interrupted_run_resumes_where_it_stopped(course, tmp_path):
                                            (SOLUTIONS / "batchnorm.py").read_text()})
     make_submission(classroom / "c_stub", base=EXERCISES)
     env = {k: v for k, v in os.environ.items() if k != "GRADE_LANG"}
+    # Ctrl-C's default action, even where the suite runs as a background job (which ignores it)
     process = subprocess.Popen([str(GRADE), "batch", str(classroom), "--output", str(output), "--jobs", "1",
                                 "--course", str(course)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not (output / "results" / "a_done.json").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
