@@ -78,8 +78,9 @@ class Grading:
     """One grading of `exercises` (all by default) of the student code in `directory`, as
     `grade` does it: cached results reused, and, when some code has to run, the worker and (on
     a cold reference cache, first of all) torch's reference process started at once, so that
-    they boot while this process imports NumPy, pytest and Rich. A file that course.yml names but the folder
-    lacks is a usage error. Use it as a context (the processes are stopped at the end)."""
+    they boot while this process imports NumPy, pytest and Rich. A file that course.yml names
+    but the folder lacks is a usage error. Use it as a context (the processes are stopped at
+    the end)."""
 
     def __init__(self, kit: Kit, directory: Path, exercises: list[str] | None, seed: int, t: Translator, *,
                  advice: bool = False) -> None:
@@ -92,17 +93,14 @@ class Grading:
         self.kit, self.directory, self.exercises, self.seed, self.t, self.advice = (
             kit, directory, exercises, seed, t, advice)
         self.sandbox = self.reference = None
+        needed = False
         try:
             self.cache = result_cache(kit, directory, seed, advice)
             needed = needs_worker(kit, directory, exercises, self.cache)
-        except BaseException:
-            if early is not None:
-                early.close()
-            raise
-        if not needed:
-            if early is not None:
-                early.close()  # not needed after all: only stubs, or every result cached
-        else:
+        finally:
+            if early is not None and not needed:
+                early.close()  # not needed after all (only stubs, every result cached), or a failure
+        if needed:
             self.reference = make_reference(kit, seed, process=early)
             from autograder.sandbox.client import Sandbox, SandboxError
 
