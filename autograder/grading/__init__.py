@@ -7,7 +7,9 @@
 - `dependencies`: which functions of other exercises a student's file builds on;
 - `student`: the student's functions as the checks call them (through the sandbox);
 - `reference`: expected values from PyTorch in float64, the only module importing torch in the
-  grader; `torch_probe` runs in the worker (the PyTorch exercise) and imports nothing of the kit;
+  grader (`reference_process` imports it in a process of its own, `reference_cache` tells a
+  cold cache without NumPy or torch); `torch_probe` runs in the worker (the PyTorch exercise)
+  and imports nothing of the kit;
 - `compare`, `gradcheck`, `speed`: staged comparisons, the gradient view, the timing advice;
 - `misconceptions/`: known wrong computations, named when one reproduces a wrong answer;
 - `feedback`, `results`: what a check found, as plain data with derived scores.

@@ -4,7 +4,9 @@
 - `report`: Rich views of a report, progress and hints;
 - `plain_text`: the same reports as plain text (Gradescope, nbgrader cells);
 - `json_report`: ``grade --json`` (schema in ``report.schema.json``);
-- `watch`: re-grading on every save.
+- `watch`: re-grading on every save;
+- `warm_client`, `warm_server`: a ``grade`` typed in a terminal, run by a process that has
+  everything imported already.
 
 May import: quiz, grading, sandbox and the ground. Must not import: instructor or cli.
 """
