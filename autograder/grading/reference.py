@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from autograder.grading.reference_cache import is_cold, ready_mark, salt
+from autograder.grading.reference_cache import ready_mark, salt
 from autograder.sandbox import protocol
 from autograder.state import atomic_write
 
@@ -49,11 +49,6 @@ class Reference:
         self.process = None  # a ReferenceProcess computing what is not cached, if any
         self._salt: str | None = None
         self._call: tuple = ()
-
-    def cold(self) -> bool:
-        """Nothing computed with this torch version and this file's code is cached (the
-        first run after a clone or an upgrade, or no disk cache at all)."""
-        return is_cold(self.cache_dir)
 
     def close(self) -> None:
         """Stop the reference process, if any."""

@@ -1,8 +1,8 @@
 """PyTorch in a process of its own, so that importing it overlaps the rest of grading.
 
 On the first run after a clone nothing is cached and every expected value needs torch, whose
-import takes about as long as the rest of a whole grading. Started before pytest, Rich and the
-checks are imported (`autograder.grading.runner.make_reference`), this process imports torch
+import takes about as long as the rest of a whole grading. Started before NumPy, pytest, Rich
+and the checks are imported (`start_if_cold`, by `grade` and watch mode), this process imports torch
 on the other core while the grader starts, the worker boots and the first checks run. The
 grader's `Reference` then hands each computation it has not cached (a method's name and
 arguments) to this process, which runs the same method of its own in-memory `Reference` and

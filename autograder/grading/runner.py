@@ -68,19 +68,12 @@ class ExceptionValueOnly:
         config.option.tbstyle = "value"
 
 
-def make_reference(kit: Kit, seed: int, *, early_torch: bool = False,
-                   process: ReferenceProcess | None = None) -> Reference:
-    """Disk-cached where `cache_dir` allows, else in memory only. With `early_torch`, when
-    the cache is cold (the first run after a clone), torch starts being imported at once in a
-    `ReferenceProcess`, which then computes the expected values (close the reference after);
-    or in `process`, one started earlier (`reference_process.start_if_cold`)."""
+def make_reference(kit: Kit, seed: int, *, process: ReferenceProcess | None = None) -> Reference:
+    """Disk-cached where `cache_dir` allows, else in memory only; computing through `process`,
+    a `ReferenceProcess` started earlier (`reference_process.start_if_cold`: torch's import,
+    on the first run after a clone), when given (close the reference after)."""
     reference = Reference(cache_dir(kit, seed))
-    if process is not None:
-        reference.process = process
-    elif early_torch and reference.cold():
-        from autograder.grading.reference_process import ReferenceProcess
-
-        reference.process = ReferenceProcess.start()
+    reference.process = process
     return reference
 
 

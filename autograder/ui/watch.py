@@ -36,6 +36,7 @@ from rich.text import Text
 
 from autograder.arguments import UsageError
 from autograder.grading.reference import Reference
+from autograder.grading.reference_process import ReferenceProcess, start_if_cold
 from autograder.grading.results import CheckResult, ExerciseResult
 from autograder.grading.runner import grade, make_reference, needs_worker, result_cache
 from autograder.i18n import Translator
@@ -57,7 +58,8 @@ class Session:
         self.kit, self.t, self.console = kit, t, console
         self.course = kit.course
         self.directory = kit.exercises_dir.resolve()
-        self.reference: Reference = make_reference(kit, kit.course.policy.seed, early_torch=True)
+        self.reference: Reference = make_reference(kit, kit.course.policy.seed,
+                                                   process=start_if_cold(kit, kit.course.policy.seed))
         self.state = State.load(kit.state_dir)
         self.results: dict[str, ExerciseResult] = {}
         self.current = kit.course.ids[0]
@@ -331,8 +333,6 @@ class Session:
         """Import torch in a reference process while the student reads, so that the first
         save of an exercise whose expected values are not cached yet is not slow."""
         if self.reference.process is None:
-            from autograder.grading.reference_process import ReferenceProcess
-
             self.reference.process = ReferenceProcess.start()
 
     def close(self) -> None:
