@@ -42,6 +42,7 @@ class ReferenceProcess:
 
     def __init__(self, process: subprocess.Popen) -> None:
         self.process = process
+        self.answers = None  # a protocol.FrameReader of its stdout, made at the first computation
 
     @classmethod
     def start(cls) -> ReferenceProcess:
@@ -62,7 +63,8 @@ class ReferenceProcess:
         try:
             request = {"method": method, "args": encode(list(args), blobs), "kwargs": encode(kwargs, blobs)}
             protocol.write_frame(self.process.stdin.fileno(), request, blobs)
-            header, answer = protocol.read_frame(self.process.stdout.fileno())
+            self.answers = self.answers or protocol.FrameReader(self.process.stdout.fileno())
+            header, answer = self.answers.read_frame()
             if "error" in header:
                 raise protocol.ProtocolError(str(header["error"]))
             return arrays_from_frame(header, answer)
@@ -112,10 +114,10 @@ def serve() -> None:
 
     _import_torch()
     reference = Reference(None)
-    requests, answers = sys.stdin.buffer.fileno(), sys.stdout.buffer.fileno()
+    requests, answers = protocol.FrameReader(sys.stdin.buffer.fileno()), sys.stdout.buffer.fileno()
     while True:
         try:
-            header, blobs = protocol.read_frame(requests)
+            header, blobs = requests.read_frame()
         except protocol.ChannelClosed:
             return
         try:

@@ -100,23 +100,13 @@ def write_bytes(fd: int, data: bytes, deadline: float | None = None) -> None:
         view = view[written:]
 
 
-def read_frame(fd: int, timeout: float | None = None, *,
-               deadline: float | None = None) -> tuple[dict, list[bytes]]:
-    """Read one frame; raise `ChannelTimeout` after `timeout` seconds (or at `deadline`, a
-    ``time.monotonic()`` value), `ChannelClosed` on EOF."""
-    if timeout is not None:
-        deadline = time.monotonic() + timeout
-    return _parse(lambda size: _read_exact(fd, size, deadline))
-
-
 class FrameReader:
-    """Reads the frames that arrive on one descriptor, with as few system calls as it can:
-    each read takes what the pipe holds (at least what the frame still needs, at most
-    `CHUNK`), where `read_frame` reads the prefix, the header and each blob separately. The
-    bytes that came after a frame wait in the buffer for the next one (`pending`). The same
-    checks apply as in `read_frame`, at the same points: a size is validated before anything
-    of that size is read, so the buffer never holds more than the validated frame plus one
-    read's worth."""
+    """Reads the frames that arrive on one descriptor (keep one reader per descriptor), with
+    as few system calls as it can: each read takes what the pipe holds, at least what the frame
+    still needs and at most `CHUNK`, instead of a read each for the prefix, the header and
+    each blob. The bytes that came after a frame wait in the buffer for the next one
+    (`pending`). A size is validated (`_parse`) before anything of that size is read, so the
+    buffer never holds more than the validated frame plus one read's worth."""
 
     CHUNK = 1 << 20
 
@@ -131,7 +121,8 @@ class FrameReader:
 
     def read_frame(self, timeout: float | None = None, *,
                    deadline: float | None = None) -> tuple[dict, list[bytes]]:
-        """Like `read_frame` (same timeout and errors), from this descriptor's buffer."""
+        """The next frame; raise `ChannelTimeout` after `timeout` seconds (or at `deadline`, a
+        ``time.monotonic()`` value), `ChannelClosed` on EOF, `ProtocolError` on a bad frame."""
         if timeout is not None:
             deadline = time.monotonic() + timeout
         return _parse(lambda size: self._take(size, deadline))
@@ -170,20 +161,6 @@ def _parse(read: Callable[[int], bytes]) -> tuple[dict, list[bytes]]:
             raise ProtocolError(f"frame carries more than {MAX_BLOB_BYTES >> 20} MB of arrays")
         blobs.append(read(size))
     return header, blobs
-
-
-def _read_exact(fd: int, size: int, deadline: float | None) -> bytes:
-    chunks, remaining = [], size
-    while remaining:
-        if deadline is not None:
-            if not select.select([fd], [], [], _left(deadline))[0]:
-                raise ChannelTimeout(f"no answer within the time limit ({size - remaining} of {size} bytes)")
-        chunk = os.read(fd, min(remaining, 1 << 20))
-        if not chunk:
-            raise ChannelClosed("the other side closed the channel")
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
 
 
 def _left(deadline: float | None) -> float | None:
