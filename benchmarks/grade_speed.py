@@ -37,6 +37,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -83,18 +84,18 @@ def timed_in_terminal(command: list[str], env: dict[str, str]) -> float:
 
 def warm_server(env: dict[str, str]):
     """Start the warm server for `env` (a grade run in a terminal leaves one behind) and wait
-    until it listens; returns a function that stops it."""
+    until it is ready (its key written); returns a function that stops it."""
     folder = Path(env["XDG_RUNTIME_DIR"]) / "grade"
     timed_in_terminal([*GRADE, "--solutions"], env)
     deadline = time.monotonic() + 60
-    while not list(folder.glob("*.sock")) and time.monotonic() < deadline:
+    while not list(folder.glob("*.key")) and time.monotonic() < deadline:
         time.sleep(0.1)
     lock = next(folder.glob("*.lock"))
 
     def stop() -> None:
         pid = lock.read_text()
         if pid.isdigit():
-            subprocess.run(["kill", pid], check=False)
+            os.kill(int(pid), signal.SIGTERM)
 
     return stop
 

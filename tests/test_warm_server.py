@@ -56,11 +56,12 @@ def server_pid(runtime: Path) -> int | None:
 
 
 def started_server(env: dict) -> int:
-    """The pid of the server that the first run in a terminal leaves behind, once it listens."""
+    """The pid of the server that the first run in a terminal leaves behind, once it is ready
+    (its key written, after its imports)."""
     folder = Path(env["XDG_RUNTIME_DIR"]) / "grade"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if list(folder.glob("*.sock")) and server_pid(Path(env["XDG_RUNTIME_DIR"])):
+        if list(folder.glob("*.key")) and server_pid(Path(env["XDG_RUNTIME_DIR"])):
             return server_pid(Path(env["XDG_RUNTIME_DIR"]))
         time.sleep(0.05)
     raise AssertionError("no server started")

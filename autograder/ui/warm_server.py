@@ -58,11 +58,13 @@ def serve(run: Callable[[list[str]], int]) -> None:
         if lock is None:
             return  # another server lives
         signature = code_signature()
-        key = _write_key(key_file)
+        with contextlib.suppress(FileNotFoundError):
+            key_file.unlink()  # a dead server's: clients grade on their own until this one is ready
         listener = _listen(sock)  # first: a server that cannot listen ends before its imports
         bound = os.stat(sock).st_ino
         try:
-            preload()  # clients that connect meanwhile wait in the listen queue
+            preload()
+            key = _write_key(key_file)  # ready: clients find the key now
             _loop(listener, sock, bound, lambda connection: _serve_one(
                 connection, [listener.fileno(), lock], key, signature, run))
         finally:
